@@ -1,0 +1,75 @@
+# gilscope — build, test, install.  See README.md.
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+PKGS      = libelf
+OPT      ?= -O2
+CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g $(CFLAGS_W) -Iinclude -Ipython_offsets $(SANFLAGS) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+SRCS      = $(wildcard src/*.c)
+LIB_OBJS  = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+MAIN_OBJ  = $(BUILD)/obj/main.o
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+HEADERS   = $(wildcard include/*.h python_offsets/*.h)
+
+.PHONY: all deps check unit integration asan demo install clean bench offsets
+
+all: gilscope
+
+gilscope: $(BUILD)/gilscope
+	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/gilscope gilscope; fi
+
+$(BUILD)/gilscope: $(MAIN_OBJ) $(BUILD)/libgilscope.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libgilscope.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgilscope.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgilscope.a $(LDLIBS) $(CHECK_LIBS)
+
+deps:
+	@scripts/install-deps
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit $(UNIT_BINS)
+
+integration: $(BUILD)/gilscope
+	@GILSCOPE=$(BUILD)/gilscope tests/integration/run
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit integration
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS))) build-asan/gilscope
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  scripts/run-unit $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  GILSCOPE=build-asan/gilscope tests/integration/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+offsets:
+	scripts/gen-offsets
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
+
+clean:
+	rm -rf build build-asan gilscope

@@ -1,0 +1,32 @@
+/*
+ * folded — the "collapsed stack" text that FlameGraph, speedscope, inferno
+ * and py-spy's raw output use: one line per distinct stack, root first,
+ * frames joined by ';', then a space and the sample count.
+ */
+#ifndef GILSCOPE_FOLDED_H
+#define GILSCOPE_FOLDED_H
+
+#include <stdio.h>
+
+#include "fileshort.h"
+#include "profile.h"
+#include "strtab.h"
+
+struct folded_opts {
+    int threads;        /* root frame "thread (TID): NAME" */
+    int function;       /* line = the function's first line (aggregate by function) */
+    int nolineno;       /* "NAME (FILE)" without a line */
+};
+
+/* folded_frame — format one frame as "NAME (FILE:LINE)" into OUT (OUTLEN
+ * bytes, NUL-terminated, truncated if needed); ';' and newlines in names
+ * are replaced so the line stays parseable. Returns the length written. */
+size_t folded_frame(const struct frame *f, const struct strtab *st, struct fileshort *fs,
+                    const struct folded_opts *o, char *out, size_t outlen);
+
+/* folded_write — write P to OUT, identical lines merged, sorted by text.
+ * Returns 0, -ENOMEM, or -EIO when writing failed. */
+int folded_write(FILE *out, const struct profile *p, const struct strtab *st,
+                 struct fileshort *fs, const struct folded_opts *o);
+
+#endif

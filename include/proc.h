@@ -1,0 +1,125 @@
+/*
+ * proc — access to another process: its memory, its maps and its threads,
+ * through /proc and process_vm_readv. Knows nothing of Python.
+ *
+ * Every function returns 0 or a negative errno-style code unless stated;
+ * nothing here writes to the target.
+ */
+#ifndef GILSCOPE_PROC_H
+#define GILSCOPE_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A handle on a target's memory. Plain struct; fields are read-only to callers. */
+struct proc_mem {
+    pid_t pid;          /* target process */
+    int mem_fd;         /* /proc/PID/mem, opened lazily when process_vm_readv is refused; -1 if not open */
+    int vm_readv_ok;    /* 1 until process_vm_readv fails with ENOSYS/EPERM, then reads use mem_fd */
+    uint64_t reads;     /* number of read system calls made (for benchmarks) */
+};
+
+/* proc_mem_open — prepare to read PID's memory. Never fails for a live pid
+ * (permission problems surface on the first read). Returns 0 or -ESRCH. */
+int proc_mem_open(struct proc_mem *m, pid_t pid);
+
+/* proc_mem_read — copy LEN bytes at remote ADDR into BUF. A short read is an
+ * error (-EFAULT). Returns 0, -EFAULT (unmapped / short), -EPERM / -EACCES
+ * (not allowed), -ESRCH (gone). LEN 0 succeeds. */
+int proc_mem_read(struct proc_mem *m, uint64_t addr, void *buf, size_t len);
+
+/* One range of a batched read. */
+struct proc_iov {
+    uint64_t addr;      /* remote address */
+    void *buf;          /* local destination */
+    size_t len;         /* bytes wanted */
+};
+
+/* proc_mem_readv — read N ranges with as few system calls as possible.
+ * All-or-nothing: returns 0 only if every range was read completely. */
+int proc_mem_readv(struct proc_mem *m, const struct proc_iov *iov, size_t n);
+
+/* proc_mem_close — release the fd, if any. Safe to call twice. */
+void proc_mem_close(struct proc_mem *m);
+
+/* One line of /proc/PID/maps. */
+struct proc_map {
+    uint64_t start;     /* first address */
+    uint64_t end;       /* one past the last address */
+    uint64_t offset;    /* file offset of START */
+    char perms[5];      /* "r-xp" etc., NUL-terminated */
+    char path[4096];    /* mapped file or pseudo name ("[heap]"), "" if anonymous; " (deleted)" kept */
+};
+
+/* A parsed maps file. Owned by the caller; free with proc_maps_free. */
+struct proc_maps {
+    struct proc_map *v; /* entries in file order */
+    size_t n;           /* number of entries */
+};
+
+/* proc_maps_parse — parse the text of a maps file (TEXT, LEN bytes, need not
+ * be NUL-terminated) into OUT. Lines that do not parse are an error (-EINVAL);
+ * paths may contain spaces. Returns 0, -EINVAL or -ENOMEM. */
+int proc_maps_parse(const char *text, size_t len, struct proc_maps *out);
+
+/* proc_maps_read — read and parse /proc/PID/maps. Returns 0, -ESRCH if the
+ * process does not exist, -EACCES, -ENOMEM. */
+int proc_maps_read(pid_t pid, struct proc_maps *out);
+
+/* proc_maps_free — release OUT's entries; OUT is left empty. */
+void proc_maps_free(struct proc_maps *out);
+
+/* Fields of /proc/PID/task/TID/stat that the sampler uses. */
+struct proc_stat {
+    char comm[64];      /* thread name, as the kernel has it (may hold ')' and spaces) */
+    char state;         /* 'R', 'S', 'D', 'Z', 't' … */
+    uint64_t utime;     /* clock ticks in user mode */
+    uint64_t stime;     /* clock ticks in kernel mode */
+};
+
+/* proc_stat_parse — parse the text of a stat file. The name is everything
+ * between the first '(' and the LAST ')'. Returns 0 or -EINVAL. */
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *out);
+
+/* A set of a process's thread ids. Owned by the caller; free with proc_tasks_free. */
+struct proc_tasks {
+    pid_t *tid;         /* thread ids, ascending */
+    size_t n;           /* count */
+};
+
+/* proc_tasks_list — list /proc/PID/task. Returns 0, -ESRCH, -ENOMEM. */
+int proc_tasks_list(pid_t pid, struct proc_tasks *out);
+
+/* proc_tasks_free — release OUT; OUT is left empty. */
+void proc_tasks_free(struct proc_tasks *out);
+
+/*
+ * Per-thread stat readers that keep their descriptor open between samples,
+ * so a sample costs one pread per thread rather than open/read/close.
+ */
+struct proc_statfd;     /* opaque */
+
+/* proc_statfd_open — a reader for /proc/PID/task/TID/stat. Returns NULL if
+ * the thread is gone (errno set). Free with proc_statfd_close. */
+struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid);
+
+/* proc_statfd_read — re-read and parse the thread's stat. Returns 0, -ESRCH
+ * when the thread has exited, -EINVAL on unparseable text. */
+int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out);
+
+/* proc_statfd_close — close and free S (NULL is fine). */
+void proc_statfd_close(struct proc_statfd *s);
+
+/* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
+int proc_exists(pid_t pid);
+
+/* proc_root_path — "/proc/PID/root" + PATH into OUT (OUTLEN bytes), so files
+ * are opened as the target sees them (containers). Returns 0 or -ENAMETOOLONG. */
+int proc_root_path(pid_t pid, const char *path, char *out, size_t outlen);
+
+/* proc_exe_path — the target's executable as the target sees it (readlink of
+ * /proc/PID/exe, " (deleted)" stripped). Returns 0 or negative errno. */
+int proc_exe_path(pid_t pid, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * pyinterp — find the CPython interpreter inside a target process without
+ * running anything in it: which binary holds it, which version it is, which
+ * layout to read it with, and where its interpreter list starts.
+ */
+#ifndef GILSCOPE_PYINTERP_H
+#define GILSCOPE_PYINTERP_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+#include "pyoffsets.h"
+
+/* Error codes beyond errno values. */
+#define PYINTERP_ENOTPYTHON  (-1001)  /* no CPython in the process */
+#define PYINTERP_EVERSION    (-1002)  /* a CPython version without a layout */
+#define PYINTERP_ENOTREADY   (-1003)  /* CPython found but not initialised yet */
+
+struct pyinterp {
+    pid_t pid;                  /* target */
+    int major, minor, micro;    /* detected version (micro -1 when unknown) */
+    char version[32];           /* "3.11.7" or "3.11" */
+    const char *version_source; /* how the version was found (static string) */
+    struct py_offsets off;      /* layout in use (debug offsets applied on 3.13+) */
+    uint64_t runtime;           /* address of _PyRuntime (3.7+), else 0 */
+    uint64_t interp_head_addr;  /* address of the word holding the first interpreter */
+    uint64_t tstate_current_addr; /* address of the word naming the GIL holder (≤3.11), else 0 */
+    char binary[PATH_MAX];      /* the file that holds the interpreter, as the target maps it */
+    uint64_t bias;              /* load bias of that file */
+};
+
+/* pyinterp_find — locate the interpreter in PID (memory through M) and fill
+ * OUT. Returns 0; PYINTERP_ENOTPYTHON, PYINTERP_EVERSION (ERR names the
+ * version), PYINTERP_ENOTREADY (try again shortly — launch mode), or a
+ * negative errno (-ESRCH, -EPERM …). ERR gets a one-line reason. */
+int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *out, char *err, size_t errlen);
+
+/* pyinterp_parse_version_string — find the start of a sys.version text
+ * ("3.11.2 (main, …" / "2.7.18 (default, …") inside BUF and parse it.
+ * Returns 0 or -ENOENT. Exposed for tests. */
+int pyinterp_parse_version_string(const char *buf, size_t len, int *major, int *minor, int *micro);
+
+/* pyinterp_parse_lib_name — "libpython3.11.so.1.0", "libpython3.6m.so",
+ * "python2.7", "python3.12" → major, minor. Returns 0 or -ENOENT. */
+int pyinterp_parse_lib_name(const char *basename, int *major, int *minor);
+
+#endif

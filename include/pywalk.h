@@ -1,0 +1,67 @@
+/*
+ * pywalk — read every Python thread's stack out of a target: interpreters →
+ * thread states → frames → code objects → names, files and lines.
+ *
+ * Three layout families share one walker: heap frame objects (≤3.10), and
+ * interpreter frames in data-stack chunks (3.11+, the chunk is copied in one
+ * read and walked locally). Decoded code objects are cached by remote
+ * address. Everything read from the target is bounded and checked; a
+ * corrupt or changing target produces an error code, never a crash.
+ */
+#ifndef GILSCOPE_PYWALK_H
+#define GILSCOPE_PYWALK_H
+
+#include <stdint.h>
+
+#include "proc.h"
+#include "pyinterp.h"
+#include "sample.h"
+#include "strtab.h"
+
+#define PYWALK_MAX_DEPTH 2048
+
+/* Why a thread's stack could not be read (counted by the sampler). */
+enum pywalk_error {
+    PYWALK_OK = 0,
+    PYWALK_ERR_READ,        /* a memory read failed (unmapped, gone) */
+    PYWALK_ERR_CYCLE,       /* the frame chain loops */
+    PYWALK_ERR_BADCODE,     /* a frame names something that is not a code object */
+    PYWALK_ERR_TORN,        /* the stack changed while it was read (non-blocking) */
+    PYWALK_ERR_THREADS,     /* the thread list is corrupt or too long */
+    PYWALK_ERR_NOMEM,       /* out of memory */
+    PYWALK_ERR_COUNT
+};
+
+struct pywalk;          /* opaque */
+
+/* pywalk_new — a walker for the interpreter PI (copied), reading through M
+ * and interning names in ST. M and ST must outlive the walker.
+ * NONBLOCKING: the target runs while it is read, so check each stack for
+ * tearing and retry. Returns NULL when out of memory. */
+struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct strtab *st,
+                          int nonblocking);
+
+/* pywalk_free — release W and its caches (NULL is fine). */
+void pywalk_free(struct pywalk *w);
+
+/* pywalk_sample — append one thread_sample (with frames) per Python thread
+ * to OUT. Fills pid, tid, thread_id, SAMPLE_GIL and the frames; leaves
+ * name and SAMPLE_ACTIVE to the caller. A thread whose stack cannot be read
+ * is left out and counted in ERRORS[reason] (ERRORS has PYWALK_ERR_COUNT
+ * entries). Returns the number of threads added, or a negative
+ * enum pywalk_error when the thread list itself could not be read. */
+int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors);
+
+/* pywalk_error_name — short text for an enum pywalk_error ("read", "cycle" …). */
+const char *pywalk_error_name(int code);
+
+/* pywalk_thread_ident — for a thread_sample's THREAD_ID (a pthread_t before
+ * 3.11), the OS thread id, using glibc's struct pthread layout discovered at
+ * first use. Exposed for tests; pywalk_sample already fills tid. */
+pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id);
+
+/* pywalk_interp_head — the first interpreter state's address (0 when none);
+ * other modules (thread names) start from it. */
+uint64_t pywalk_interp_head(struct pywalk *w);
+
+#endif

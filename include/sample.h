@@ -1,0 +1,68 @@
+/*
+ * sample — what one sampling pass saw: for each thread of the target, its
+ * identity, its state and its stack. Frames are Python frames now; native
+ * frames get their own kind later and are merged into the same list.
+ */
+#ifndef GILSCOPE_SAMPLE_H
+#define GILSCOPE_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum frame_kind {
+    FRAME_PYTHON = 0,   /* a Python function */
+    FRAME_NATIVE = 1,   /* a C function (later) */
+};
+
+struct frame {
+    uint32_t name;      /* strtab id: function (qualified) name */
+    uint32_t file;      /* strtab id: file name as the code object has it */
+    int32_t line;       /* line being executed, 0 when unknown */
+    int32_t first_line; /* the function's first line */
+    uint8_t kind;       /* enum frame_kind */
+};
+
+enum sample_flag {
+    SAMPLE_GIL = 1u << 0,       /* the thread held the GIL */
+    SAMPLE_ACTIVE = 1u << 1,    /* the thread was running (not sleeping in the kernel) */
+    SAMPLE_TRUNCATED = 1u << 2, /* the stack was cut at the depth bound */
+};
+
+struct thread_sample {
+    pid_t pid;          /* process */
+    pid_t tid;          /* OS thread id, 0 when unknown */
+    uint64_t thread_id; /* Python's thread ident (pthread_t) */
+    uint32_t name;      /* strtab id: Python thread name, or OS name */
+    uint32_t flags;     /* enum sample_flag bits */
+    uint32_t first;     /* index of the leaf frame in struct sample.frames */
+    uint32_t nframes;   /* frames, leaf first */
+};
+
+/* One pass over every thread. Arrays are owned by the struct and reused
+ * from pass to pass; free with sample_free. */
+struct sample {
+    uint64_t time_ns;               /* CLOCK_MONOTONIC at the start of the pass */
+    struct thread_sample *threads;  /* threads seen */
+    size_t nthreads, cap_threads;
+    struct frame *frames;           /* all threads' frames, back to back */
+    size_t nframes, cap_frames;
+};
+
+/* sample_clear — forget the threads and frames, keep the memory. */
+void sample_clear(struct sample *s);
+
+/* sample_free — release the arrays; S is left empty and reusable. */
+void sample_free(struct sample *s);
+
+/* sample_push_frame — append a frame. Returns 0 or -ENOMEM. */
+int sample_push_frame(struct sample *s, const struct frame *f);
+
+/* sample_push_thread — append a thread record whose frames were pushed
+ * last (T->first, T->nframes must describe them). Returns 0 or -ENOMEM. */
+int sample_push_thread(struct sample *s, const struct thread_sample *t);
+
+/* sample_thread_frames — the frames of thread I (leaf first). */
+const struct frame *sample_thread_frames(const struct sample *s, size_t i);
+
+#endif

@@ -1,0 +1,363 @@
+/* pyinterp — see include/pyinterp.h. */
+#include "pyinterp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elfsym.h"
+
+#define SCAN_MAX_BYTES (8u << 20)   /* bound on writable data scanned for fallbacks */
+#define SCAN_CHUNK 65536
+
+int pyinterp_parse_lib_name(const char *base, int *major, int *minor)
+{
+    const char *p = strstr(base, "python");
+    if (!p)
+        return -ENOENT;
+    p += 6;
+    if (!isdigit((unsigned char)p[0]) || p[1] != '.' || !isdigit((unsigned char)p[2]))
+        return -ENOENT;
+    int ma = p[0] - '0';
+    char *end;
+    long mi = strtol(p + 2, &end, 10);
+    if (mi < 0 || mi > 99)
+        return -ENOENT;
+    /* Accept "python3.11", "libpython3.6m.so", "libpython3.13t.so" — not "python3.11foo". */
+    if (*end && *end != '.' && *end != 'm' && *end != 'd' && *end != 'u' && *end != 't')
+        return -ENOENT;
+    *major = ma;
+    *minor = (int)mi;
+    return 0;
+}
+
+int pyinterp_parse_version_string(const char *buf, size_t len, int *major, int *minor, int *micro)
+{
+    for (size_t i = 0; i + 8 < len; i++) {
+        if ((buf[i] != '2' && buf[i] != '3') || buf[i + 1] != '.')
+            continue;
+        if (i > 0 && (isalnum((unsigned char)buf[i - 1]) || buf[i - 1] == '.'))
+            continue;
+        size_t j = i + 2;
+        long mi = 0, mc = 0;
+        size_t d = 0;
+        while (j < len && isdigit((unsigned char)buf[j]) && d < 3) {
+            mi = mi * 10 + (buf[j++] - '0');
+            d++;
+        }
+        if (d == 0 || j >= len || buf[j] != '.')
+            continue;
+        j++;
+        d = 0;
+        while (j < len && isdigit((unsigned char)buf[j]) && d < 3) {
+            mc = mc * 10 + (buf[j++] - '0');
+            d++;
+        }
+        if (d == 0)
+            continue;
+        /* Optional release tag and '+': "3.13.0rc1+", then " (". */
+        size_t t = 0;
+        while (j < len && t < 8 && (isalnum((unsigned char)buf[j]) || buf[j] == '+')) {
+            j++;
+            t++;
+        }
+        if (j + 1 < len && buf[j] == ' ' && buf[j + 1] == '(') {
+            *major = buf[i] - '0';
+            *minor = (int)mi;
+            *micro = (int)mc;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int read_u64(struct proc_mem *m, uint64_t addr, uint64_t *v)
+{
+    return proc_mem_read(m, addr, v, sizeof *v);
+}
+
+/* The interpreter's own structure is the final proof: the first thread of a
+ * candidate interpreter must point back at it. NOTREADY when it has none yet. */
+static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
+{
+    uint64_t ts = 0, back = 0;
+    if (interp == 0 || (interp & 7))
+        return PYINTERP_ENOTREADY;
+    if (read_u64(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
+        return -EFAULT;
+    if (ts == 0)
+        return PYINTERP_ENOTREADY;
+    if ((ts & 7) || read_u64(m, ts + (uint64_t)o->ts_interp, &back) != 0)
+        return -EFAULT;
+    return back == interp ? 0 : -EINVAL;
+}
+
+/* Scan the writable data of the binary for a word holding the interpreter
+ * list head; used when neither a symbol nor a section names it. */
+static int scan_interp_head(struct proc_mem *m, const struct elfsym *e, uint64_t bias,
+                            const struct py_offsets *o, uint64_t *head_addr)
+{
+    struct elfsym_range r[8];
+    size_t nr = elfsym_writable(e, r, 8);
+    size_t scanned = 0;
+    uint64_t *buf = malloc(SCAN_CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    int rc = PYINTERP_ENOTPYTHON;
+    for (size_t k = 0; k < nr && rc != 0; k++) {
+        uint64_t start = (r[k].addr + bias + 7) & ~7ull, end = r[k].addr + bias + r[k].size;
+        for (uint64_t a = start; a < end && scanned < SCAN_MAX_BYTES && rc != 0; a += SCAN_CHUNK) {
+            size_t n = end - a < SCAN_CHUNK ? (size_t)(end - a) : SCAN_CHUNK;
+            n &= ~(size_t)7;
+            if (n == 0 || proc_mem_read(m, a, buf, n) != 0)
+                continue;
+            scanned += n;
+            for (size_t i = 0; i < n / 8; i++) {
+                if (buf[i] == 0 || (buf[i] & 7) || buf[i] < 4096)
+                    continue;
+                if (check_interp(m, o, buf[i]) == 0) {
+                    *head_addr = a + i * 8;
+                    rc = 0;
+                    break;
+                }
+            }
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+/* sys.version lives in a static buffer filled at start-up; find it in the
+ * live writable data of the binary. */
+static int scan_version_string(struct proc_mem *m, const struct elfsym *e, uint64_t bias,
+                               int *major, int *minor, int *micro)
+{
+    struct elfsym_range r[8];
+    size_t nr = elfsym_writable(e, r, 8);
+    size_t scanned = 0;
+    char *buf = malloc(SCAN_CHUNK + 64);
+    if (!buf)
+        return -ENOMEM;
+    int rc = -ENOENT;
+    for (size_t k = 0; k < nr && rc != 0; k++) {
+        uint64_t start = r[k].addr + bias, end = start + r[k].size;
+        for (uint64_t a = start; a < end && scanned < SCAN_MAX_BYTES && rc != 0; a += SCAN_CHUNK) {
+            size_t n = end - a < SCAN_CHUNK + 64 ? (size_t)(end - a) : SCAN_CHUNK + 64;
+            if (proc_mem_read(m, a, buf, n) != 0)
+                continue;
+            scanned += n;
+            rc = pyinterp_parse_version_string(buf, n, major, minor, micro);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+struct candidate {
+    char path[PATH_MAX];    /* as mapped in the target */
+    uint64_t bias;          /* load bias */
+    struct elfsym *elf;     /* opened through /proc/PID/root */
+};
+
+static int open_candidate(pid_t pid, const struct proc_maps *maps, const char *path,
+                          struct candidate *c, char *err, size_t errlen)
+{
+    char full[PATH_MAX + 32];
+    if (proc_root_path(pid, path, full, sizeof full) != 0)
+        return -ENAMETOOLONG;
+    c->elf = elfsym_open(full, err, errlen);
+    if (!c->elf)
+        return -ENOENT;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->bias = 0;
+    for (size_t i = 0; i < maps->n; i++) {
+        if (strcmp(maps->v[i].path, path) == 0 && maps->v[i].offset == 0) {
+            c->bias = maps->v[i].start - elfsym_load_base(c->elf);
+            return 0;
+        }
+    }
+    elfsym_close(c->elf);
+    c->elf = NULL;
+    return -ENOENT;
+}
+
+static int find_candidate(pid_t pid, const struct proc_maps *maps, struct candidate *c,
+                          char *err, size_t errlen)
+{
+    /* A libpython, if mapped, holds the interpreter; otherwise the executable. */
+    for (size_t i = 0; i < maps->n; i++) {
+        const char *b = base_name(maps->v[i].path);
+        int ma, mi;
+        if (strncmp(b, "libpython", 9) == 0 && strstr(b, ".so") &&
+            pyinterp_parse_lib_name(b, &ma, &mi) == 0 &&
+            open_candidate(pid, maps, maps->v[i].path, c, err, errlen) == 0)
+            return 0;
+    }
+    char exe[PATH_MAX];
+    if (proc_exe_path(pid, exe, sizeof exe) != 0) {
+        snprintf(err, errlen, "cannot read the executable of PID %d", (int)pid);
+        return -EACCES;
+    }
+    if (open_candidate(pid, maps, exe, c, err, errlen) != 0) {
+        snprintf(err, errlen, "PID %d (%s) is not a Python process", (int)pid, exe);
+        return PYINTERP_ENOTPYTHON;
+    }
+    return 0;
+}
+
+static void set_version(struct pyinterp *pi, int major, int minor, int micro, const char *src)
+{
+    pi->major = major;
+    pi->minor = minor;
+    pi->micro = micro;
+    pi->version_source = src;
+    if (micro >= 0)
+        snprintf(pi->version, sizeof pi->version, "%d.%d.%d", major, minor, micro);
+    else
+        snprintf(pi->version, sizeof pi->version, "%d.%d", major, minor);
+}
+
+static int detect_version(struct proc_mem *m, const struct candidate *c, uint64_t runtime,
+                          struct pyinterp *pi, uint8_t *debug_block)
+{
+    uint64_t addr, size;
+    if (runtime && proc_mem_read(m, runtime, debug_block, PYOFF_DEBUG_BLOCK_SIZE) == 0 &&
+        memcmp(debug_block, "xdebugpy", 8) == 0) {
+        uint64_t hex;
+        memcpy(&hex, debug_block + 8, 8);
+        set_version(pi, (int)(hex >> 24) & 0xff, (int)(hex >> 16) & 0xff, (int)(hex >> 8) & 0xff,
+                    "_Py_DebugOffsets");
+        return 1;
+    }
+    if (elfsym_lookup(c->elf, "Py_Version", &addr, &size) == 0) {
+        uint64_t hex = 0;
+        if (proc_mem_read(m, addr + c->bias, &hex, 4) == 0 && (hex >> 24) == 3) {
+            set_version(pi, 3, (int)(hex >> 16) & 0xff, (int)(hex >> 8) & 0xff, "Py_Version");
+            return 0;
+        }
+    }
+    int ma, mi, mc;
+    if (scan_version_string(m, c->elf, c->bias, &ma, &mi, &mc) == 0) {
+        set_version(pi, ma, mi, mc, "sys.version in memory");
+        return 0;
+    }
+    if (pyinterp_parse_lib_name(base_name(c->path), &ma, &mi) == 0) {
+        set_version(pi, ma, mi, -1, "file name");
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err, size_t errlen)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->pid = pid;
+    struct proc_maps maps = { 0 };
+    int rc = proc_maps_read(pid, &maps);
+    if (rc == -ESRCH || rc == -ENOENT) {
+        snprintf(err, errlen, "no process with PID %d", (int)pid);
+        return -ESRCH;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot read the memory map of PID %d: %s", (int)pid, strerror(-rc));
+        return rc;
+    }
+    struct candidate c = { 0 };
+    rc = find_candidate(pid, &maps, &c, err, errlen);
+    proc_maps_free(&maps);
+    if (rc != 0)
+        return rc;
+
+    uint64_t addr = 0, size = 0, runtime = 0;
+    if (elfsym_lookup(c.elf, "_PyRuntime", &addr, &size) == 0 ||
+        elfsym_section(c.elf, ".PyRuntime", &addr, &size) == 0)
+        runtime = addr + c.bias;
+
+    uint8_t *block = calloc(1, PYOFF_DEBUG_BLOCK_SIZE);
+    if (!block) {
+        elfsym_close(c.elf);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int has_debug = detect_version(m, &c, runtime, pi, block);
+    if (has_debug < 0) {
+        uint64_t a2;
+        int looks = runtime || elfsym_lookup(c.elf, "Py_Initialize", &a2, NULL) == 0;
+        snprintf(err, errlen, looks ? "PID %d: cannot tell which Python version %s is"
+                                    : "PID %d (%s) is not a Python process", (int)pid, c.path);
+        rc = looks ? PYINTERP_EVERSION : PYINTERP_ENOTPYTHON;
+        goto out;
+    }
+    snprintf(pi->binary, sizeof pi->binary, "%s", c.path);
+    pi->bias = c.bias;
+    pi->runtime = runtime;
+
+    const struct py_offsets *table = pyoffsets_for_version(pi->major, pi->minor);
+    if (has_debug) {
+        char derr[200];
+        const struct py_offsets *base = table ? table : pyoffsets_latest();
+        uint64_t hex;
+        if (pyoffsets_from_debug(block, PYOFF_DEBUG_BLOCK_SIZE, base, pi->major, pi->minor,
+                                 &pi->off, &hex, derr, sizeof derr) != 0) {
+            snprintf(err, errlen, "Python %s: invalid _Py_DebugOffsets: %s", pi->version, derr);
+            rc = PYINTERP_EVERSION;
+            goto out;
+        }
+        pi->off.major = pi->major;
+        pi->off.minor = pi->minor;
+    } else if (table) {
+        pi->off = *table;
+    } else {
+        snprintf(err, errlen, "Python %s is not supported (supported: 2.7, 3.6 to 3.13, "
+                 "and newer versions that publish _Py_DebugOffsets)", pi->version);
+        rc = PYINTERP_EVERSION;
+        goto out;
+    }
+
+    const struct py_offsets *o = &pi->off;
+    if (runtime && o->rt_interpreters_head >= 0) {
+        pi->interp_head_addr = runtime + (uint64_t)o->rt_interpreters_head;
+        if (o->rt_gilstate_tstate_current >= 0)
+            pi->tstate_current_addr = runtime + (uint64_t)o->rt_gilstate_tstate_current;
+    } else if (o->rt_interpreters_head < 0 &&
+               elfsym_lookup(c.elf, "interp_head", &addr, &size) == 0) {
+        pi->interp_head_addr = addr + c.bias;
+    }
+    if (o->rt_interpreters_head < 0 && elfsym_lookup(c.elf, "_PyThreadState_Current", &addr, &size) == 0)
+        pi->tstate_current_addr = addr + c.bias;
+
+    uint64_t head = 0;
+    if (pi->interp_head_addr) {
+        if (read_u64(m, pi->interp_head_addr, &head) != 0) {
+            snprintf(err, errlen, "cannot read the memory of PID %d", (int)pid);
+            rc = -EFAULT;
+            goto out;
+        }
+        rc = check_interp(m, o, head);
+    } else {
+        rc = scan_interp_head(m, c.elf, c.bias, o, &pi->interp_head_addr);
+        if (rc == 0 && o->rt_interpreters_head >= 0) {
+            pi->runtime = pi->interp_head_addr - (uint64_t)o->rt_interpreters_head;
+            if (o->rt_gilstate_tstate_current >= 0)
+                pi->tstate_current_addr = pi->runtime + (uint64_t)o->rt_gilstate_tstate_current;
+        }
+        if (rc != 0)
+            rc = PYINTERP_ENOTREADY;
+    }
+    if (rc == PYINTERP_ENOTREADY)
+        snprintf(err, errlen, "PID %d: Python %s has not started its interpreter yet", (int)pid, pi->version);
+    else if (rc != 0)
+        snprintf(err, errlen, "PID %d: Python %s interpreter state is not readable", (int)pid, pi->version);
+out:
+    free(block);
+    elfsym_close(c.elf);
+    return rc;
+}
