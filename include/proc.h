@@ -122,4 +122,10 @@ int proc_root_path(pid_t pid, const char *path, char *out, size_t outlen);
  * /proc/PID/exe, " (deleted)" stripped). Returns 0 or negative errno. */
 int proc_exe_path(pid_t pid, char *out, size_t outlen);
 
+/* proc_status_int — the integer after KEY (a whole field name with its colon,
+ * e.g. "TracerPid:" or "Tgid:") in /proc/PID/task/TID/status, or in
+ * /proc/PID/status when TID is 0. Returns 0, -ESRCH (no such process or
+ * thread), -ENOENT (no such field), -EINVAL (field is not an integer). */
+int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out);
+
 #endif

@@ -13,6 +13,7 @@
 #ifndef GILSCOPE_PTRACE_CTL_H
 #define GILSCOPE_PTRACE_CTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,5 +48,10 @@ uint64_t ptctl_pause_ns(const struct ptctl *p);
 
 /* ptctl_detach — resume and detach every thread, free P. Safe with NULL. */
 void ptctl_detach(struct ptctl *p);
+
+/* ptctl_threads — the ids of the threads currently followed (live threads;
+ * the leader too unless it has exited), in no particular order. Copies at
+ * most MAX into OUT and returns how many there are, which may exceed MAX. */
+size_t ptctl_threads(const struct ptctl *p, pid_t *out, size_t max);
 
 #endif

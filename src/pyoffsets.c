@@ -4,6 +4,7 @@
  */
 #include "pyoffsets.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,8 +221,10 @@ static size_t dbg_block_bytes(void)
     return n;
 }
 
-/* Position in the block of SECTION.MEMBER; both must exist in the tables. */
-static size_t dbg_position(const char *section, const char *member)
+/* Value of SECTION.MEMBER in block P (already length-checked). Both names are
+ * literals from this file, so a miss is a bug here: the assert catches it in
+ * the unit tests. */
+static uint64_t dbg_value(const unsigned char *p, const char *section, const char *member)
 {
     size_t pos = DBG_HEADER_BYTES;
     for (size_t i = 0; i < NSECTIONS; i++) {
@@ -229,12 +232,13 @@ static size_t dbg_position(const char *section, const char *member)
         if (strcmp(s->name, section) == 0) {
             for (size_t j = 0; j < s->nmembers; j++) {
                 if (strcmp(s->members[j].name, member) == 0)
-                    return pos + 8 * (1 + j);
+                    return load_u64(p + pos + 8 * (1 + j));
             }
         }
         pos += 8 * (1 + s->nmembers);
     }
-    return (size_t)-1;
+    assert(!"unknown _Py_DebugOffsets member");
+    return 0;
 }
 
 /* Writes the reason to ERR (may be NULL) and returns -1 for the caller. */
@@ -307,9 +311,9 @@ int pyoffsets_from_debug(const void *buf, size_t len,
 
     /* locked/holder are given from the interpreter state; our gil_* fields
      * are inside struct _gil_runtime_state, which starts at _gil. */
-    uint64_t gil = load_u64(p + dbg_position("interpreter_state", "gil_runtime_state"));
-    uint64_t locked = load_u64(p + dbg_position("interpreter_state", "gil_runtime_state_locked"));
-    uint64_t holder = load_u64(p + dbg_position("interpreter_state", "gil_runtime_state_holder"));
+    uint64_t gil = dbg_value(p, "interpreter_state", "gil_runtime_state");
+    uint64_t locked = dbg_value(p, "interpreter_state", "gil_runtime_state_locked");
+    uint64_t holder = dbg_value(p, "interpreter_state", "gil_runtime_state_holder");
     if (locked < gil || holder < gil)
         return fail(err, errlen,
                     "debug offsets: interpreter_state.gil_runtime_state = %" PRIu64

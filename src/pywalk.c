@@ -245,7 +245,7 @@ static int32_t code_line(struct pywalk *w, struct code_entry *c, int32_t at)
     else if (o->major == 2 || o->minor <= 9)
         line = linetable_lnotab(c->table, c->table_len, c->firstlineno, at, o->major == 3);
     else if (o->minor == 10)
-        line = linetable_310(c->table, c->table_len, c->firstlineno, at * 2);
+        line = linetable_310(c->table, c->table_len, c->firstlineno, at);
     else
         line = linetable_311(c->table, c->table_len, c->firstlineno, at);
     if (line < 0)

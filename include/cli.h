@@ -1,0 +1,67 @@
+/*
+ * cli — the command-line subcommands, and what they share: opening a
+ * profiling session on a launched or attached target, signal handling,
+ * and exit codes (documented in README.md).
+ */
+#ifndef GILSCOPE_CLI_H
+#define GILSCOPE_CLI_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "proc.h"
+#include "pyinterp.h"
+#include "pythreads.h"
+#include "pywalk.h"
+#include "strtab.h"
+#include "target.h"
+#include "threadinfo.h"
+
+#define GILSCOPE_VERSION "0.1.0"
+
+enum cli_exit {
+    EXIT_OK = 0,        /* success */
+    EXIT_ERROR = 1,     /* could not profile: no such process, not Python, no permission … */
+    EXIT_USAGE = 2,     /* bad command line */
+};
+
+/* Everything a subcommand needs to read one target. */
+struct session {
+    struct target target;       /* the process */
+    struct proc_mem mem;        /* its memory */
+    struct pyinterp interp;     /* its interpreter */
+    struct strtab *strings;     /* interned names */
+    struct pywalk *walk;        /* stack reader */
+    struct threadinfo *threads; /* per-thread state and names */
+    struct pythreads names;     /* Python thread-name lookup */
+    int mem_open;               /* mem needs closing */
+};
+
+/* session_open — launch ARGV (when non-NULL) or attach to PID, find its
+ * interpreter and prepare to walk it. On failure returns a negative code with
+ * a one-line reason in ERR; a launched program is then left to finish on its
+ * own (its exit code is in S->target). Close with session_close in every case. */
+int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
+                 volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* session_close — release everything session_open made (safe after a failed open). */
+void session_close(struct session *s);
+
+/* cli_stop_flag — install SIGINT/SIGTERM/SIGHUP handlers that set and return
+ * a flag (no SA_RESTART, so sleeps wake up). SIGPIPE is ignored. */
+volatile sig_atomic_t *cli_stop_flag(void);
+
+/* cli_last_signal — the signal that set the stop flag, 0 if none. */
+int cli_last_signal(void);
+
+/* cli_parse_pid — parse a PID argument; returns it, or -1 if not a positive integer. */
+pid_t cli_parse_pid(const char *s);
+
+/* cli_error — print "gilscope: MESSAGE" as one line on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The subcommands: each returns the process exit code. */
+int cli_record(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * sampler — the sampling loop: a steady, jittered timer against an
+ * absolute schedule; per tick, pause the target (blocking mode), read every
+ * thread, resume, and hand the sample to the caller. Counts errors and lag.
+ */
+#ifndef GILSCOPE_SAMPLER_H
+#define GILSCOPE_SAMPLER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "pywalk.h"
+#include "strtab.h"
+#include "target.h"
+#include "threadinfo.h"
+
+struct sampler_config {
+    double rate_hz;         /* samples per second */
+    double duration_s;      /* stop after this long; 0 = until the target exits or *stop */
+    int nonblocking;        /* never pause the target */
+    int status_line;        /* redraw a one-line status on stderr */
+};
+
+struct sampler_stats {
+    uint64_t passes;            /* sampling passes made */
+    uint64_t thread_samples;    /* threads read successfully */
+    uint64_t errors;            /* threads (or whole passes) that could not be read */
+    uint64_t errors_by[PYWALK_ERR_COUNT]; /* by reason */
+    uint64_t late;              /* scheduled samples skipped because we fell behind */
+    uint64_t max_lag_ns;        /* worst lateness of a pass */
+    uint64_t pause_ns;          /* total time the target was held paused */
+    uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC of the first and last pass */
+    int target_exited;          /* the loop ended because the target exited */
+};
+
+/* Receives each sample; return non-zero to stop the loop. */
+typedef int (*sampler_fn)(void *ctx, struct sample *s);
+
+/* sampler_run — sample T (walked by W, thread facts from TI) until the
+ * duration passes, the target exits or *STOP becomes non-zero.
+ * Blocking mode attaches with ptrace first and always detaches before
+ * returning. Returns 0 (including when the target exited: see
+ * STATS->target_exited), or a negative errno with a one-line reason in ERR
+ * when sampling could not start (e.g. ptrace refused). */
+int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
+                const struct sampler_config *cfg, volatile sig_atomic_t *stop,
+                sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen);
+
+/* sampler_once — one blocking (or non-blocking) pass into S, for `dump`.
+ * Returns the number of threads read, or negative errno with ERR set. */
+int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
+                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
+
+/* sampler_now_ns — CLOCK_MONOTONIC in nanoseconds. */
+uint64_t sampler_now_ns(void);
+
+#endif

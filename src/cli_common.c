@@ -1,0 +1,97 @@
+/* cli_common — see include/cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t last_signal;
+
+static void on_signal(int sig)
+{
+    stop_flag = 1;
+    last_signal = sig;
+}
+
+volatile sig_atomic_t *cli_stop_flag(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &stop_flag;
+}
+
+int cli_last_signal(void)
+{
+    return last_signal;
+}
+
+pid_t cli_parse_pid(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+        return -1;
+    return (pid_t)v;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    /* One line, whatever the message held. */
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "gilscope: %s\n", buf);
+}
+
+int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
+                 volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    int rc = argv ? target_launch(argv, &s->target, err, errlen)
+                  : target_attach(pid, &s->target, err, errlen);
+    if (rc != 0)
+        return rc;
+    proc_mem_open(&s->mem, s->target.pid);
+    s->mem_open = 1;
+    rc = target_find_python(&s->target, &s->mem, &s->interp, stop, err, errlen);
+    if (rc != 0)
+        return rc;
+    s->strings = strtab_new();
+    s->names = (struct pythreads){ .m = &s->mem, .o = &s->interp.off,
+                                   .interp_head_addr = s->interp.interp_head_addr, .st = s->strings };
+    if (!s->strings || !(s->walk = pywalk_new(&s->interp, &s->mem, s->strings, nonblocking)) ||
+        !(s->threads = threadinfo_new(s->target.pid, s->strings, pythreads_names, &s->names))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void session_close(struct session *s)
+{
+    threadinfo_free(s->threads);
+    pywalk_free(s->walk);
+    strtab_free(s->strings);
+    if (s->mem_open)
+        proc_mem_close(&s->mem);
+    s->threads = NULL;
+    s->walk = NULL;
+    s->strings = NULL;
+    s->mem_open = 0;
+}

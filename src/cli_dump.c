@@ -1,0 +1,117 @@
+/* cli_dump — `gilscope dump -p PID [--json]`: every thread's stack, once. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "sampler.h"
+
+static const char usage[] =
+    "usage: gilscope dump -p PID [-j|--json] [--nonblocking] [--full-filenames]\n"
+    "\n"
+    "Print every thread of a running Python process with its stack, leaf first.\n"
+    "\n"
+    "  -p, --pid PID       the process to look at\n"
+    "  -j, --json          one JSON object instead of text\n"
+    "      --nonblocking   do not pause the process while reading it\n"
+    "      --full-filenames  (accepted for symmetry; dump always shows full paths)\n"
+    "  -h, --help          this help\n";
+
+static void print_text(const struct session *s, const struct sample *smp)
+{
+    const struct strtab *st = s->strings;
+    printf("Process %d: Python %s (%s)\n", (int)s->target.pid, s->interp.version, s->interp.binary);
+    for (size_t i = 0; i < smp->nthreads; i++) {
+        const struct thread_sample *t = &smp->threads[i];
+        printf("\nThread %d \"%s\" (%s%s)\n", (int)t->tid, strtab_get(st, t->name),
+               (t->flags & SAMPLE_ACTIVE) ? "active" : "idle", (t->flags & SAMPLE_GIL) ? ", +gil" : "");
+        const struct frame *f = sample_thread_frames(smp, i);
+        for (uint32_t k = 0; k < t->nframes; k++)
+            printf("    %s (%s:%d)\n", strtab_get(st, f[k].name), strtab_get(st, f[k].file), f[k].line);
+    }
+}
+
+static void print_json(const struct session *s, const struct sample *smp)
+{
+    const struct strtab *st = s->strings;
+    printf("{\"pid\": %d, \"python_version\": ", (int)s->target.pid);
+    json_string(stdout, s->interp.version);
+    printf(", \"threads\": [");
+    for (size_t i = 0; i < smp->nthreads; i++) {
+        const struct thread_sample *t = &smp->threads[i];
+        printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
+        json_string(stdout, strtab_get(st, t->name));
+        printf(", \"active\": %s, \"gil\": %s, \"frames\": [", (t->flags & SAMPLE_ACTIVE) ? "true" : "false",
+               (t->flags & SAMPLE_GIL) ? "true" : "false");
+        const struct frame *f = sample_thread_frames(smp, i);
+        for (uint32_t k = 0; k < t->nframes; k++) {
+            printf("%s\n    {\"name\": ", k ? "," : "");
+            json_string(stdout, strtab_get(st, f[k].name));
+            printf(", \"file\": ");
+            json_string(stdout, strtab_get(st, f[k].file));
+            printf(", \"line\": %d}", f[k].line);
+        }
+        printf("]}");
+    }
+    printf("\n]}\n");
+}
+
+int cli_dump(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "pid", required_argument, NULL, 'p' },
+        { "json", no_argument, NULL, 'j' },
+        { "nonblocking", no_argument, NULL, 'N' },
+        { "full-filenames", no_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    pid_t pid = 0;
+    int json = 0, nonblocking = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+p:jh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            pid = cli_parse_pid(optarg);
+            if (pid < 0) {
+                cli_error("invalid PID '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'N': nonblocking = 1; break;
+        case 'L': break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc || pid == 0) {
+        cli_error(pid == 0 ? "dump needs -p PID" : "unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    char err[512];
+    struct session s;
+    volatile sig_atomic_t *stop = cli_stop_flag();
+    int rc = session_open(&s, pid, NULL, nonblocking, stop, err, sizeof err);
+    if (rc != 0) {
+        cli_error("%s", err);
+        session_close(&s);
+        return EXIT_ERROR;
+    }
+    struct sample smp = { 0 };
+    struct sampler_stats stats;
+    rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, &smp, &stats, err, sizeof err);
+    if (rc < 0) {
+        cli_error("%s", err);
+    } else if (json) {
+        print_json(&s, &smp);
+    } else {
+        print_text(&s, &smp);
+    }
+    sample_free(&smp);
+    session_close(&s);
+    return rc < 0 ? EXIT_ERROR : EXIT_OK;
+}

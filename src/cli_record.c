@@ -1,0 +1,283 @@
+/* cli_record — `gilscope record`: sample a launched or running program and
+ * write the profile. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileshort.h"
+#include "folded.h"
+#include "profile.h"
+#include "sampler.h"
+
+#define CHILD_GRACE_NS 1000000000ull   /* after our Ctrl-C, how long the program gets before we pass it on */
+
+static const char usage[] =
+    "usage: gilscope record [-p PID | -- COMMAND [ARGS…]] [options]\n"
+    "\n"
+    "Sample the Python stacks of a running process (-p) or of a command it\n"
+    "launches, until the duration passes, the program exits or Ctrl-C.\n"
+    "\n"
+    "  -p, --pid PID          attach to this process\n"
+    "  -o, --output FILE      where to write (default gilscope-PID-TIME.folded)\n"
+    "  -f, --format FORMAT    raw (folded stacks; also 'folded')\n"
+    "  -r, --rate HZ          samples per second (default 100)\n"
+    "  -d, --duration SECS    stop after this long (default: until the end)\n"
+    "  -t, --threads          root each stack at its thread: 'thread (TID): NAME'\n"
+    "  -i, --idle             keep samples of idle threads\n"
+    "  -g, --gil              keep only samples of the thread holding the GIL\n"
+    "      --nonblocking      never pause the target (faster, may tear stacks)\n"
+    "      --full-filenames   show whole paths instead of package-relative ones\n"
+    "  -F, --function         one entry per function (its first line), not per line\n"
+    "      --nolineno         no line numbers at all\n"
+    "  -h, --help             this help\n";
+
+struct record_opts {
+    pid_t pid;
+    const char *output;
+    double rate, duration;
+    int threads, idle, gil, nonblocking, full_filenames, function, nolineno;
+    char **command;
+};
+
+struct collect {
+    struct profile *profile;
+    const struct record_opts *opts;
+    int oom;
+};
+
+static int collect_sample(void *ctx, struct sample *s)
+{
+    struct collect *c = ctx;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        uint32_t f = s->threads[i].flags;
+        if (!(f & SAMPLE_ACTIVE) && !c->opts->idle)
+            continue;
+        if (c->opts->gil && !(f & SAMPLE_GIL))
+            continue;
+        if (profile_add(c->profile, s, i) != 0) {
+            c->oom = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int parse_number(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct record_opts *o)
+{
+    static const struct option longopts[] = {
+        { "pid", required_argument, NULL, 'p' },
+        { "output", required_argument, NULL, 'o' },
+        { "format", required_argument, NULL, 'f' },
+        { "rate", required_argument, NULL, 'r' },
+        { "duration", required_argument, NULL, 'd' },
+        { "threads", no_argument, NULL, 't' },
+        { "idle", no_argument, NULL, 'i' },
+        { "gil", no_argument, NULL, 'g' },
+        { "nonblocking", no_argument, NULL, 'N' },
+        { "full-filenames", no_argument, NULL, 'L' },
+        { "function", no_argument, NULL, 'F' },
+        { "nolineno", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    memset(o, 0, sizeof *o);
+    o->rate = 100;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+p:o:f:r:d:tigFh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if ((o->pid = cli_parse_pid(optarg)) < 0) {
+                cli_error("invalid PID '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'o': o->output = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "folded") != 0) {
+                int known = !strcmp(optarg, "flamegraph") || !strcmp(optarg, "speedscope") ||
+                            !strcmp(optarg, "chrometrace");
+                cli_error(known ? "format '%s' is not supported yet (use -f raw)"
+                                : "unknown format '%s' (use -f raw)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (parse_number(optarg, 0.1, 100000, &o->rate) != 0) {
+                cli_error("invalid rate '%s' (samples per second, 0.1 to 100000)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'd':
+            if (parse_number(optarg, 0.001, 1e9, &o->duration) != 0) {
+                cli_error("invalid duration '%s' (seconds)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't': o->threads = 1; break;
+        case 'i': o->idle = 1; break;
+        case 'g': o->gil = 1; break;
+        case 'N': o->nonblocking = 1; break;
+        case 'L': o->full_filenames = 1; break;
+        case 'F': o->function = 1; break;
+        case 'n': o->nolineno = 1; break;
+        case 'h': fputs(usage, stdout); return -1;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        o->command = argv + optind;
+    if (!o->pid == !o->command) {
+        cli_error(o->pid ? "give either -p PID or a command, not both"
+                         : "record needs -p PID or a command after --");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Refuse early an output path that cannot be written, so no profile is lost at the end. */
+static int check_output(const char *path)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    if (access(path, F_OK) == 0 ? access(path, W_OK) != 0 : access(dir, W_OK) != 0) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_profile(const char *path, struct session *s, const struct profile *p,
+                         const struct record_opts *o)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct fileshort *fs = fileshort_new(s->target.pid, s->strings, o->full_filenames);
+    struct folded_opts fo = { .threads = o->threads, .function = o->function, .nolineno = o->nolineno };
+    int rc = fs ? folded_write(f, p, s->strings, fs, &fo) : -ENOMEM;
+    fileshort_free(fs);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc != 0)
+        cli_error("cannot write %s: %s", path, strerror(-rc));
+    return rc;
+}
+
+static void summary(const char *path, const struct sampler_stats *st, const struct profile *p)
+{
+    double secs = (double)(st->end_ns - st->start_ns) / 1e9;
+    uint64_t all = st->thread_samples + st->errors;
+    fprintf(stderr, "gilscope: wrote %s: %" PRIu64 " samples (%" PRIu64 " kept) in %.2f s, "
+            "%" PRIu64 " errors (%.2f%%)", path, st->thread_samples, profile_total(p), secs,
+            st->errors, all ? 100.0 * (double)st->errors / (double)all : 0.0);
+    if (st->late)
+        fprintf(stderr, ", %" PRIu64 " samples late", st->late);
+    fputc('\n', stderr);
+}
+
+/* After our own stop signal, give a launched program a moment to act on
+ * the same Ctrl-C, then pass the signal on and wait for it. */
+static void finish_child(struct target *t, volatile sig_atomic_t *stop)
+{
+    if (!t->launched || t->exited)
+        return;
+    if (*stop) {
+        uint64_t until = sampler_now_ns() + CHILD_GRACE_NS;
+        while (!target_poll_exit(t) && sampler_now_ns() < until) {
+            struct timespec ts = { 0, 10000000L };
+            nanosleep(&ts, NULL);
+        }
+        if (!t->exited)
+            kill(t->pid, cli_last_signal() ? cli_last_signal() : SIGTERM);
+    }
+    target_wait(t);
+}
+
+int cli_record(int argc, char **argv)
+{
+    struct record_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (o.output && check_output(o.output) != 0)
+        return EXIT_ERROR;
+    volatile sig_atomic_t *stop = cli_stop_flag();
+    char err[512];
+    struct session s;
+    rc = session_open(&s, o.pid, o.command, o.nonblocking, stop, err, sizeof err);
+    if (rc != 0) {
+        cli_error("%s", err);
+        int code = EXIT_ERROR;
+        if (s.target.launched) {
+            finish_child(&s.target, stop);
+            if (target_exit_code(&s.target))
+                code = target_exit_code(&s.target);
+        }
+        session_close(&s);
+        return code;
+    }
+    char defname[128];
+    const char *path = o.output;
+    if (!path) {
+        char stamp[32];
+        time_t now = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", localtime(&now));
+        snprintf(defname, sizeof defname, "gilscope-%d-%s.folded", (int)s.target.pid, stamp);
+        path = defname;
+    }
+    struct collect c = { .profile = profile_new(), .opts = &o };
+    struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
+                                  .nonblocking = o.nonblocking, .status_line = isatty(2) };
+    struct sampler_stats st;
+    if (!c.profile) {
+        cli_error("out of memory");
+        rc = -ENOMEM;
+    } else {
+        rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
+        if (rc != 0)
+            cli_error("%s", err);
+    }
+    int code = EXIT_OK;
+    if (rc == 0) {
+        if (c.oom)
+            cli_error("out of memory: the profile is cut short");
+        if (write_profile(path, &s, c.profile, &o) != 0)
+            code = EXIT_ERROR;
+        else
+            summary(path, &st, c.profile);
+        if (st.target_exited && !s.target.launched)
+            fprintf(stderr, "gilscope: process %d exited during the recording\n", (int)s.target.pid);
+    } else {
+        code = EXIT_ERROR;
+    }
+    finish_child(&s.target, stop);
+    if (s.target.launched && code == EXIT_OK)
+        code = target_exit_code(&s.target);
+    profile_free(c.profile);
+    session_close(&s);
+    return code;
+}

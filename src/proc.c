@@ -1,0 +1,747 @@
+/*
+ * proc — reading another process through /proc and process_vm_readv.
+ * See include/proc.h for the contract.
+ *
+ * Files under /proc/PID are opened relative to a descriptor of /proc/PID
+ * itself: once that directory is open, a recycled PID cannot redirect a
+ * later openat to an unrelated process (the stale directory fails instead).
+ */
+#include "proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* The kernel refuses more than UIO_MAXIOV (1024) iovecs per process_vm_readv. */
+enum { PROC_VM_IOV_MAX = 1024 };
+
+/* The kernel silently caps one read/process_vm_readv at MAX_RW_COUNT
+ * (INT_MAX rounded down to a page); staying at 1 GiB per call keeps a capped
+ * transfer from being mistaken for an unmapped range. */
+static const size_t proc_vm_chunk_max = (size_t)1 << 30;
+
+/* Room for the fields of a stat file up to stime (pid, a comm of at most 64
+ * bytes, then 13 numbers); the rest of the line is not needed. */
+enum { PROC_STAT_BUF = 1024 };
+
+/* First allocation for a maps file; doubled while the file does not fit. */
+enum { PROC_MAPS_BUF0 = 64 * 1024 };
+
+/* Room for a status file; real ones are about 1.5 KiB. */
+enum { PROC_STATUS_BUF = 8192 };
+
+static const char deleted_suffix[] = " (deleted)";
+
+/* ------------------------------------------------------------------ */
+/* /proc access                                                        */
+
+/* A file inside /proc/PID that is missing means the process (or thread)
+ * is gone, so ENOENT is reported as ESRCH to callers. */
+static int proc_errno(int e)
+{
+    return e == ENOENT ? -ESRCH : -e;
+}
+
+/* Open /proc/PID as a directory. Returns an fd or a negative errno. */
+static int pid_dir_open(pid_t pid)
+{
+    char path[32];
+
+    if (pid <= 0)
+        return -ESRCH;
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd < 0 ? proc_errno(errno) : fd;
+}
+
+/* Open REL (e.g. "maps", "task/12/stat") below /proc/PID. Returns an fd or
+ * a negative errno. */
+static int pid_file_open(pid_t pid, const char *rel, int flags)
+{
+    int dir = pid_dir_open(pid);
+    if (dir < 0)
+        return dir;
+    int fd = openat(dir, rel, flags | O_CLOEXEC);
+    int e = errno;
+    close(dir);
+    return fd < 0 ? proc_errno(e) : fd;
+}
+
+/* Read a small /proc file from offset 0 into BUF (CAP bytes, one byte kept
+ * for a terminating NUL). Returns the length or a negative errno; an empty
+ * file means the task has gone. */
+static ssize_t small_pread(int fd, char *buf, size_t cap)
+{
+    ssize_t n;
+
+    do
+        n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return proc_errno(errno);
+    if (n == 0)
+        return -ESRCH;
+    buf[n] = '\0';
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* memory                                                              */
+
+int proc_mem_open(struct proc_mem *m, pid_t pid)
+{
+    m->pid = pid;
+    m->mem_fd = -1;
+    m->vm_readv_ok = 1;
+    m->reads = 0;
+    if (pid <= 0)
+        return -ESRCH;
+    /* EPERM still means the process exists; permission problems are
+     * reported by the first read, as the contract says. */
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return -ESRCH;
+    return 0;
+}
+
+void proc_mem_close(struct proc_mem *m)
+{
+    if (m->mem_fd >= 0)
+        close(m->mem_fd);
+    m->mem_fd = -1;
+}
+
+/* A failed read of a process that has since died is reported as -ESRCH
+ * rather than as a bad address; zombies have no memory left either. */
+static int mem_fail(const struct proc_mem *m, int err)
+{
+    if (err == -EFAULT && !proc_exists(m->pid))
+        return -ESRCH;
+    return err;
+}
+
+/* Batched process_vm_readv. Ranges are cut into pieces of at most
+ * proc_vm_chunk_max bytes and sent PROC_VM_IOV_MAX pieces per call. */
+static int readv_vm(struct proc_mem *m, const struct proc_iov *iov, size_t n)
+{
+    struct iovec local[PROC_VM_IOV_MAX], remote[PROC_VM_IOV_MAX];
+    size_t i = 0, off = 0;
+
+    while (i < n) {
+        size_t k = 0, total = 0;
+
+        while (i < n && k < PROC_VM_IOV_MAX && total < proc_vm_chunk_max) {
+            size_t left = iov[i].len - off;
+            if (left == 0) {
+                i++;
+                off = 0;
+                continue;
+            }
+            size_t take = left < proc_vm_chunk_max - total ? left : proc_vm_chunk_max - total;
+            local[k].iov_base = (char *)iov[i].buf + off;
+            local[k].iov_len = take;
+            remote[k].iov_base = (void *)(uintptr_t)(iov[i].addr + off);
+            remote[k].iov_len = take;
+            k++;
+            total += take;
+            off += take;
+            if (off == iov[i].len) {
+                i++;
+                off = 0;
+            }
+        }
+        if (k == 0)
+            break;
+
+        ssize_t r;
+        do {
+            r = process_vm_readv(m->pid, local, k, remote, k, 0);
+            m->reads++;
+        } while (r < 0 && errno == EINTR);
+        if (r < 0)
+            return errno == EFAULT ? mem_fail(m, -EFAULT) : -errno;
+        /* The kernel stops at the first unreadable page and reports what
+         * it copied; all-or-nothing means that is a failure. */
+        if ((size_t)r != total)
+            return mem_fail(m, -EFAULT);
+    }
+    return 0;
+}
+
+/* Fallback through /proc/PID/mem: one pread per range (more if the kernel
+ * returns short counts). The file is opened on first use and kept open. */
+static int readv_memfd(struct proc_mem *m, const struct proc_iov *iov, size_t n)
+{
+    if (m->mem_fd < 0) {
+        int fd = pid_file_open(m->pid, "mem", O_RDONLY);
+        if (fd < 0)
+            return fd;
+        m->mem_fd = fd;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t done = 0;
+
+        while (done < iov[i].len) {
+            /* /proc/PID/mem takes offsets as unsigned, so addresses above
+             * 2^63 survive the trip through a negative off_t. */
+            off_t pos = (off_t)(iov[i].addr + done);
+            ssize_t r = pread(m->mem_fd, (char *)iov[i].buf + done, iov[i].len - done, pos);
+            m->reads++;
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return (errno == EIO || errno == EFAULT) ? mem_fail(m, -EFAULT) : -errno;
+            if (r == 0) /* no mm any more, or past the end of the address space */
+                return mem_fail(m, -EFAULT);
+            done += (size_t)r;
+        }
+    }
+    return 0;
+}
+
+int proc_mem_readv(struct proc_mem *m, const struct proc_iov *iov, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (m->vm_readv_ok) {
+        int r = readv_vm(m, iov, n);
+        if (r != -ENOSYS && r != -EPERM)
+            return r;
+        /* process_vm_readv is missing or filtered (seccomp in containers
+         * answers EPERM or ENOSYS); /proc/PID/mem may still be allowed. */
+        m->vm_readv_ok = 0;
+    }
+    return readv_memfd(m, iov, n);
+}
+
+int proc_mem_read(struct proc_mem *m, uint64_t addr, void *buf, size_t len)
+{
+    struct proc_iov one = { .addr = addr, .buf = buf, .len = len };
+    return proc_mem_readv(m, &one, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* maps                                                                */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parse a non-empty hex number at *P (before END); fail on overflow. */
+static int parse_hex(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    int d;
+
+    while (s < end && (d = hex_digit(*s)) >= 0) {
+        if (v > UINT64_MAX >> 4)
+            return -EINVAL;
+        v = v << 4 | (uint64_t)d;
+        s++;
+    }
+    if (s == *p)
+        return -EINVAL;
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/* Parse a non-empty unsigned decimal number at *P (before END); fail on overflow. */
+static int parse_dec(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+
+    while (s < end && *s >= '0' && *s <= '9') {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -EINVAL;
+        v = v * 10 + d;
+        s++;
+    }
+    if (s == *p)
+        return -EINVAL;
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/* Skip one or more spaces; fail if there is none (fields must be separated). */
+static int skip_spaces(const char **p, const char *end)
+{
+    const char *s = *p;
+
+    while (s < end && *s == ' ')
+        s++;
+    if (s == *p)
+        return -EINVAL;
+    *p = s;
+    return 0;
+}
+
+/* Copy the path [S, E) into OUT (OUTLEN bytes, NUL-terminated). A path too
+ * long for OUT is cut, but a " (deleted)" suffix is kept so callers still
+ * know not to open the file. */
+static void copy_path(char *out, size_t outlen, const char *s, const char *e)
+{
+    size_t len = (size_t)(e - s);
+    size_t suf = sizeof deleted_suffix - 1;
+
+    if (len < outlen) {
+        memcpy(out, s, len);
+        out[len] = '\0';
+        return;
+    }
+    if (len >= suf && memcmp(e - suf, deleted_suffix, suf) == 0) {
+        size_t head = outlen - 1 - suf;
+        memcpy(out, s, head);
+        memcpy(out + head, deleted_suffix, suf + 1);
+        return;
+    }
+    memcpy(out, s, outlen - 1);
+    out[outlen - 1] = '\0';
+}
+
+/* Parse one line [S, E) (without its newline):
+ *   start-end perms offset major:minor inode [spaces path]
+ * The path is everything after the padding, spaces included. */
+static int parse_maps_line(const char *s, const char *e, struct proc_map *m)
+{
+    const char *p = s;
+    uint64_t dev, inode;
+
+    if (memchr(s, '\0', (size_t)(e - s)) != NULL)
+        return -EINVAL;
+    if (parse_hex(&p, e, &m->start) < 0 || p == e || *p++ != '-')
+        return -EINVAL;
+    if (parse_hex(&p, e, &m->end) < 0 || m->end < m->start)
+        return -EINVAL;
+    if (skip_spaces(&p, e) < 0 || e - p < 4)
+        return -EINVAL;
+    if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+        (p[2] != 'x' && p[2] != '-') || (p[3] != 'p' && p[3] != 's'))
+        return -EINVAL;
+    memcpy(m->perms, p, 4);
+    m->perms[4] = '\0';
+    p += 4;
+    if (skip_spaces(&p, e) < 0 || parse_hex(&p, e, &m->offset) < 0)
+        return -EINVAL;
+    if (skip_spaces(&p, e) < 0 || parse_hex(&p, e, &dev) < 0 || p == e || *p++ != ':' ||
+        parse_hex(&p, e, &dev) < 0)
+        return -EINVAL;
+    if (skip_spaces(&p, e) < 0 || parse_dec(&p, e, &inode) < 0)
+        return -EINVAL;
+    if (p < e && *p != ' ')
+        return -EINVAL; /* something glued to the inode number */
+    while (p < e && *p == ' ')
+        p++;
+    copy_path(m->path, sizeof m->path, p, e);
+    return 0;
+}
+
+int proc_maps_parse(const char *text, size_t len, struct proc_maps *out)
+{
+    const char *end = text + len;
+    size_t lines = 0;
+
+    out->v = NULL;
+    out->n = 0;
+    /* Count first: entries are 4 KiB each, so one exact allocation beats
+     * growing and copying. A final line without '\n' counts too. */
+    for (const char *p = text; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        lines++;
+        p = nl ? nl + 1 : end;
+    }
+    if (lines == 0)
+        return 0;
+
+    struct proc_map *v = malloc(lines * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    size_t n = 0;
+    for (const char *p = text; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        if (parse_maps_line(p, e, &v[n]) < 0) {
+            free(v);
+            return -EINVAL;
+        }
+        n++;
+        p = nl ? nl + 1 : end;
+    }
+    out->v = v;
+    out->n = n;
+    return 0;
+}
+
+int proc_maps_read(pid_t pid, struct proc_maps *out)
+{
+    out->v = NULL;
+    out->n = 0;
+
+    int fd = pid_file_open(pid, "maps", O_RDONLY);
+    if (fd < 0)
+        return fd == -EPERM ? -EACCES : fd;
+
+    size_t cap = PROC_MAPS_BUF0, len = 0;
+    char *buf = malloc(cap);
+    int r = 0;
+    if (buf == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                r = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            r = proc_errno(errno);
+            if (r == -EPERM)
+                r = -EACCES;
+            break;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (r == 0) {
+        /* An exited process (or a zombie) has an empty maps file. */
+        if (len == 0 && !proc_exists(pid))
+            r = -ESRCH;
+        else
+            r = proc_maps_parse(buf, len, out);
+    }
+    free(buf);
+    return r;
+}
+
+void proc_maps_free(struct proc_maps *out)
+{
+    free(out->v);
+    out->v = NULL;
+    out->n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* stat                                                                */
+
+/* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
+ * the name start at 3. */
+enum { STAT_STATE = 3, STAT_UTIME = 14, STAT_STIME = 15 };
+
+int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
+{
+    const char *end = text + len;
+    const char *p = text;
+    uint64_t pid;
+
+    /* "PID (" — the name starts at the first '(' right after the pid. */
+    if (parse_dec(&p, end, &pid) < 0 || p == end || *p++ != ' ' || p == end || *p != '(')
+        return -EINVAL;
+    const char *name = p + 1;
+    /* The name may contain anything, ')' included, so it ends at the LAST
+     * ')' of the text; nothing after the name can contain one. */
+    const char *rparen = memrchr(name, ')', (size_t)(end - name));
+    if (rparen == NULL)
+        return -EINVAL;
+
+    struct proc_stat st;
+    size_t nlen = (size_t)(rparen - name);
+    if (nlen >= sizeof st.comm)
+        nlen = sizeof st.comm - 1;
+    memcpy(st.comm, name, nlen);
+    st.comm[nlen] = '\0';
+
+    p = rparen + 1;
+    for (int field = STAT_STATE; field <= STAT_STIME; field++) {
+        if (p == end || *p++ != ' ')
+            return -EINVAL;
+        const char *tok = p;
+        while (p < end && *p != ' ' && *p != '\n' && *p != '\0')
+            p++;
+        if (p == tok)
+            return -EINVAL;
+        const char *tp = tok;
+        switch (field) {
+        case STAT_STATE:
+            if (p - tok != 1 || !((*tok >= 'A' && *tok <= 'Z') || (*tok >= 'a' && *tok <= 'z')))
+                return -EINVAL;
+            st.state = *tok;
+            break;
+        case STAT_UTIME:
+            if (parse_dec(&tp, p, &st.utime) < 0 || tp != p)
+                return -EINVAL;
+            break;
+        case STAT_STIME:
+            if (parse_dec(&tp, p, &st.stime) < 0 || tp != p)
+                return -EINVAL;
+            break;
+        default:
+            break;
+        }
+    }
+    *out = st;
+    return 0;
+}
+
+struct proc_statfd {
+    int fd;             /* /proc/PID/task/TID/stat, read with pread at 0 */
+};
+
+struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid)
+{
+    char rel[48];
+
+    if (tid <= 0) {
+        errno = ESRCH;
+        return NULL;
+    }
+    snprintf(rel, sizeof rel, "task/%d/stat", (int)tid);
+    int fd = pid_file_open(pid, rel, O_RDONLY);
+    if (fd < 0) {
+        errno = -fd;
+        return NULL;
+    }
+    struct proc_statfd *s = malloc(sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->fd = fd;
+    return s;
+}
+
+int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out)
+{
+    char buf[PROC_STAT_BUF];
+    ssize_t n = small_pread(s->fd, buf, sizeof buf);
+    if (n < 0)
+        return (int)n;
+    return proc_stat_parse(buf, (size_t)n, out);
+}
+
+void proc_statfd_close(struct proc_statfd *s)
+{
+    if (s == NULL)
+        return;
+    close(s->fd);
+    free(s);
+}
+
+int proc_exists(pid_t pid)
+{
+    char buf[PROC_STAT_BUF];
+    struct proc_stat st;
+
+    int fd = pid_file_open(pid, "stat", O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = small_pread(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0 || proc_stat_parse(buf, (size_t)n, &st) < 0)
+        return 0;
+    return st.state != 'Z' && st.state != 'X' && st.state != 'x';
+}
+
+/* ------------------------------------------------------------------ */
+/* tasks                                                               */
+
+static int pid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A directory entry name that is a whole positive decimal number. */
+static pid_t name_to_tid(const char *s)
+{
+    long v = 0;
+
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (INT_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (*s - '0');
+    }
+    return (pid_t)v;
+}
+
+int proc_tasks_list(pid_t pid, struct proc_tasks *out)
+{
+    /* getdents64 into a fixed buffer instead of opendir: no DIR allocation. */
+    _Alignas(struct dirent64) char buf[8192];
+    size_t n = 0, cap = 0;
+    pid_t *v = NULL;
+    int r = 0;
+
+    out->tid = NULL;
+    out->n = 0;
+    int fd = pid_file_open(pid, "task", O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return fd;
+    for (;;) {
+        ssize_t got = getdents64(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            r = proc_errno(errno);
+            break;
+        }
+        if (got == 0)
+            break;
+        for (ssize_t off = 0; off < got;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + offsetof(struct dirent64, d_reclen), sizeof reclen);
+            pid_t tid = name_to_tid(buf + off + offsetof(struct dirent64, d_name));
+            off += reclen;
+            if (tid <= 0)
+                continue; /* "." and ".." */
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                pid_t *nv = realloc(v, ncap * sizeof *nv);
+                if (nv == NULL) {
+                    r = -ENOMEM;
+                    goto done;
+                }
+                v = nv;
+                cap = ncap;
+            }
+            v[n++] = tid;
+        }
+    }
+done:
+    close(fd);
+    /* A live process always has at least its leader listed. */
+    if (r == 0 && n == 0)
+        r = -ESRCH;
+    if (r < 0) {
+        free(v);
+        return r;
+    }
+    qsort(v, n, sizeof *v, pid_cmp);
+    out->tid = v;
+    out->n = n;
+    return 0;
+}
+
+void proc_tasks_free(struct proc_tasks *out)
+{
+    free(out->tid);
+    out->tid = NULL;
+    out->n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* paths and status                                                    */
+
+int proc_root_path(pid_t pid, const char *path, char *out, size_t outlen)
+{
+    if (path == NULL)
+        return -EINVAL;
+    if (outlen == 0)
+        return -ENAMETOOLONG;
+    int n = snprintf(out, outlen, "/proc/%d/root%s%s", (int)pid, path[0] == '/' ? "" : "/", path);
+    if (n < 0 || (size_t)n >= outlen) {
+        out[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int proc_exe_path(pid_t pid, char *out, size_t outlen)
+{
+    size_t suf = sizeof deleted_suffix - 1;
+
+    if (outlen < 2)
+        return -ENAMETOOLONG;
+    int dir = pid_dir_open(pid);
+    if (dir < 0)
+        return dir;
+    ssize_t n = readlinkat(dir, "exe", out, outlen - 1);
+    int e = errno;
+    close(dir);
+    if (n < 0) {
+        out[0] = '\0';
+        /* exe is missing for kernel threads and zombies; only a vanished
+         * process is ESRCH. */
+        if (e == ENOENT && !proc_exists(pid))
+            return -ESRCH;
+        return -e;
+    }
+    /* readlink does not say whether it truncated; a full buffer may have. */
+    if ((size_t)n == outlen - 1) {
+        out[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    out[n] = '\0';
+    if ((size_t)n >= suf && memcmp(out + n - suf, deleted_suffix, suf) == 0)
+        out[n - suf] = '\0';
+    return 0;
+}
+
+int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
+{
+    char rel[48], buf[PROC_STATUS_BUF];
+    size_t klen = strlen(key);
+
+    if (tid > 0)
+        snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
+    else
+        snprintf(rel, sizeof rel, "status");
+    int fd = pid_file_open(pid, rel, O_RDONLY);
+    if (fd < 0)
+        return fd;
+    ssize_t n = small_pread(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0)
+        return (int)n;
+
+    /* Keys are matched at line starts only, so "Pid:" cannot match inside
+     * "TracerPid:". */
+    for (const char *line = buf; line < buf + n;) {
+        const char *nl = memchr(line, '\n', (size_t)(buf + n - line));
+        const char *e = nl ? nl : buf + n;
+        if ((size_t)(e - line) > klen && memcmp(line, key, klen) == 0) {
+            const char *p = line + klen;
+            while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+            int neg = p < e && *p == '-';
+            uint64_t v;
+            if (neg)
+                p++;
+            if (parse_dec(&p, e, &v) < 0 || v > LONG_MAX)
+                return -EINVAL;
+            *out = neg ? -(long)v : (long)v;
+            return 0;
+        }
+        line = nl ? nl + 1 : e;
+    }
+    return -ENOENT;
+}

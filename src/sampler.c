@@ -1,0 +1,203 @@
+/* sampler — see include/sampler.h. */
+#include "sampler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ptrace_ctl.h"
+
+#define STATUS_EVERY_NS 250000000ull
+
+uint64_t sampler_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t when_ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(when_ns / 1000000000ull),
+                           .tv_nsec = (long)(when_ns % 1000000000ull) };
+    /* EINTR wakes us early on purpose: the stop flag is checked right after. */
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* xorshift: jitter needs no quality, only no correlation with the target. */
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* One pass. Returns 0, or -ESRCH when the target has exited. */
+static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
+                    struct sample *s, struct sampler_stats *stats)
+{
+    int exit_status = -1;
+    sample_clear(s);
+    s->time_ns = sampler_now_ns();
+    threadinfo_before(ti);
+    if (pt) {
+        int rc = ptctl_pause(pt, &exit_status);
+        if (rc == -ESRCH) {
+            t->exited = 1;
+            if (t->launched)
+                t->wait_status = exit_status;
+            return -ESRCH;
+        }
+        if (rc != 0) {
+            stats->errors_by[PYWALK_ERR_READ]++;
+            return 0;
+        }
+    }
+    int n = pywalk_sample(w, s, stats->errors_by);
+    if (pt) {
+        ptctl_resume(pt);
+        stats->pause_ns += ptctl_pause_ns(pt);
+    }
+    stats->passes++;
+    if (n < 0) {
+        stats->errors_by[-n]++;
+        sample_clear(s);
+        if (target_poll_exit(t))
+            return -ESRCH;
+        return 0;
+    }
+    threadinfo_after(ti, s, 1);
+    stats->thread_samples += (uint64_t)n;
+    return 0;
+}
+
+static uint64_t sum_errors(const struct sampler_stats *st)
+{
+    uint64_t e = 0;
+    for (int i = 1; i < PYWALK_ERR_COUNT; i++)
+        e += st->errors_by[i];
+    return e;
+}
+
+static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns)
+{
+    uint64_t err = st->errors;
+    double total = (double)(st->thread_samples + err);
+    fprintf(stderr, "\r\033[Kgilscope: %.1fs, %" PRIu64 " samples, %" PRIu64 " errors (%.1f%%)",
+            (double)(now - st->start_ns) / 1e9, st->thread_samples, err,
+            total > 0 ? 100.0 * (double)err / total : 0.0);
+    if (lag_ns > 10000000ull)
+        fprintf(stderr, ", behind by %" PRIu64 " ms", (uint64_t)(lag_ns / 1000000u));
+    fflush(stderr);
+}
+
+int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
+                const struct sampler_config *cfg, volatile sig_atomic_t *stop,
+                sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen)
+{
+    struct ptctl *pt = NULL;
+    memset(stats, 0, sizeof *stats);
+    if (!cfg->nonblocking) {
+        int e = 0;
+        pt = ptctl_attach(t->pid, &e, err, errlen);
+        if (!pt)
+            return e ? e : -EPERM;
+    }
+    struct sample s = { 0 };
+    uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
+    uint64_t start = sampler_now_ns(), next_status = start + STATUS_EVERY_NS;
+    uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
+    uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+    uint64_t lag = 0;
+    stats->start_ns = start;
+    for (uint64_t k = 0; !*stop; k++) {
+        /* Tick k is due at start + k·interval, moved by up to ±25%. */
+        uint64_t slot = start + k * interval;
+        uint64_t due = slot - interval / 4 + next_rand(&seed) % (interval / 2 + 1);
+        if (k == 0)
+            due = start;
+        uint64_t now = sampler_now_ns();
+        if (now < due) {
+            sleep_until(due);
+            if (*stop)
+                break;
+            now = sampler_now_ns();
+        }
+        if (now >= end)
+            break;
+        lag = now > due ? now - due : 0;
+        if (lag > stats->max_lag_ns)
+            stats->max_lag_ns = lag;
+        if (lag > interval) {
+            /* Fell behind by whole ticks: skip them, and say so. */
+            uint64_t skip = lag / interval;
+            stats->late += skip;
+            k += skip;
+        }
+        if (pt) {
+            int es = -1;
+            if (ptctl_poll(pt, &es) == -ESRCH) {
+                t->exited = 1;
+                if (t->launched)
+                    t->wait_status = es;
+                stats->target_exited = 1;
+                break;
+            }
+        } else if (target_poll_exit(t)) {
+            stats->target_exited = 1;
+            break;
+        }
+        if (one_pass(t, pt, w, ti, &s, stats) == -ESRCH) {
+            stats->target_exited = 1;
+            break;
+        }
+        stats->errors = sum_errors(stats);
+        stats->end_ns = sampler_now_ns();
+        if (s.nthreads && fn(ctx, &s) != 0)
+            break;
+        if (cfg->status_line && stats->end_ns >= next_status) {
+            draw_status(stats, stats->end_ns, lag);
+            next_status = stats->end_ns + STATUS_EVERY_NS;
+        }
+    }
+    ptctl_detach(pt);
+    stats->errors = sum_errors(stats);
+    if (!stats->end_ns)
+        stats->end_ns = sampler_now_ns();
+    if (cfg->status_line)
+        fprintf(stderr, "\r\033[K");
+    sample_free(&s);
+    return 0;
+}
+
+int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
+                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen)
+{
+    struct ptctl *pt = NULL;
+    memset(stats, 0, sizeof *stats);
+    if (!nonblocking) {
+        int e = 0;
+        pt = ptctl_attach(t->pid, &e, err, errlen);
+        if (!pt)
+            return e ? e : -EPERM;
+    }
+    int rc = one_pass(t, pt, w, ti, s, stats);
+    ptctl_detach(pt);
+    stats->errors = sum_errors(stats);
+    if (rc == -ESRCH) {
+        snprintf(err, errlen, "PID %d exited", (int)t->pid);
+        return -ESRCH;
+    }
+    if (stats->passes && s->nthreads == 0 && stats->errors) {
+        snprintf(err, errlen, "could not read any thread's stack (%s)", pywalk_error_name(
+                     stats->errors_by[PYWALK_ERR_THREADS] ? PYWALK_ERR_THREADS : PYWALK_ERR_READ));
+        return -EIO;
+    }
+    return (int)s->nthreads;
+}

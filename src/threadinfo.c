@@ -1,0 +1,177 @@
+/* threadinfo — see include/threadinfo.h. */
+#include "threadinfo.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proc.h"
+
+#define NAME_REFRESH_NS 1000000000ull  /* re-read Python names at most once a second */
+
+struct tinfo {
+    pid_t tid;
+    struct proc_statfd *fd;     /* kept open between samples */
+    char state;                 /* last state read, 0 = not read */
+    uint32_t os_name;           /* strtab id of comm */
+    uint64_t ident;             /* Python thread ident last seen with this tid */
+    uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
+    uint64_t generation;        /* last pass that saw it */
+};
+
+struct threadinfo {
+    pid_t pid;
+    struct strtab *st;
+    threadinfo_names_fn names;
+    void *names_ctx;
+    struct tinfo *v;            /* sorted by tid */
+    size_t n, cap;
+    uint64_t generation;
+    uint64_t names_at_ns;       /* when names were last looked up */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx)
+{
+    struct threadinfo *ti = calloc(1, sizeof *ti);
+    if (!ti)
+        return NULL;
+    ti->pid = pid;
+    ti->st = st;
+    ti->names = names;
+    ti->names_ctx = ctx;
+    return ti;
+}
+
+void threadinfo_free(struct threadinfo *ti)
+{
+    if (!ti)
+        return;
+    for (size_t i = 0; i < ti->n; i++)
+        proc_statfd_close(ti->v[i].fd);
+    free(ti->v);
+    free(ti);
+}
+
+static void read_state(struct threadinfo *ti, struct tinfo *t)
+{
+    struct proc_stat st;
+    if (!t->fd)
+        t->fd = proc_statfd_open(ti->pid, t->tid);
+    if (!t->fd || proc_statfd_read(t->fd, &st) != 0) {
+        t->state = 0;
+        return;
+    }
+    t->state = st.state;
+    if (t->os_name == STRTAB_NONE)
+        t->os_name = strtab_intern(ti->st, st.comm, strlen(st.comm));
+}
+
+void threadinfo_before(struct threadinfo *ti)
+{
+    for (size_t i = 0; i < ti->n; i++)
+        read_state(ti, &ti->v[i]);
+}
+
+static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
+{
+    size_t lo = 0, hi = ti->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ti->v[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < ti->n && ti->v[lo].tid == tid)
+        return &ti->v[lo];
+    if (!add)
+        return NULL;
+    if (ti->n == ti->cap) {
+        size_t cap = ti->cap ? ti->cap * 2 : 64;
+        struct tinfo *nv = realloc(ti->v, cap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        ti->v = nv;
+        ti->cap = cap;
+    }
+    memmove(&ti->v[lo + 1], &ti->v[lo], (ti->n - lo) * sizeof *ti->v);
+    ti->v[lo] = (struct tinfo){ .tid = tid, .os_name = STRTAB_NONE, .py_name = STRTAB_NONE };
+    ti->n++;
+    return &ti->v[lo];
+}
+
+static void refresh_names(struct threadinfo *ti, struct sample *s)
+{
+    uint64_t *idents = malloc(s->nthreads * sizeof *idents);
+    uint32_t *names = malloc(s->nthreads * sizeof *names);
+    if (idents && names) {
+        for (size_t i = 0; i < s->nthreads; i++)
+            idents[i] = s->threads[i].thread_id;
+        if (ti->names(ti->names_ctx, idents, names, s->nthreads) == 0) {
+            for (size_t i = 0; i < s->nthreads; i++) {
+                struct tinfo *t = find(ti, s->threads[i].tid, 0);
+                if (t)
+                    t->py_name = names[i];
+            }
+        }
+    }
+    free(idents);
+    free(names);
+    ti->names_at_ns = now_ns();
+}
+
+void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
+{
+    int need_names = 0;
+    ti->generation++;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct thread_sample *ts = &s->threads[i];
+        if (ts->tid <= 0)
+            continue;
+        struct tinfo *t = find(ti, ts->tid, 1);
+        if (!t)
+            continue;
+        if (t->ident != ts->thread_id) {
+            /* A new thread, or the tid was reused: its Python name is unknown. */
+            t->ident = ts->thread_id;
+            t->py_name = STRTAB_NONE;
+            t->state = 0;
+        }
+        t->generation = ti->generation;
+        if (t->state == 0 && read_new)
+            read_state(ti, t);
+        if (t->py_name == STRTAB_NONE)
+            need_names = 1;
+    }
+    if (ti->names && need_names && now_ns() - ti->names_at_ns >= NAME_REFRESH_NS / 4)
+        refresh_names(ti, s);
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct thread_sample *ts = &s->threads[i];
+        struct tinfo *t = ts->tid > 0 ? find(ti, ts->tid, 0) : NULL;
+        /* A thread whose state is unknown is counted active: never hide samples. */
+        if (!t || t->state == 0 || t->state == 'R')
+            ts->flags |= SAMPLE_ACTIVE;
+        if (t && t->py_name != STRTAB_NONE)
+            ts->name = t->py_name;
+        else if (t && t->os_name != STRTAB_NONE)
+            ts->name = t->os_name;
+        else
+            ts->name = strtab_intern(ti->st, "", 0);
+    }
+    /* Forget threads not seen in this pass, closing their descriptors. */
+    size_t k = 0;
+    for (size_t i = 0; i < ti->n; i++) {
+        if (ti->v[i].generation == ti->generation)
+            ti->v[k++] = ti->v[i];
+        else
+            proc_statfd_close(ti->v[i].fd);
+    }
+    ti->n = k;
+}
