@@ -24,6 +24,7 @@ Runs on Python 2.7 and 3.6+, standard library only.
 """
 from __future__ import print_function
 
+import os
 import sys
 import threading
 import time
@@ -105,6 +106,26 @@ class Fetcher(object):
             return self.ok, self.errors
 
 
+def report_progress(fetchers, seconds):
+    """Main thread: print counts once a second until SECONDS have passed."""
+    start = time.time()
+    deadline = start + seconds
+    tick = 1
+    while True:
+        now = time.time()
+        if now >= deadline:
+            break
+        next_tick = start + tick
+        time.sleep(max(0.0, min(next_tick, deadline) - now))
+        if time.time() >= next_tick:
+            fast_ok, fast_err = fetchers["fetch-fast"].counts()
+            slow_ok, slow_err = fetchers["fetch-slow"].counts()
+            print("threads_http: %3ds  fast=%d slow=%d errors=%d"
+                  % (tick, fast_ok, slow_ok, fast_err + slow_err))
+            sys.stdout.flush()
+            tick += 1
+
+
 def main(argv):
     seconds = float(argv[1]) if len(argv) > 1 else 5.0
 
@@ -128,25 +149,13 @@ def main(argv):
         threads.append(t)
 
     print("threads_http: serving on http://%s:%d/ for %g s (pid %d)"
-          % (HOST, port, seconds, __import__("os").getpid()))
+          % (HOST, port, seconds, os.getpid()))
     sys.stdout.flush()
 
-    start = time.time()
-    deadline = start + seconds
-    tick = 1
-    while True:
-        now = time.time()
-        if now >= deadline:
-            break
-        next_tick = start + tick
-        time.sleep(max(0.0, min(next_tick, deadline) - now))
-        if time.time() >= next_tick:
-            fast_ok, fast_err = fetchers["fetch-fast"].counts()
-            slow_ok, slow_err = fetchers["fetch-slow"].counts()
-            print("threads_http: %3ds  fast=%d slow=%d errors=%d"
-                  % (tick, fast_ok, slow_ok, fast_err + slow_err))
-            sys.stdout.flush()
-            tick += 1
+    try:
+        report_progress(fetchers, seconds)
+    except KeyboardInterrupt:  # Ctrl-C: stop early, still shut down cleanly
+        print("threads_http: interrupted")
 
     stop.set()
     for t in threads:

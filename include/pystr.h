@@ -76,9 +76,16 @@ int pystr_state_decode(uint32_t state, int major, int minor, int free_threaded,
  *   2.7  str (bytes taken as UTF-8, invalid sequences → U+FFFD) and unicode
  *        (UCS-2 builds: surrogate pairs combined; UCS-4 builds).
  *
+ * The object's type must carry exactly one of the tp_flags fast-subclass
+ * bits (Py_TPFLAGS_UNICODE_SUBCLASS for text, BYTES/STRING_SUBCLASS for
+ * 2.7 str) and have a readable tp_name; the built-in names ("str", "unicode",
+ * "bytes") must agree with that bit for the version. Subclasses are accepted
+ * (3.x subclass instances are the non-compact, data-pointer layout).
+ * Verified type addresses are remembered per pid in a small thread-local
+ * cache, so the usual cost of a short string is one proc_mem_read.
+ *
  * A string longer than OUT holds is truncated at a character boundary (not
- * an error). Type addresses verified once are remembered per pid in a small
- * thread-local cache, so the usual cost is one proc_mem_read.
+ * an error).
  *
  * Returns 0; -EFAULT (or the read's own error, e.g. -ESRCH, -EPERM) when the
  * memory cannot be read; -EINVAL when the object is not a string of this

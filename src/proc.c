@@ -566,7 +566,15 @@ int proc_exists(pid_t pid)
     close(fd);
     if (n < 0 || proc_stat_parse(buf, (size_t)n, &st) < 0)
         return 0;
-    return st.state != 'Z' && st.state != 'X' && st.state != 'x';
+    if (st.state == 'X' || st.state == 'x')
+        return 0;
+    if (st.state != 'Z')
+        return 1;
+    /* The stat of a process is its leader's. A leader that called
+     * pthread_exit is a zombie while its other threads run on; the thread
+     * count, which still includes the zombie leader, tells the two apart. */
+    long threads;
+    return proc_status_int(pid, 0, "Threads:", &threads) == 0 && threads > 1;
 }
 
 /* ------------------------------------------------------------------ */

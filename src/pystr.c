@@ -4,7 +4,7 @@
  * Cost model: the object header and the first DATA_CHUNK bytes of inline
  * data come in one proc_mem_read; only long strings, non-compact strings
  * (data elsewhere) and 2.7 unicode (always a separate buffer) need more.
- * A type is verified once per pid (three small reads) and then cached.
+ * A type is verified once per pid (two small reads) and then cached.
  */
 #include "pystr.h"
 
@@ -347,6 +347,19 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
             return -EINVAL;
     }
     *cls = is_uni ? CLASS_UNICODE : CLASS_BYTES;
+
+    /* The built-in names must agree with the flag: "str" is the text type
+     * on 3.x but the bytes type on 2.7. Any other name is a subclass. */
+    size_t len = strnlen(name, nlen);
+    const char *text_name = o->major == 2 ? "unicode" : "str";
+    const char *bytes_name = o->major == 2 ? "str" : "bytes";
+    if ((len == strlen(text_name) && memcmp(name, text_name, len) == 0 &&
+         *cls != CLASS_UNICODE) ||
+        (len == strlen(bytes_name) && memcmp(name, bytes_name, len) == 0 &&
+         *cls != CLASS_BYTES)) {
+        *cls = CLASS_NONE;
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -498,7 +511,7 @@ static int read_pep393(struct proc_mem *m, const struct py_offsets *o,
                           FORM_CODEPOINTS, pre, pre_bytes, s);
 }
 
-/* 2.7 str / 3.x bytes content as text (2.7 only): UTF-8 with replacement. */
+/* 2.7 str as text: its bytes taken as UTF-8, invalid sequences replaced. */
 static int read_bytes_text(struct proc_mem *m, const struct py_offsets *o,
                            uint64_t addr, const uint8_t *hdr, size_t got,
                            struct sink *s)

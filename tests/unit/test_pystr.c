@@ -457,6 +457,11 @@ START_TEST(test_read_rejects)
     make_type(bad_type, o, junk, 1ull << 28);
     make_pep393(o, obj, bad_type, "abc", 3, 1, 1, 1, NULL);
     ck_assert_int_eq(pystr_read(&self, o, A(obj), out, sizeof out), -EINVAL);
+    /* a built-in name contradicting the flag: "bytes" claiming to be text */
+    static uint8_t liar_type[512];
+    make_type(liar_type, o, "bytes", 1ull << 28);
+    make_pep393(o, obj, liar_type, "abc", 3, 1, 1, 1, NULL);
+    ck_assert_int_eq(pystr_read(&self, o, A(obj), out, sizeof out), -EINVAL);
     /* NULL address, no room for the NUL */
     ck_assert_int_eq(pystr_read(&self, o, 0, out, sizeof out), -EINVAL);
     make_pep393(o, obj, type_str, "abc", 3, 1, 1, 1, NULL);
@@ -608,6 +613,13 @@ START_TEST(test_read_py2)
     ck_assert_uint_eq(n, 2);
     make_uni2(o, obj, uni, 8);
     ck_assert_int_eq(pybytes_read(&self, o, A(obj), raw, sizeof raw, &n), -EINVAL);
+
+    /* on 2.7 "str" is the bytes type: a text flag under that name is a lie */
+    static uint8_t liar_type[512];
+    make_type(liar_type, o, "str", 1ull << 28);
+    make_uni2(o, obj, uni, 8);
+    memcpy(obj + o->ob_type, &(uint64_t){A(liar_type)}, 8);
+    ck_assert_int_eq(pystr_read(&self, o, A(obj), out, sizeof out), -EINVAL);
 }
 END_TEST
 

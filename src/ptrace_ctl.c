@@ -1,0 +1,809 @@
+/*
+ * ptrace_ctl — hold every thread of a target still for a moment, with
+ * PTRACE_SEIZE / PTRACE_INTERRUPT. See include/ptrace_ctl.h for the contract.
+ *
+ * Model. Each known thread is in one of the states below. Between samples
+ * threads are TH_RUNNING; any ptrace-stop they enter on their own (a signal
+ * for them, a new thread, group-stop, a late PTRACE_INTERRUPT trap) is
+ * reaped by ptctl_poll and passed on at once, or by the next ptctl_pause,
+ * which then simply counts it as stopped.
+ *
+ * Waiting. We only ever waitpid() a specific thread id, never -1: a -1 wait
+ * would also reap children of the profiler that are none of our business.
+ * Blocking on a specific non-leader thread is safe, because after
+ * PTRACE_INTERRUPT it either stops or exits and is reported either way.
+ * The leader is different: if it exits while other threads live, the
+ * kernel reports it only after all of them are gone, so a blocking wait on
+ * it could last forever while we hold those threads. The leader is
+ * therefore waited for with WNOHANG and a short back-off, watching
+ * /proc for it turning into a zombie.
+ *
+ * A thread created by a traced thread is attached by the kernel
+ * (PTRACE_O_TRACECLONE) and starts with a stop of its own; we learn its id
+ * from the creator's PTRACE_EVENT_CLONE. Until that first stop is reaped it
+ * is TH_NEW: it is never interrupted (that would leave a second, stale stop
+ * queued), only waited for. If the creator dies before we see its event,
+ * the new thread is invisible to us but keeps the leader's exit report back;
+ * finish_exit() finds such threads in /proc/PID/task.
+ *
+ * All ptrace requests must come from the thread that attached: the kernel
+ * ties a tracee to one tracer thread.
+ */
+#include "ptrace_ctl.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum thr_state {
+    TH_RUNNING,     /* not in a stop we know of; PTRACE_INTERRUPT to pause it */
+    TH_NEW,         /* auto-attached clone whose first stop is not reaped yet */
+    TH_STOPPED,     /* in a ptrace-stop we reaped and have not ended */
+    TH_ZOMBIE,      /* leader only: exited before its threads; reported last */
+    TH_GONE,        /* exited or no longer ours; dropped by thr_compact */
+};
+
+/* How a stopped thread is set going again. */
+enum thr_resume {
+    RESUME_CONT,    /* PTRACE_CONT, delivering thr.sig if non-zero */
+    RESUME_LISTEN,  /* the process is in group-stop: stay stopped, but
+                       still report SIGCONT and new events */
+};
+
+struct thr {
+    pid_t tid;
+    enum thr_state st;
+    enum thr_resume how;    /* meaningful in TH_STOPPED */
+    int sig;                /* signal intercepted for this thread, to re-inject */
+};
+
+struct ptctl {
+    pid_t pid;                      /* thread-group leader = process id */
+    struct thr *t;                  /* known threads, leader included */
+    size_t n, cap;
+    int paused;                     /* between a successful pause and resume */
+    int gone;                       /* the leader's exit was reaped */
+    int exit_status;                /* its wait status, or -1 if unknown */
+    struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
+    uint64_t t0;                    /* CLOCK_MONOTONIC ns of the first interrupt */
+    uint64_t pause_ns;
+};
+
+/* Back-off while waiting for the leader: first yield this many times (a
+ * running thread usually stops within microseconds), then sleep, doubling
+ * from the first to the last value. */
+enum { LEADER_SPINS = 64 };
+static const long leader_nap_first_ns = 10 * 1000;
+static const long leader_nap_max_ns = 1000 * 1000;
+
+/* How long an exiting process may take to deliver the leader's report once
+ * all its threads are reaped; only reached when something unexpected holds
+ * it back. */
+static const uint64_t exit_report_timeout_ns = 5ull * 1000 * 1000 * 1000;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void nap(long ns)
+{
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
+    nanosleep(&ts, NULL);
+}
+
+/* waitpid on one thread; __WALL because threads are not SIGCHLD children. */
+static pid_t wait_tid(pid_t tid, int *status, int flags)
+{
+    pid_t r;
+    do
+        r = waitpid(tid, status, flags | __WALL);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+static long pt(enum __ptrace_request req, pid_t tid, void *addr, long data)
+{
+    return ptrace(req, tid, addr, (void *)(uintptr_t)data);
+}
+
+static int is_stop_signal(int sig)
+{
+    return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* ------------------------------------------------------------------ */
+/* the thread set                                                      */
+
+static long thr_find(const struct ptctl *p, pid_t tid)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].tid == tid && p->t[i].st != TH_GONE)
+            return (long)i;
+    return -1;
+}
+
+static int thr_add(struct ptctl *p, pid_t tid, enum thr_state st)
+{
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 16;
+        struct thr *nt = realloc(p->t, ncap * sizeof *nt);
+        if (nt == NULL)
+            return -ENOMEM;
+        p->t = nt;
+        p->cap = ncap;
+    }
+    p->t[p->n++] = (struct thr){ .tid = tid, .st = st, .how = RESUME_CONT, .sig = 0 };
+    return 0;
+}
+
+/* Drop TH_GONE entries. Only called where no index is held. */
+static void thr_compact(struct ptctl *p)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < p->n; r++)
+        if (p->t[r].st != TH_GONE)
+            p->t[w++] = p->t[r];
+    p->n = w;
+}
+
+static int thr_waitable(const struct thr *t)
+{
+    return t->st == TH_RUNNING || t->st == TH_NEW;
+}
+
+/* Any thread still able to run Python, i.e. not exited. */
+static int any_live(const struct ptctl *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].st != TH_GONE && p->t[i].st != TH_ZOMBIE)
+            return 1;
+    return 0;
+}
+
+static void process_gone(struct ptctl *p, int status)
+{
+    p->gone = 1;
+    p->exit_status = status;
+    p->paused = 0;
+    for (size_t i = 0; i < p->n; i++)
+        p->t[i].st = TH_GONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* reacting to wait statuses                                           */
+
+/* A clone we cannot follow (out of memory, or not a thread of the target)
+ * must not stay frozen in its first stop: reap that stop and let it go.
+ * Its first stop comes promptly, so the blocking wait is safe. */
+static void release_untracked(pid_t tid)
+{
+    int status;
+    if (wait_tid(tid, &status, 0) == tid && WIFSTOPPED(status))
+        pt(PTRACE_DETACH, tid, NULL, 0);
+}
+
+/* The thread PARENT stopped in PTRACE_EVENT_CLONE: record the new thread. */
+static void note_clone(struct ptctl *p, pid_t parent)
+{
+    unsigned long msg = 0;
+    long tgid;
+
+    if (ptrace(PTRACE_GETEVENTMSG, parent, NULL, &msg) < 0 || msg == 0)
+        return;
+    pid_t tid = (pid_t)msg;
+    if (thr_find(p, tid) >= 0)
+        return;
+    /* clone() without CLONE_THREAD is reported as a clone too; such a
+     * child is not listed under /proc/PID/task and is not ours to hold. */
+    if (proc_status_int(p->pid, tid, "Tgid:", &tgid) == -ESRCH || thr_add(p, tid, TH_NEW) < 0)
+        release_untracked(tid);
+}
+
+/* Record what STATUS says about thread I. */
+static void handle_status(struct ptctl *p, size_t i, int status)
+{
+    pid_t tid = p->t[i].tid;
+
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        /* The leader is reported only after every other thread, so its
+         * exit is the end of the whole process. */
+        if (tid == p->pid)
+            process_gone(p, status);
+        else
+            p->t[i].st = TH_GONE;
+        return;
+    }
+    if (!WIFSTOPPED(status))
+        return;
+
+    int sig = WSTOPSIG(status);
+    int event = (int)((unsigned)status >> 16);
+    p->t[i].st = TH_STOPPED;
+    p->t[i].how = RESUME_CONT;
+    p->t[i].sig = 0;
+    switch (event) {
+    case 0:
+        /* signal-delivery-stop: the signal is for the program; hold it
+         * and hand it over on resume (with its original siginfo). */
+        p->t[i].sig = sig;
+        break;
+    case PTRACE_EVENT_STOP:
+        /* PTRACE_INTERRUPT, a new thread's first stop, or group-stop.
+         * Only group-stop carries a stop signal instead of SIGTRAP. */
+        if (is_stop_signal(sig))
+            p->t[i].how = RESUME_LISTEN;
+        break;
+    case PTRACE_EVENT_CLONE:
+        note_clone(p, tid);     /* may move p->t */
+        break;
+    default:
+        break;
+    }
+}
+
+/* The leader cannot be waited for (ECHILD): someone else reaped it, or
+ * it is no longer ours. */
+static int leader_lost(struct ptctl *p, size_t i)
+{
+    if (!proc_exists(p->pid)) {
+        process_gone(p, -1);
+        return -ESRCH;
+    }
+    p->t[i].st = TH_GONE;
+    return -ECHILD;
+}
+
+/* Non-blocking: reap whatever thread I has to report. Returns 1 if a
+ * status was consumed, 0 if none, or a negative errno. */
+static int reap_nohang(struct ptctl *p, size_t i)
+{
+    int status;
+    pid_t tid = p->t[i].tid;
+    pid_t r = wait_tid(tid, &status, WNOHANG);
+
+    if (r == 0)
+        return 0;
+    if (r < 0) {
+        if (errno != ECHILD)
+            return -errno;
+        if (tid == p->pid)
+            return leader_lost(p, i);
+        p->t[i].st = TH_GONE;
+        return 1;
+    }
+    handle_status(p, i, status);
+    return 1;
+}
+
+/* Set stopped thread I going again, passing on its intercepted signal. */
+static int resume_one(struct ptctl *p, size_t i)
+{
+    struct thr *t = &p->t[i];
+    long r = -1;
+
+    /* PTRACE_LISTEN keeps a group-stopped thread stopped, as job control
+     * wants; it fails if the group-stop ended meanwhile, then CONT. */
+    if (t->how == RESUME_LISTEN)
+        r = pt(PTRACE_LISTEN, t->tid, NULL, 0);
+    if (r < 0)
+        r = pt(PTRACE_CONT, t->tid, NULL, t->sig);
+    int e = errno;
+    /* On failure the thread was killed while stopped; its exit report
+     * is reaped like any other. */
+    t->st = TH_RUNNING;
+    t->how = RESUME_CONT;
+    t->sig = 0;
+    return r < 0 ? -e : 0;
+}
+
+/* One non-blocking pass over every thread that may have something to
+ * report; with RESUME, stops found are ended at once (ptctl_poll). The
+ * leader goes last: its exit becomes reportable only once the others
+ * have been reaped. */
+static int drain(struct ptctl *p, int resume)
+{
+    long li = thr_find(p, p->pid);
+
+    for (size_t k = 0; k <= p->n && !p->gone; k++) {
+        size_t i;
+        if (k < p->n) {
+            if ((long)k == li)
+                continue;
+            i = k;
+        } else if (li >= 0) {
+            i = (size_t)li;
+        } else {
+            break;
+        }
+        enum thr_state st = p->t[i].st;
+        if (!thr_waitable(&p->t[i]) && st != TH_ZOMBIE)
+            continue;
+        int r = reap_nohang(p, i);
+        if (r < 0)
+            return r;
+        if (resume && r > 0 && p->t[i].st == TH_STOPPED)
+            resume_one(p, i);
+    }
+    return p->gone ? -ESRCH : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* stopping everything                                                 */
+
+static int leader_is_zombie(const struct ptctl *p)
+{
+    struct proc_stat st;
+
+    if (p->leader_stat == NULL)
+        return !proc_exists(p->pid);
+    int r = proc_statfd_read(p->leader_stat, &st);
+    if (r == -ESRCH)
+        return 1;
+    return r == 0 && (st.state == 'Z' || st.state == 'X');
+}
+
+/* Wait for the leader (index I) to report, without ever blocking: see the
+ * comment at the top of the file. */
+static int wait_leader(struct ptctl *p, size_t i)
+{
+    long ns = leader_nap_first_ns;
+
+    for (unsigned spins = 0;; spins++) {
+        int r = reap_nohang(p, i);
+        if (r != 0)
+            return r < 0 ? r : 0;
+        if (spins < LEADER_SPINS) {
+            sched_yield();
+            continue;
+        }
+        if (leader_is_zombie(p)) {
+            p->t[i].st = TH_ZOMBIE;
+            return 0;
+        }
+        nap(ns);
+        ns = ns * 2 > leader_nap_max_ns ? leader_nap_max_ns : ns * 2;
+    }
+}
+
+/* Every thread has exited except the zombie leader: collect its report,
+ * which carries the process's exit status. Threads attached by the kernel
+ * whose creation we never saw keep it back; adopt them from /proc. */
+static int finish_exit(struct ptctl *p)
+{
+    uint64_t deadline = now_ns() + exit_report_timeout_ns;
+    long ns = leader_nap_first_ns;
+
+    for (;;) {
+        long li = thr_find(p, p->pid);
+        if (li < 0) {
+            process_gone(p, -1);
+            return -ESRCH;
+        }
+        int r = reap_nohang(p, (size_t)li);
+        if (r < 0 || p->gone)
+            return r < 0 ? r : -ESRCH;
+
+        struct proc_tasks tl;
+        if (proc_tasks_list(p->pid, &tl) == 0) {
+            for (size_t j = 0; j < tl.n; j++)
+                if (tl.tid[j] != p->pid && thr_find(p, tl.tid[j]) < 0)
+                    thr_add(p, tl.tid[j], TH_NEW);
+            proc_tasks_free(&tl);
+        }
+        for (size_t i = 0; i < p->n; i++) {
+            int status;
+            if (p->t[i].st != TH_NEW)
+                continue;
+            pid_t w = wait_tid(p->t[i].tid, &status, 0);
+            if (w == p->t[i].tid)
+                handle_status(p, i, status);
+            else
+                p->t[i].st = TH_GONE;
+        }
+        /* An adopted thread that stopped instead of exiting means the
+         * process lives on: it is paused now, the caller proceeds. */
+        if (any_live(p))
+            return 0;
+        if (now_ns() > deadline) {
+            process_gone(p, -1);
+            return -ESRCH;
+        }
+        nap(ns);
+        ns = ns * 2 > leader_nap_max_ns ? leader_nap_max_ns : ns * 2;
+    }
+}
+
+/* Bring every thread into a ptrace-stop. Returns 0, -ESRCH (process gone)
+ * or another negative errno with some threads possibly still stopped. */
+static int stop_all(struct ptctl *p)
+{
+    /* Stops that happened since the last poll are stops already; taking
+     * them first also avoids interrupting a thread that is already stopped,
+     * which would queue a second stop for after the resume. */
+    int r = drain(p, 0);
+    if (r < 0)
+        return r;
+
+    p->t0 = now_ns();
+    /* Leader first: it is waited for last and is most often the thread
+     * that runs Python. Errors are fine here: a thread that cannot be
+     * interrupted is exiting or not ours, and its wait tells which. */
+    long li = thr_find(p, p->pid);
+    if (li >= 0 && p->t[li].st == TH_RUNNING)
+        pt(PTRACE_INTERRUPT, p->pid, NULL, 0);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid)
+            pt(PTRACE_INTERRUPT, p->t[i].tid, NULL, 0);
+
+    for (;;) {
+        int pending = 0;
+
+        /* p->n can grow inside the loop (clone events); new threads are
+         * then waited for in the same pass. */
+        for (size_t i = 0; i < p->n && !p->gone; i++) {
+            int status;
+            pid_t tid = p->t[i].tid;
+            if (tid == p->pid || !thr_waitable(&p->t[i]))
+                continue;
+            pid_t w = wait_tid(tid, &status, 0);
+            if (w == tid)
+                handle_status(p, i, status);
+            else if (errno == ECHILD)
+                p->t[i].st = TH_GONE;
+            else
+                return -errno;
+        }
+        if (p->gone)
+            return -ESRCH;
+        li = thr_find(p, p->pid);
+        if (li >= 0 && thr_waitable(&p->t[li])) {
+            r = wait_leader(p, (size_t)li);
+            if (r < 0)
+                return r;
+        }
+        if (p->gone)
+            return -ESRCH;
+        for (size_t i = 0; i < p->n; i++)
+            pending |= thr_waitable(&p->t[i]);
+        if (!pending)
+            break;
+    }
+    if (!any_live(p))
+        return finish_exit(p);
+    return 0;
+}
+
+/* Resume every stopped thread. Returns 0, or -ESRCH if none could be
+ * resumed because all were killed meanwhile. */
+static int resume_all(struct ptctl *p)
+{
+    size_t tried = 0, ok = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st != TH_STOPPED)
+            continue;
+        tried++;
+        if (resume_one(p, i) == 0)
+            ok++;
+    }
+    p->pause_ns = now_ns() - p->t0;
+    p->paused = 0;
+    return tried > 0 && ok == 0 ? -ESRCH : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* public                                                              */
+
+static int report_gone(const struct ptctl *p, int *exit_status)
+{
+    if (exit_status != NULL)
+        *exit_status = p->exit_status;
+    return -ESRCH;
+}
+
+int ptctl_pause(struct ptctl *p, int *exit_status)
+{
+    if (p == NULL)
+        return -EINVAL;
+    if (p->gone)
+        return report_gone(p, exit_status);
+    if (p->paused)
+        return 0;
+    int r = stop_all(p);
+    if (r < 0 && !p->gone)
+        resume_all(p);
+    thr_compact(p);
+    if (p->gone)
+        return report_gone(p, exit_status);
+    if (r < 0)
+        return r;
+    p->paused = 1;
+    return 0;
+}
+
+int ptctl_resume(struct ptctl *p)
+{
+    if (p == NULL)
+        return -EINVAL;
+    if (p->gone)
+        return -ESRCH;
+    if (!p->paused)
+        return 0;
+    return resume_all(p);
+}
+
+int ptctl_poll(struct ptctl *p, int *exit_status)
+{
+    if (p == NULL)
+        return -EINVAL;
+    if (p->gone)
+        return report_gone(p, exit_status);
+    /* While paused every thread is stopped and cannot report anything. */
+    if (p->paused)
+        return 0;
+    int r = drain(p, 1);
+    thr_compact(p);
+    if (p->gone)
+        return report_gone(p, exit_status);
+    return r;
+}
+
+uint64_t ptctl_pause_ns(const struct ptctl *p)
+{
+    return p ? p->pause_ns : 0;
+}
+
+size_t ptctl_threads(const struct ptctl *p, pid_t *out, size_t max)
+{
+    size_t k = 0;
+
+    if (p == NULL)
+        return 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st == TH_GONE || p->t[i].st == TH_ZOMBIE)
+            continue;
+        if (k < max)
+            out[k] = p->t[i].tid;
+        k++;
+    }
+    return k;
+}
+
+void ptctl_detach(struct ptctl *p)
+{
+    if (p == NULL)
+        return;
+    if (!p->gone) {
+        /* PTRACE_DETACH only works on a stopped tracee, and a running one
+         * may be about to stop on an event nobody would end. A failed stop
+         * still detaches whatever did stop; the rest stays attached until
+         * this process exits, when the kernel lets them go. */
+        if (!p->paused)
+            stop_all(p);
+        for (size_t i = 0; i < p->n; i++)
+            if (p->t[i].st == TH_STOPPED)
+                pt(PTRACE_DETACH, p->t[i].tid, NULL, p->t[i].sig);
+    }
+    proc_statfd_close(p->leader_stat);
+    free(p->t);
+    free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* attaching                                                           */
+
+static void set_err(int *errnum, int e, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void set_err(int *errnum, int e, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (errnum != NULL)
+        *errnum = -e;
+    if (err != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* kernel.yama.ptrace_scope, or -1 when Yama is not built in. */
+static int yama_scope(void)
+{
+    int v = -1;
+    FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%d", &v) != 1)
+        v = -1;
+    fclose(f);
+    return v;
+}
+
+/* " (name)" of process PID into BUF, or "" if unknown. */
+static void comm_of(pid_t pid, char *buf, size_t len)
+{
+    struct proc_stat st;
+    struct proc_statfd *s = proc_statfd_open(pid, pid);
+
+    buf[0] = '\0';
+    if (s != NULL && proc_statfd_read(s, &st) == 0)
+        snprintf(buf, len, " (%s)", st.comm);
+    proc_statfd_close(s);
+}
+
+/* Explain EPERM from PTRACE_SEIZE of thread TID of PID. */
+static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t errlen)
+{
+    long tracer = 0;
+    char who[32] = "";
+    char name[80];
+
+    if (tid != pid)
+        snprintf(who, sizeof who, "thread %d of ", (int)tid);
+    if (proc_status_int(pid, tid == pid ? 0 : tid, "TracerPid:", &tracer) == 0 && tracer > 0) {
+        comm_of((pid_t)tracer, name, sizeof name);
+        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: already traced by PID %ld%s%s",
+                who, (int)pid, tracer, name, tracer == gettid() ? ", this profiler" : "");
+        return;
+    }
+    int scope = yama_scope();
+    if (scope >= 3)
+        set_err(errnum, EPERM, err, errlen,
+                "cannot attach to %sPID %d: operation not permitted (kernel.yama.ptrace_scope=3 "
+                "forbids ptrace until reboot)", who, (int)pid);
+    else if (scope >= 0)
+        set_err(errnum, EPERM, err, errlen,
+                "cannot attach to %sPID %d: operation not permitted (need CAP_SYS_PTRACE or "
+                "kernel.yama.ptrace_scope=0, it is %d; try sudo)", who, (int)pid, scope);
+    else
+        set_err(errnum, EPERM, err, errlen,
+                "cannot attach to %sPID %d: operation not permitted (need CAP_SYS_PTRACE or the "
+                "target's user id; try sudo, or in a container --cap-add=SYS_PTRACE)",
+                who, (int)pid);
+}
+
+/* Seize thread TID. Returns 1 if it joined the set, 0 if it is to be
+ * skipped (exited), or a negative errno with ERR filled. */
+static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t errlen)
+{
+    long tracer;
+
+    if (pt(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACECLONE) == 0) {
+        if (thr_add(p, tid, TH_RUNNING) == 0)
+            return 1;
+        /* Cannot track it, so it must not stay attached. */
+        pt(PTRACE_INTERRUPT, tid, NULL, 0);
+        release_untracked(tid);
+        set_err(errnum, ENOMEM, err, errlen, "cannot attach to PID %d: out of memory", (int)p->pid);
+        return -ENOMEM;
+    }
+    int e = errno;
+    if (e == ESRCH && tid != p->pid)
+        return 0;   /* the thread exited meanwhile */
+    if (e == ESRCH) {
+        set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)p->pid);
+        return -ESRCH;
+    }
+    if (e == EPERM && tid != p->pid) {
+        int r = proc_status_int(p->pid, tid, "TracerPid:", &tracer);
+        /* Created by a thread we had already seized: the kernel attached
+         * it to us and it waits in its first stop. */
+        if (r == 0 && tracer == gettid())
+            return thr_add(p, tid, TH_NEW) == 0 ? 1 : -ENOMEM;
+        /* Gone, or exiting (an exiting thread refuses to be seized). */
+        if (r == -ESRCH || (r == 0 && tracer == 0))
+            return 0;
+    }
+    if (e == EPERM) {
+        explain_eperm(p->pid, tid, errnum, err, errlen);
+        return -EPERM;
+    }
+    set_err(errnum, e, err, errlen, "cannot attach to PID %d: %s", (int)p->pid, strerror(e));
+    return -e;
+}
+
+struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
+{
+    long tgid;
+    int dummy;
+
+    if (errnum == NULL)
+        errnum = &dummy;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    int r = pid > 0 ? proc_status_int(pid, 0, "Tgid:", &tgid) : -ESRCH;
+    if (r == -ESRCH) {
+        set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)pid);
+        return NULL;
+    }
+    if (r == 0 && tgid != pid) {
+        set_err(errnum, EINVAL, err, errlen, "PID %d is a thread of process %ld; attach to %ld instead",
+                (int)pid, tgid, tgid);
+        return NULL;
+    }
+    if (pid == getpid()) {
+        set_err(errnum, EPERM, err, errlen, "cannot attach to PID %d: that is this profiler", (int)pid);
+        return NULL;
+    }
+    if (!proc_exists(pid)) {
+        set_err(errnum, ESRCH, err, errlen, "no process with PID %d (it has exited)", (int)pid);
+        return NULL;
+    }
+
+    struct ptctl *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        set_err(errnum, ENOMEM, err, errlen, "cannot attach to PID %d: out of memory", (int)pid);
+        return NULL;
+    }
+    p->pid = pid;
+    p->exit_status = -1;
+    p->leader_stat = proc_statfd_open(pid, pid);
+
+    /* Threads created while we attach are either attached by the kernel
+     * (their creator was already seized) or show up in the next listing;
+     * list again until a pass finds nothing new. The leader goes first so
+     * that an ESRCH or EPERM is about the process, not some thread. */
+    for (;;) {
+        struct proc_tasks tl;
+        int added = 0;
+
+        r = proc_tasks_list(pid, &tl);
+        if (r == -ESRCH && p->n > 0)
+            break;  /* exited while we attached; the first pause reports it */
+        if (r < 0) {
+            if (r == -ESRCH)
+                set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)pid);
+            else
+                set_err(errnum, -r, err, errlen, "cannot list threads of PID %d: %s", (int)pid,
+                        strerror(-r));
+            goto fail;
+        }
+        for (int pass = 0; pass < 2 && r >= 0; pass++) {
+            for (size_t j = 0; j < tl.n; j++) {
+                pid_t tid = tl.tid[j];
+                if ((pass == 0) != (tid == pid) || thr_find(p, tid) >= 0)
+                    continue;
+                r = seize_one(p, tid, errnum, err, errlen);
+                if (r < 0)
+                    break;
+                added += r;
+            }
+        }
+        proc_tasks_free(&tl);
+        if (r < 0)
+            goto fail;
+        if (thr_find(p, pid) < 0) {
+            set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)pid);
+            goto fail;
+        }
+        if (added == 0)
+            break;
+    }
+    /* Threads created during the attach sit in their first stop, their
+     * creators in a clone event stop: let them all run. An exit seen here
+     * is reported by the first ptctl_pause or ptctl_poll. */
+    r = drain(p, 1);
+    if (r < 0 && r != -ESRCH) {
+        set_err(errnum, -r, err, errlen, "cannot attach to PID %d: %s", (int)pid, strerror(-r));
+        goto fail;
+    }
+    thr_compact(p);
+    return p;
+
+fail:
+    ptctl_detach(p);
+    return NULL;
+}

@@ -1,0 +1,220 @@
+/* Unit tests: strtab, profile, folded writer, short file names, version
+ * parsing, ELF symbols, JSON strings. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+#include "fileshort.h"
+#include "folded.h"
+#include "json.h"
+#include "profile.h"
+#include "pyinterp.h"
+#include "strtab.h"
+
+/* A global the ELF test looks up in this very binary. */
+int gilscope_test_marker = 42;
+
+START_TEST(test_strtab)
+{
+    struct strtab *t = strtab_new();
+    uint32_t a = strtab_intern(t, "alpha", 5), b = strtab_intern(t, "beta", 4);
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_eq(strtab_intern(t, "alphabet", 5), a);  /* length-bounded */
+    for (int i = 0; i < 5000; i++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "s%d", i);
+        uint32_t id = strtab_intern(t, buf, (size_t)n);
+        ck_assert_str_eq(strtab_get(t, id), buf);
+    }
+    ck_assert_str_eq(strtab_get(t, a), "alpha");
+    ck_assert_str_eq(strtab_get(t, 999999), "");
+    ck_assert_uint_eq(strtab_count(t), 5002);
+    strtab_free(t);
+}
+END_TEST
+
+static struct frame mkframe(struct strtab *t, const char *name, const char *file, int line, int first)
+{
+    struct frame f = { .name = strtab_intern(t, name, strlen(name)),
+                       .file = strtab_intern(t, file, strlen(file)), .line = line,
+                       .first_line = first, .kind = FRAME_PYTHON };
+    return f;
+}
+
+/* Render P as folded text into a heap string (caller frees). */
+static char *render(struct profile *p, struct strtab *t, const struct folded_opts *o)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(folded_write(f, p, t, NULL, o), 0);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_folded)
+{
+    struct strtab *t = strtab_new();
+    struct profile *p = profile_new();
+    /* Leaf first, as the walk stores them. */
+    struct frame s1[2] = { mkframe(t, "leaf", "/a/m.py", 7, 5), mkframe(t, "<module>", "/a/main.py", 3, 1) };
+    struct frame s2[2] = { mkframe(t, "leaf", "/a/m.py", 8, 5), mkframe(t, "<module>", "/a/main.py", 3, 1) };
+    struct frame s3[1] = { mkframe(t, "we;ird\nname", "/a/x.py", 1, 1) };
+    struct profile_stack a = { .pid = 1, .tid = 11, .thread_name = strtab_intern(t, "MainThread", 10),
+                               .nframes = 2, .frames = s1 };
+    struct profile_stack b = a, c = a, d = a;
+    b.frames = s2;
+    c.tid = 12;
+    c.thread_name = strtab_intern(t, "worker", 6);
+    d.frames = s3;
+    d.nframes = 1;
+    ck_assert_int_eq(profile_add_stack(p, &a, 3), 0);
+    ck_assert_int_eq(profile_add_stack(p, &a, 2), 0);
+    ck_assert_int_eq(profile_add_stack(p, &b, 1), 0);
+    ck_assert_int_eq(profile_add_stack(p, &c, 4), 0);
+    ck_assert_int_eq(profile_add_stack(p, &d, 1), 0);
+    ck_assert_uint_eq(profile_size(p), 4);
+    ck_assert_uint_eq(profile_total(p), 11);
+
+    struct folded_opts o = { 0 };
+    char *text = render(p, t, &o);
+    /* Without --threads, a and c are the same stack: 5 + 4. */
+    ck_assert_str_eq(text, "<module> (/a/main.py:3);leaf (/a/m.py:7) 9\n"
+                           "<module> (/a/main.py:3);leaf (/a/m.py:8) 1\n"
+                           "we:ird name (/a/x.py:1) 1\n");
+    free(text);
+
+    o.function = 1;
+    text = render(p, t, &o);
+    ck_assert_str_eq(text, "<module> (/a/main.py:1);leaf (/a/m.py:5) 10\n"
+                           "we:ird name (/a/x.py:1) 1\n");
+    free(text);
+
+    o = (struct folded_opts){ .threads = 1, .nolineno = 1 };
+    text = render(p, t, &o);
+    ck_assert_str_eq(text, "thread (11): MainThread;<module> (/a/main.py);leaf (/a/m.py) 6\n"
+                           "thread (11): MainThread;we:ird name (/a/x.py) 1\n"
+                           "thread (12): worker;<module> (/a/main.py);leaf (/a/m.py) 4\n");
+    free(text);
+    profile_free(p);
+    strtab_free(t);
+}
+END_TEST
+
+static int fake_has_init(const char *dir, void *ctx)
+{
+    (void)ctx;
+    return strcmp(dir, "/usr/lib/python3.11/json") == 0 || strcmp(dir, "/srv/app/pkg") == 0 ||
+           strcmp(dir, "/srv/app/pkg/sub") == 0;
+}
+
+START_TEST(test_fileshort)
+{
+    char out[256];
+    fileshort_path("/usr/lib/python3.11/json/decoder.py", fake_has_init, NULL, out, sizeof out);
+    ck_assert_str_eq(out, "json/decoder.py");
+    fileshort_path("/usr/lib/python3.11/threading.py", fake_has_init, NULL, out, sizeof out);
+    ck_assert_str_eq(out, "threading.py");
+    fileshort_path("/srv/app/pkg/sub/mod.py", fake_has_init, NULL, out, sizeof out);
+    ck_assert_str_eq(out, "pkg/sub/mod.py");
+    fileshort_path("<frozen importlib._bootstrap>", fake_has_init, NULL, out, sizeof out);
+    ck_assert_str_eq(out, "<frozen importlib._bootstrap>");
+    fileshort_path("relative/x.py", fake_has_init, NULL, out, sizeof out);
+    ck_assert_str_eq(out, "relative/x.py");
+}
+END_TEST
+
+START_TEST(test_version_parsing)
+{
+    int ma = 0, mi = 0, mc = 0;
+    const char v1[] = "junk\0" "3.11.2 (main, Mar 13 2023, 12:18:29) [GCC 12.2.0]";
+    ck_assert_int_eq(pyinterp_parse_version_string(v1, sizeof v1, &ma, &mi, &mc), 0);
+    ck_assert_int_eq(ma, 3);
+    ck_assert_int_eq(mi, 11);
+    ck_assert_int_eq(mc, 2);
+    const char v2[] = "requires 3.8.3 or higher; 2.7.18 (default, Apr 20 2020)";
+    ck_assert_int_eq(pyinterp_parse_version_string(v2, sizeof v2, &ma, &mi, &mc), 0);
+    ck_assert_int_eq(ma, 2);
+    ck_assert_int_eq(mi, 7);
+    ck_assert_int_eq(mc, 18);
+    const char v3[] = "3.13.0rc1+ (heads/3.13:abc, Oct 1 2024)";
+    ck_assert_int_eq(pyinterp_parse_version_string(v3, sizeof v3, &ma, &mi, &mc), 0);
+    ck_assert_int_eq(mi, 13);
+    const char v4[] = "13.11.2 (x) 3.11 (y) 3.1x.2 (z)";
+    ck_assert_int_eq(pyinterp_parse_version_string(v4, sizeof v4, &ma, &mi, &mc), -ENOENT);
+
+    ck_assert_int_eq(pyinterp_parse_lib_name("libpython3.11.so.1.0", &ma, &mi), 0);
+    ck_assert_int_eq(mi, 11);
+    ck_assert_int_eq(pyinterp_parse_lib_name("libpython3.6m.so", &ma, &mi), 0);
+    ck_assert_int_eq(mi, 6);
+    ck_assert_int_eq(pyinterp_parse_lib_name("python2.7", &ma, &mi), 0);
+    ck_assert_int_eq(ma, 2);
+    ck_assert_int_eq(pyinterp_parse_lib_name("python3.11-config", &ma, &mi), -ENOENT);
+    ck_assert_int_eq(pyinterp_parse_lib_name("bash", &ma, &mi), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_elfsym)
+{
+    char err[256];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ck_assert_int_gt(n, 0);
+    exe[n] = '\0';
+    struct elfsym *e = elfsym_open(exe, err, sizeof err);
+    ck_assert_msg(e != NULL, "%s", err);
+    uint64_t addr = 0, size = 0;
+    ck_assert_int_eq(elfsym_lookup(e, "gilscope_test_marker", &addr, &size), 0);
+    ck_assert_uint_eq(size, sizeof(int));
+    /* The link-time address plus this process's load bias is the variable itself. */
+    uint64_t bias = (uint64_t)(uintptr_t)&gilscope_test_marker - addr;
+    ck_assert_uint_eq(bias & 0xfff, 0);
+    int v = 0;
+    ck_assert_int_eq(elfsym_read(e, addr, &v, sizeof v), 0);
+    ck_assert_int_eq(v, 42);
+    ck_assert_int_eq(elfsym_lookup(e, "no_such_symbol_anywhere", &addr, &size), -ENOENT);
+    ck_assert_int_eq(elfsym_section(e, ".data", &addr, &size), 0);
+    ck_assert_int_eq(elfsym_section(e, ".nonexistent", &addr, &size), -ENOENT);
+    struct elfsym_range r[8];
+    ck_assert_uint_ge(elfsym_writable(e, r, 8), 1);
+    elfsym_close(e);
+
+    ck_assert_ptr_null(elfsym_open("/nonexistent/file", err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/file"));
+    ck_assert_ptr_null(elfsym_open("/proc/self/status", err, sizeof err));
+}
+END_TEST
+
+START_TEST(test_json)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    json_string(f, "a\"b\\c\n\x01 \xd1\x84 \xe9 \xf0\x9f\x92\xa9");
+    fclose(f);
+    ck_assert_str_eq(buf, "\"a\\\"b\\\\c\\u000a\\u0001 \xd1\x84 \\ufffd \xf0\x9f\x92\xa9\"");
+    free(buf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_strtab);
+    tcase_add_test(tc, test_folded);
+    tcase_add_test(tc, test_fileshort);
+    tcase_add_test(tc, test_version_parsing);
+    tcase_add_test(tc, test_elfsym);
+    tcase_add_test(tc, test_json);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
