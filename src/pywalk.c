@@ -19,6 +19,8 @@
 #define LINE_MEMO 4                 /* remembered instruction → line pairs per code object */
 #define TORN_RETRIES 2
 #define FRAME_OWNED_BY_CSTACK 3     /* 3.12–3.13: the C entry shim frame */
+#define MAX_PENDING 512             /* code objects re-checked in one batched read */
+#define SIG_MAX 256                 /* bytes of a code object's identifying window */
 
 struct code_entry {
     uint64_t addr;          /* remote code object, 0 = empty slot */
@@ -26,6 +28,8 @@ struct code_entry {
     int32_t firstlineno;
     uint8_t *table;         /* copy of the line table */
     uint32_t table_len;
+    uint64_t sig[3];        /* name, file and line-table pointers when decoded */
+    uint64_t checked;       /* pass in which the entry was last re-checked */
     int32_t memo_at[LINE_MEMO];     /* instruction offsets remembered */
     int32_t memo_line[LINE_MEMO];   /* their lines */
     uint32_t memo_next;
@@ -51,6 +55,10 @@ struct pywalk {
     int pthread_tid_off;            /* offset of tid in struct pthread; -1 unknown, -2 failed */
     struct chunk_copy chunks[MAX_CHUNKS];
     size_t nchunks;
+    uint64_t pass;                  /* sampling pass number */
+    uint64_t pending[MAX_PENDING];  /* code objects used this walk, not yet re-checked this pass */
+    size_t npending;
+    int32_t sig_lo, sig_hi;         /* window of a code object holding the signature pointers */
     uint64_t *visited;              /* frame addresses of the current walk (cycle check) */
     size_t visited_cap;             /* power of two */
 };
@@ -66,6 +74,11 @@ const char *pywalk_error_name(int code)
     return code < PYWALK_ERR_COUNT ? error_names[code] : "unknown";
 }
 
+static int32_t span(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
 struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct strtab *st,
                           int nonblocking)
 {
@@ -78,6 +91,12 @@ struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct 
     w->st = st;
     w->nonblocking = nonblocking;
     w->pthread_tid_off = -1;
+    const struct py_offsets *o = w->o;
+    int32_t name_off = o->co_qualname >= 0 ? o->co_qualname : o->co_name;
+    w->sig_lo = name_off < o->co_filename ? name_off : o->co_filename;
+    if (o->co_linetable < w->sig_lo)
+        w->sig_lo = o->co_linetable;
+    w->sig_hi = span(span(name_off, o->co_filename), o->co_linetable) + 8;
     w->codes = calloc(CODE_CACHE_SLOTS, sizeof *w->codes);
     w->visited_cap = 4096;
     w->visited = calloc(w->visited_cap, sizeof *w->visited);
@@ -134,10 +153,6 @@ static int32_t get_i32(const uint8_t *buf, int32_t off)
     return v;
 }
 
-static int32_t span(int32_t a, int32_t b)
-{
-    return a > b ? a : b;
-}
 
 /* ---- code objects ---- */
 
@@ -172,8 +187,16 @@ static struct code_entry *code_lookup(struct pywalk *w, uint64_t addr, int *err)
     size_t mask = CODE_CACHE_SLOTS - 1;
     size_t i = (size_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask;
     while (w->codes[i].addr) {
-        if (w->codes[i].addr == addr)
-            return &w->codes[i];
+        if (w->codes[i].addr == addr) {
+            struct code_entry *hit = &w->codes[i];
+            /* Freed code objects leave their address to new ones: re-check
+             * each entry once per pass, all of a stack's in one read. */
+            if (hit->checked != w->pass && w->npending < MAX_PENDING) {
+                hit->checked = w->pass;
+                w->pending[w->npending++] = addr;
+            }
+            return hit;
+        }
         i = (i + 1) & mask;
     }
     /* Miss: decode the object. A full cache is dropped whole, which bounds
@@ -200,8 +223,11 @@ static struct code_entry *code_lookup(struct pywalk *w, uint64_t addr, int *err)
         *err = PYWALK_ERR_BADCODE;
         return NULL;
     }
-    struct code_entry e = { .addr = addr };
+    struct code_entry e = { .addr = addr, .checked = w->pass };
     int32_t name_off = o->co_qualname >= 0 ? o->co_qualname : o->co_name;
+    e.sig[0] = get_u64(hdr, name_off);
+    e.sig[1] = get_u64(hdr, o->co_filename);
+    e.sig[2] = get_u64(hdr, o->co_linetable);
     if (read_name(w, get_u64(hdr, name_off), &e.name) != 0 ||
         read_name(w, get_u64(hdr, o->co_filename), &e.file) != 0) {
         *err = PYWALK_ERR_BADCODE;
@@ -529,6 +555,44 @@ static int top_frame(struct pywalk *w, const uint8_t *ts, uint64_t *frame)
     return proc_mem_read(w->m, cframe + (uint64_t)o->cf_current_frame, frame, 8) == 0 ? 0 : -1;
 }
 
+/* Re-read the signature of the code objects this walk used from the cache.
+ * Returns 0 when all still match, 1 when one changed (the cache is then
+ * dropped), -1 when they could not be read. */
+static int check_pending(struct pywalk *w)
+{
+    const struct py_offsets *o = w->o;
+    size_t n = w->npending, len = (size_t)(w->sig_hi - w->sig_lo);
+    int32_t name_off = o->co_qualname >= 0 ? o->co_qualname : o->co_name;
+    if (n == 0)
+        return 0;
+    if (len > SIG_MAX)
+        return -1;
+    uint8_t *buf = malloc(n * len);
+    struct proc_iov *iov = malloc(n * sizeof *iov);
+    int rc = -1;
+    if (buf && iov) {
+        for (size_t i = 0; i < n; i++)
+            iov[i] = (struct proc_iov){ .addr = w->pending[i] + (uint64_t)w->sig_lo, .buf = buf + i * len, .len = len };
+        if (proc_mem_readv(w->m, iov, n) == 0) {
+            rc = 0;
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                int err = 0;
+                const uint8_t *b = buf + i * len - w->sig_lo;
+                struct code_entry *c = code_lookup(w, w->pending[i], &err);
+                if (!c || c->sig[0] != get_u64(b, name_off) || c->sig[1] != get_u64(b, o->co_filename) ||
+                    c->sig[2] != get_u64(b, o->co_linetable))
+                    rc = 1;
+            }
+        }
+    }
+    free(buf);
+    free(iov);
+    w->npending = 0;
+    if (rc == 1)
+        code_cache_clear(w);
+    return rc;
+}
+
 static int walk_thread(struct pywalk *w, uint64_t tstate, const uint8_t *ts, struct sample *out,
                        uint32_t *flags)
 {
@@ -551,6 +615,16 @@ static int walk_thread(struct pywalk *w, uint64_t tstate, const uint8_t *ts, str
             uint64_t top = get_u64(ts, o->ts_datastack_chunk + 8);
             rc = walk_interp_frames(w, frame, chunk, top, out, flags);
         }
+        if (rc == 0) {
+            int changed = check_pending(w);
+            if (changed != 0) {
+                out->nframes = mark;
+                if (changed < 0 || attempt >= TORN_RETRIES)
+                    return PYWALK_ERR_READ;
+                continue;
+            }
+        }
+        w->npending = 0;
         if (!w->nonblocking)
             return rc;
         /* Running target: the stack is good only if the top frame did not move meanwhile. */
@@ -571,6 +645,7 @@ int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors)
     const struct py_offsets *o = w->o;
     uint64_t interp = pywalk_interp_head(w);
     int added = 0;
+    w->pass++;
     size_t tslen = (size_t)o->ts_size;
     uint8_t ts[4096];
     if (tslen == 0 || tslen > sizeof ts)

@@ -133,13 +133,14 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
             return rc;
         /* A starting program may not have exec'd Python, mapped libpython or
          * created its first thread yet: look again until it exits. */
-        if (rc != PYINTERP_ENOTREADY && rc != PYINTERP_ENOTPYTHON && rc != -EFAULT && rc != -ENOENT)
-            return rc;
         if (target_poll_exit(t)) {
             snprintf(err, errlen, "the program exited (code %d) before its Python interpreter was found",
                      target_exit_code(t));
             return -ECHILD;
         }
+        if (rc != PYINTERP_ENOTREADY && rc != PYINTERP_ENOTPYTHON && rc != -EFAULT && rc != -ENOENT &&
+            rc != -ESRCH)
+            return rc;
         if (stop && *stop)
             return -EINTR;
         struct timespec ts = { 0, FIND_RETRY_NS };
