@@ -21,6 +21,7 @@ struct pythreads {
     uint64_t interp_head_addr;      /* word holding the first interpreter state */
     struct strtab *st;              /* where names are interned */
     uint64_t active;                /* threading._active, once found (0 = not yet) */
+    uint64_t modules_used;          /* len(sys.modules) when threading was last missing */
 };
 
 /* pythreads_names — a threadinfo_names_fn: CTX is a struct pythreads. For

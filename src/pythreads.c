@@ -229,7 +229,14 @@ static uint64_t find_active(struct pythreads *p)
     if (rd64(p, p->interp_head_addr, &interp) != 0 ||
         rd64(p, interp + (uint64_t)p->o->is_modules, &modules) != 0)
         return 0;
+    /* Until `threading` is imported, sys.modules only grows: look again
+     * only when its size has changed. */
+    uint64_t used;
+    if (rd64(p, modules + (uint64_t)p->o->dict_ma_used, &used) != 0 || used == p->modules_used)
+        return 0;
     uint64_t threading = dict_get(p, modules, "threading");
+    if (!threading)
+        p->modules_used = used;
     uint64_t mdict;
     if (!threading || rd64(p, threading + (uint64_t)p->o->mod_dict, &mdict) != 0)
         return 0;

@@ -36,8 +36,8 @@ struct code_entry {
 };
 
 struct chunk_copy {
-    uint64_t base;          /* remote address of data[0] */
-    uint64_t len;           /* bytes copied */
+    uint64_t base;          /* remote address of the chunk (header included) */
+    uint64_t len;           /* bytes copied from base: header and the frames in use */
     uint64_t previous;      /* remote previous chunk */
     uint8_t *buf;           /* local copy (owned, reused) */
     size_t cap;
@@ -357,22 +357,23 @@ static int walk_heap_frames(struct pywalk *w, uint64_t frame, struct sample *out
 static int chunk_load(struct pywalk *w, uint64_t chunk, uint64_t top_ptr)
 {
     const struct py_offsets *o = w->o;
-    if (w->nchunks >= MAX_CHUNKS || chunk == 0 || (chunk & 7))
-        return -1;
-    uint8_t hdr[64];
-    int32_t hlen = o->chunk_data;
-    if (hlen <= 0 || hlen > (int32_t)sizeof hdr || proc_mem_read(w->m, chunk, hdr, (size_t)hlen) != 0)
-        return -1;
-    uint64_t size = get_u64(hdr, o->chunk_size);
-    uint64_t data = chunk + (uint64_t)o->chunk_data;
-    uint64_t len;
-    if (top_ptr >= data && top_ptr <= chunk + size)
-        len = top_ptr - data;
-    else
-        len = get_u64(hdr, o->chunk_top) * 8;
-    if (size > MAX_CHUNK_BYTES || len > size)
+    if (w->nchunks >= MAX_CHUNKS || chunk == 0 || (chunk & 7) || o->chunk_data <= 0 || o->chunk_data > 64)
         return -1;
     struct chunk_copy *cc = &w->chunks[w->nchunks];
+    uint64_t data = chunk + (uint64_t)o->chunk_data;
+    uint64_t len;   /* bytes from the chunk's start to its top */
+    if (top_ptr >= data && top_ptr - chunk <= MAX_CHUNK_BYTES) {
+        /* The newest chunk: the thread's own top pointer says how much is in
+         * use, so header and frames come in a single read. */
+        len = top_ptr - chunk;
+    } else {
+        uint8_t hdr[64];
+        if (proc_mem_read(w->m, chunk, hdr, (size_t)o->chunk_data) != 0)
+            return -1;
+        len = (uint64_t)o->chunk_data + get_u64(hdr, o->chunk_top) * 8;
+        if (len > MAX_CHUNK_BYTES)
+            return -1;
+    }
     if (cc->cap < len) {
         uint8_t *nb = realloc(cc->buf, len);
         if (!nb)
@@ -380,11 +381,13 @@ static int chunk_load(struct pywalk *w, uint64_t chunk, uint64_t top_ptr)
         cc->buf = nb;
         cc->cap = len;
     }
-    if (len && proc_mem_read(w->m, data, cc->buf, len) != 0)
+    if (proc_mem_read(w->m, chunk, cc->buf, len) != 0)
         return -1;
-    cc->base = data;
+    if (get_u64(cc->buf, o->chunk_size) < len)
+        return -1;      /* the top lies outside the chunk: torn or not a chunk */
+    cc->base = chunk;
     cc->len = len;
-    cc->previous = get_u64(hdr, o->chunk_previous);
+    cc->previous = get_u64(cc->buf, o->chunk_previous);
     w->nchunks++;
     return 0;
 }
@@ -395,7 +398,7 @@ static int frame_bytes(struct pywalk *w, uint64_t addr, size_t ifsize, uint8_t *
     for (;;) {
         for (size_t i = 0; i < w->nchunks; i++) {
             struct chunk_copy *cc = &w->chunks[i];
-            if (addr >= cc->base && addr - cc->base + ifsize <= cc->len) {
+            if (addr >= cc->base + (uint64_t)w->o->chunk_data && addr - cc->base + ifsize <= cc->len) {
                 *p = cc->buf + (addr - cc->base);
                 return 0;
             }
@@ -504,36 +507,62 @@ pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id)
     return tid > 0 ? tid : 0;
 }
 
-/* Which thread state holds the GIL in this interpreter, 0 if none. */
-static uint64_t gil_holder(struct pywalk *w, uint64_t interp)
+/* The fields of an interpreter state a pass needs, read in one go. */
+struct interp_view {
+    uint64_t next;          /* next interpreter */
+    uint64_t tstate_head;   /* first thread state */
+    uint64_t holder;        /* thread state holding the GIL, 0 if none */
+};
+
+#define INTERP_WINDOW 2048  /* widest span of those fields in any layout */
+
+/* Read a GIL's {last_holder, locked} pair (both live within one small window). */
+static uint64_t gil_holder_at(struct pywalk *w, uint64_t base, int32_t locked_off, int32_t holder_off)
+{
+    int32_t lo = locked_off < holder_off ? locked_off : holder_off;
+    int32_t hi = span(locked_off + 4, holder_off + 8);
+    uint8_t buf[64];
+    if (hi - lo > (int32_t)sizeof buf || proc_mem_read(w->m, base + (uint64_t)lo, buf, (size_t)(hi - lo)) != 0)
+        return 0;
+    /* last_holder is not cleared on release: only a locked GIL has a holder. */
+    if (get_i32(buf, locked_off - lo) == 0)
+        return 0;
+    return get_u64(buf, holder_off - lo);
+}
+
+static int read_interp(struct pywalk *w, uint64_t interp, struct interp_view *v)
 {
     const struct py_offsets *o = w->o;
-    uint64_t holder = 0;
+    int32_t offs[] = { o->is_next, o->is_tstate_head, o->is_gil_ptr, o->is_gil_locked, o->is_gil_last_holder };
+    int32_t lo = INT32_MAX, hi = 0;
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        if (offs[i] < 0)
+            continue;
+        if (offs[i] < lo)
+            lo = offs[i];
+        if (offs[i] + 8 > hi)
+            hi = offs[i] + 8;
+    }
+    uint8_t buf[INTERP_WINDOW];
+    if (hi - lo > INTERP_WINDOW || (interp & 7) ||
+        proc_mem_read(w->m, interp + (uint64_t)lo, buf, (size_t)(hi - lo)) != 0)
+        return -1;
+    const uint8_t *b = buf - lo;
+    v->next = get_u64(b, o->is_next);
+    v->tstate_head = get_u64(b, o->is_tstate_head);
+    v->holder = 0;
     if (w->pi.tstate_current_addr) {
-        if (proc_mem_read(w->m, w->pi.tstate_current_addr, &holder, 8) != 0)
-            return 0;
-        return holder;
-    }
-    uint64_t gil = 0;
-    int32_t locked_off, holder_off;
-    if (o->is_gil_locked >= 0) {
-        gil = interp;
-        locked_off = o->is_gil_locked;
-        holder_off = o->is_gil_last_holder;
+        if (proc_mem_read(w->m, w->pi.tstate_current_addr, &v->holder, 8) != 0)
+            v->holder = 0;
+    } else if (o->is_gil_locked >= 0) {
+        if (get_i32(b, o->is_gil_locked))
+            v->holder = get_u64(b, o->is_gil_last_holder);
     } else if (o->is_gil_ptr >= 0) {
-        if (proc_mem_read(w->m, interp + (uint64_t)o->is_gil_ptr, &gil, 8) != 0 || gil == 0)
-            return 0;
-        locked_off = o->gil_locked;
-        holder_off = o->gil_last_holder;
-    } else {
-        return 0;
+        uint64_t gil = get_u64(b, o->is_gil_ptr);
+        if (gil)
+            v->holder = gil_holder_at(w, gil, o->gil_locked, o->gil_last_holder);
     }
-    int32_t locked = 0;
-    if (proc_mem_read(w->m, gil + (uint64_t)locked_off, &locked, sizeof locked) != 0 || !locked)
-        return 0;
-    if (proc_mem_read(w->m, gil + (uint64_t)holder_off, &holder, 8) != 0)
-        return 0;
-    return holder;
+    return 0;
 }
 
 /* The current top frame of a thread state copy. */
@@ -651,11 +680,10 @@ int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors)
     if (tslen == 0 || tslen > sizeof ts)
         tslen = sizeof ts;
     for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
-        uint64_t tstate = 0, next_interp = 0;
-        if (proc_mem_read(w->m, interp + (uint64_t)o->is_tstate_head, &tstate, 8) != 0 ||
-            proc_mem_read(w->m, interp + (uint64_t)o->is_next, &next_interp, 8) != 0)
+        struct interp_view iv;
+        if (read_interp(w, interp, &iv) != 0)
             return -PYWALK_ERR_THREADS;
-        uint64_t holder = gil_holder(w, interp);
+        uint64_t tstate = iv.tstate_head, holder = iv.holder, next_interp = iv.next;
         for (int nt = 0; tstate; nt++) {
             if (nt >= MAX_THREADS || (tstate & 7) || proc_mem_read(w->m, tstate, ts, tslen) != 0)
                 return added ? added : -PYWALK_ERR_THREADS;

@@ -68,8 +68,10 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
     if (n < 0) {
         stats->errors_by[-n]++;
         sample_clear(s);
-        if (target_poll_exit(t))
+        if (target_poll_exit(t) || (!t->launched && !proc_exists(t->pid))) {
+            t->exited = 1;
             return -ESRCH;
+        }
         return 0;
     }
     threadinfo_after(ti, s, 1);

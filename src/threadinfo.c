@@ -150,7 +150,7 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
         if (t->py_name == STRTAB_NONE)
             need_names = 1;
     }
-    if (ti->names && need_names && now_ns() - ti->names_at_ns >= NAME_REFRESH_NS / 4)
+    if (ti->names && need_names && now_ns() - ti->names_at_ns >= NAME_REFRESH_NS)
         refresh_names(ti, s);
     for (size_t i = 0; i < s->nthreads; i++) {
         struct thread_sample *ts = &s->threads[i];

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -554,7 +555,8 @@ START_TEST(maps_read_large)
         if (m.v[i].start >= addr_of(area) && m.v[i].end <= addr_of(area + (size_t)pg * PAGES))
             inside++;
     }
-    ck_assert_uint_eq(inside, PAGES);
+    /* The two end pages may merge with a neighbour of the same kind. */
+    ck_assert_uint_ge(inside, PAGES - 2);
     proc_maps_free(&m);
     munmap(area, (size_t)pg * PAGES);
 }
@@ -665,9 +667,11 @@ START_TEST(statfd_hostile_own_name)
 
     /* The same descriptor is re-read: CPU time moves forward. */
     uint64_t before = st.utime + st.stime;
-    for (volatile unsigned long spin = 0; spin < 400000000ul; spin++)
-        ;
-    ck_assert_int_eq(proc_statfd_read(s, &st), 0);
+    for (int i = 0; i < 100000 && st.utime + st.stime == before; i++) {
+        for (volatile unsigned spin = 0; spin < 100000; spin++)
+            ;
+        ck_assert_int_eq(proc_statfd_read(s, &st), 0);
+    }
     ck_assert_uint_gt(st.utime + st.stime, before);
     ck_assert_int_eq(prctl(PR_SET_NAME, " ) R (", 0, 0, 0), 0);
     ck_assert_int_eq(proc_statfd_read(s, &st), 0);
@@ -695,8 +699,13 @@ START_TEST(statfd_thread_exits)
     close(pipefd[0]);
     struct proc_statfd *s = proc_statfd_open(child, child);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(proc_statfd_read(s, &st), 0);
-    ck_assert_int_eq(st.state, 'S');
+    for (int i = 0; i < 2000; i++) {
+        ck_assert_int_eq(proc_statfd_read(s, &st), 0);
+        if (st.state == 'S')
+            break;
+        usleep(1000);
+    }
+    ck_assert_int_eq(st.state, 'S');    /* blocked in read() */
     ck_assert_int_eq(proc_exists(child), 1);
 
     close(pipefd[1]);   /* lets the child exit */
