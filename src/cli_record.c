@@ -59,6 +59,9 @@ static int collect_sample(void *ctx, struct sample *s)
     struct collect *c = ctx;
     for (size_t i = 0; i < s->nthreads; i++) {
         uint32_t f = s->threads[i].flags;
+        /* A thread with no Python frame (starting, ending, or only in C) has nothing to show. */
+        if (s->threads[i].nframes == 0)
+            continue;
         if (!(f & SAMPLE_ACTIVE) && !c->opts->idle)
             continue;
         if (c->opts->gil && !(f & SAMPLE_GIL))

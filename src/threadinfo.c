@@ -7,7 +7,8 @@
 
 #include "proc.h"
 
-#define NAME_REFRESH_NS 1000000000ull  /* re-read Python names at most once a second */
+#define NAME_RETRY_NS 200000000ull     /* look again for names not found, at most this often */
+#define NAME_REFRESH_NS 2000000000ull  /* re-read every name this often: threads can be renamed */
 
 struct tinfo {
     pid_t tid;
@@ -16,6 +17,7 @@ struct tinfo {
     uint32_t os_name;           /* strtab id of comm */
     uint64_t ident;             /* Python thread ident last seen with this tid */
     uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
+    int name_tried;             /* a lookup has been made since the thread appeared */
     uint64_t generation;        /* last pass that saw it */
 };
 
@@ -114,16 +116,19 @@ static void refresh_names(struct threadinfo *ti, struct sample *s)
     if (idents && names) {
         for (size_t i = 0; i < s->nthreads; i++)
             idents[i] = s->threads[i].thread_id;
-        if (ti->names(ti->names_ctx, idents, names, s->nthreads) == 0) {
-            for (size_t i = 0; i < s->nthreads; i++) {
-                struct tinfo *t = find(ti, s->threads[i].tid, 0);
-                if (t)
-                    t->py_name = names[i];
-            }
+        ti->names(ti->names_ctx, idents, names, s->nthreads);
+        /* A miss keeps a name found before: a thread leaves threading's
+         * table as it ends, while it is still running. */
+        for (size_t i = 0; i < s->nthreads; i++) {
+            struct tinfo *t = find(ti, s->threads[i].tid, 0);
+            if (t && names[i] != STRTAB_NONE)
+                t->py_name = names[i];
         }
     }
     free(idents);
     free(names);
+    for (size_t i = 0; i < ti->n; i++)
+        ti->v[i].name_tried = 1;
     ti->names_at_ns = now_ns();
 }
 
@@ -142,15 +147,23 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
             /* A new thread, or the tid was reused: its Python name is unknown. */
             t->ident = ts->thread_id;
             t->py_name = STRTAB_NONE;
+            t->name_tried = 0;
             t->state = 0;
         }
         t->generation = ti->generation;
         if (t->state == 0 && read_new)
             read_state(ti, t);
-        if (t->py_name == STRTAB_NONE)
+        if (!t->name_tried)
+            need_names = 2;
+        else if (t->py_name == STRTAB_NONE && need_names == 0)
             need_names = 1;
     }
-    if (ti->names && need_names && now_ns() - ti->names_at_ns >= NAME_REFRESH_NS)
+    /* A new thread is named on first sight; a miss (the thread may not be
+     * registered with threading yet) is retried soon; names are refreshed
+     * now and then since threads can be renamed. */
+    uint64_t since = now_ns() - ti->names_at_ns;
+    if (ti->names && (need_names == 2 || (need_names == 1 && since >= NAME_RETRY_NS) ||
+                      since >= NAME_REFRESH_NS))
         refresh_names(ti, s);
     for (size_t i = 0; i < s->nthreads; i++) {
         struct thread_sample *ts = &s->threads[i];

@@ -1,0 +1,887 @@
+/*
+ * Unit tests for src/ptrace_ctl.c against a small forked C target: busy
+ * and sleeping threads that count their progress in shared memory, a
+ * SIGUSR1/SIGRTMIN handler that counts deliveries, and requests (new
+ * thread, thread exit, leader exit, process exit) sent through the same
+ * shared page.
+ */
+#include "proc.h"
+#include "ptrace_ctl.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_THREADS = 64 };
+
+/* Shared between the test (tracer) and the target. Slot 0 is the main
+ * thread; odd slots sleep between increments, even ones spin. */
+struct shared {
+    atomic_ulong progress[MAX_THREADS];
+    atomic_int tid[MAX_THREADS];
+    atomic_int quit[MAX_THREADS];   /* ask one thread to pthread_exit */
+    atomic_int nthreads;            /* slots in use */
+    atomic_int spawn;               /* threads the main thread should add */
+    atomic_int exit_code;           /* >= 0: a thread calls _exit with it */
+    atomic_int leader_exit;         /* main thread calls pthread_exit */
+    atomic_int usr1;                /* SIGUSR1 deliveries */
+    atomic_int rt;                  /* SIGRTMIN deliveries */
+    atomic_int ready;
+    atomic_int inner_status;        /* see start_grandchild */
+    atomic_int inner_pid;
+};
+
+static struct shared *sh;
+
+static struct shared *shared_new(void)
+{
+    struct shared *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(s, MAP_FAILED);
+    atomic_store(&s->exit_code, -1);
+    atomic_store(&s->inner_status, -1);
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* the target                                                          */
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&sh->usr1, 1);
+}
+
+static void on_rt(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&sh->rt, 1);
+}
+
+/* Shared by every target thread: count, obey requests. */
+static void target_step(int slot)
+{
+    atomic_fetch_add(&sh->progress[slot], 1);
+    int code = atomic_load(&sh->exit_code);
+    if (code >= 0)
+        _exit(code);
+    if (slot % 2 == 1) {
+        struct timespec ts = { 0, 100 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *target_thread(void *arg)
+{
+    int slot = (int)(intptr_t)arg;
+
+    atomic_store(&sh->tid[slot], gettid());
+    while (!atomic_load(&sh->quit[slot]))
+        target_step(slot);
+    atomic_store(&sh->tid[slot], 0);
+    return NULL;
+}
+
+static void target_add_thread(void)
+{
+    pthread_t th;
+    int slot = atomic_load(&sh->nthreads);
+
+    if (slot >= MAX_THREADS)
+        _exit(90);
+    atomic_store(&sh->nthreads, slot + 1);
+    if (pthread_create(&th, NULL, target_thread, (void *)(intptr_t)slot) != 0)
+        _exit(91);
+    pthread_detach(th);
+    while (atomic_load(&sh->tid[slot]) == 0)
+        sched_yield();
+}
+
+static void target_main(pid_t parent, int workers)
+{
+    struct sigaction sa;
+
+    /* Never outlive the test, whatever happens to it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(92);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_rt;
+    sigaction(SIGRTMIN, &sa, NULL);
+
+    atomic_store(&sh->tid[0], gettid());
+    atomic_store(&sh->nthreads, 1);
+    for (int i = 0; i < workers; i++)
+        target_add_thread();
+    atomic_store(&sh->ready, 1);
+    for (;;) {
+        target_step(0);
+        while (atomic_load(&sh->spawn) > 0) {
+            target_add_thread();
+            atomic_fetch_sub(&sh->spawn, 1);
+        }
+        if (atomic_load(&sh->leader_exit)) {
+            atomic_store(&sh->tid[0], 0);
+            pthread_exit(NULL);
+        }
+    }
+}
+
+static uint64_t ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Fork a target with WORKERS extra threads and wait until they run. */
+static pid_t start_target(int workers)
+{
+    pid_t parent = getpid();
+
+    sh = shared_new();
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        target_main(parent, workers);
+    uint64_t t0 = ms_now();
+    while (!atomic_load(&sh->ready)) {
+        ck_assert_msg(ms_now() - t0 < 10000, "target did not start");
+        usleep(1000);
+    }
+    return pid;
+}
+
+/* A target that is not our child: an intermediate process forks it, waits
+ * for it and records the status it sees in sh->inner_status. */
+static pid_t start_grandchild(int workers)
+{
+    pid_t parent = getpid();
+
+    sh = shared_new();
+    pid_t mid = fork();
+    ck_assert_int_ge(mid, 0);
+    if (mid == 0) {
+        int status;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(92);
+        pid_t t = fork();
+        if (t < 0)
+            _exit(93);
+        if (t == 0)
+            target_main(getppid(), workers);
+        atomic_store(&sh->inner_pid, t);
+        if (waitpid(t, &status, 0) == t)
+            atomic_store(&sh->inner_status, status);
+        _exit(0);
+    }
+    uint64_t t0 = ms_now();
+    while (!atomic_load(&sh->ready) || atomic_load(&sh->inner_pid) == 0) {
+        ck_assert_msg(ms_now() - t0 < 10000, "target did not start");
+        usleep(1000);
+    }
+    return atomic_load(&sh->inner_pid);
+}
+
+static void stop_target(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* observations                                                        */
+
+static void snapshot(unsigned long *out)
+{
+    for (int i = 0; i < MAX_THREADS; i++)
+        out[i] = atomic_load(&sh->progress[i]);
+}
+
+/* Live target threads, by slot. */
+static int slot_live(int i)
+{
+    return atomic_load(&sh->tid[i]) != 0;
+}
+
+/* Wait until every live slot has moved past SNAP; poll P meanwhile, since
+ * a thread can be waiting for us in a ptrace-stop. */
+static int all_progress(struct ptctl *p, const unsigned long *snap, unsigned timeout_ms)
+{
+    uint64_t t0 = ms_now();
+
+    for (;;) {
+        int behind = 0;
+        for (int i = 0; i < atomic_load(&sh->nthreads); i++)
+            if (slot_live(i) && atomic_load(&sh->progress[i]) <= snap[i])
+                behind = 1;
+        if (!behind)
+            return 1;
+        if (ms_now() - t0 > timeout_ms)
+            return 0;
+        if (p != NULL)
+            ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(100);
+    }
+}
+
+static int unchanged(const unsigned long *snap)
+{
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (atomic_load(&sh->progress[i]) != snap[i])
+            return 0;
+    return 1;
+}
+
+static char thread_state(pid_t pid, pid_t tid)
+{
+    struct proc_stat st;
+    struct proc_statfd *s = proc_statfd_open(pid, tid);
+    char c = '?';
+
+    if (s != NULL && proc_statfd_read(s, &st) == 0)
+        c = st.state;
+    proc_statfd_close(s);
+    return c;
+}
+
+/* Every thread of PID is untraced and not stopped. States settle shortly
+ * after a detach, so allow a moment. */
+static void assert_free_and_running(pid_t pid)
+{
+    uint64_t t0 = ms_now();
+
+    for (;;) {
+        struct proc_tasks t;
+        int bad = 0;
+        char why[128] = "";
+
+        ck_assert_int_eq(proc_tasks_list(pid, &t), 0);
+        for (size_t i = 0; i < t.n; i++) {
+            long tracer = -1;
+            char c = thread_state(pid, t.tid[i]);
+            if (proc_status_int(pid, t.tid[i], "TracerPid:", &tracer) == 0 && tracer != 0) {
+                bad = 1;
+                snprintf(why, sizeof why, "thread %d traced by %ld", (int)t.tid[i], tracer);
+            }
+            if (c == 't' || c == 'T') {
+                bad = 1;
+                snprintf(why, sizeof why, "thread %d in state %c", (int)t.tid[i], c);
+            }
+        }
+        proc_tasks_free(&t);
+        if (!bad)
+            break;
+        ck_assert_msg(ms_now() - t0 < 3000, "%s", why);
+        usleep(1000);
+    }
+    unsigned long snap[MAX_THREADS];
+    snapshot(snap);
+    ck_assert_msg(all_progress(NULL, snap, 5000), "target does not run after detach");
+}
+
+static struct ptctl *attach_ok(pid_t pid)
+{
+    char err[256] = "";
+    int e = 0;
+    struct ptctl *p = ptctl_attach(pid, &e, err, sizeof err);
+
+    ck_assert_msg(p != NULL, "attach failed: %d %s", e, err);
+    return p;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The followed threads are exactly the target's live threads. */
+static void assert_threads_match(struct ptctl *p)
+{
+    pid_t have[MAX_THREADS], want[MAX_THREADS];
+    size_t nw = 0;
+
+    size_t nh = ptctl_threads(p, have, MAX_THREADS);
+    ck_assert_uint_le(nh, MAX_THREADS);
+    for (int i = 0; i < atomic_load(&sh->nthreads); i++)
+        if (slot_live(i))
+            want[nw++] = atomic_load(&sh->tid[i]);
+    qsort(have, nh, sizeof *have, cmp_pid);
+    qsort(want, nw, sizeof *want, cmp_pid);
+    ck_assert_uint_eq(nh, nw);
+    for (size_t i = 0; i < nw; i++)
+        ck_assert_int_eq(have[i], want[i]);
+}
+
+/* While paused: every thread is in a tracing stop and nothing moves. */
+static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
+{
+    unsigned long snap[MAX_THREADS];
+    pid_t tids[MAX_THREADS];
+
+    snapshot(snap);
+    size_t n = ptctl_threads(p, tids, MAX_THREADS);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(thread_state(pid, tids[i]), 't');
+    usleep((useconds_t)nap_us);
+    ck_assert_msg(unchanged(snap), "target ran while paused");
+}
+
+/* ------------------------------------------------------------------ */
+/* tests                                                               */
+
+START_TEST(attach_errors)
+{
+    char err[256];
+    int e = 0;
+
+    pid_t dead = fork();
+    ck_assert_int_ge(dead, 0);
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+
+    ck_assert_ptr_null(ptctl_attach(dead, &e, err, sizeof err));
+    ck_assert_int_eq(e, -ESRCH);
+    char want[64];
+    snprintf(want, sizeof want, "no process with PID %d", (int)dead);
+    ck_assert_msg(strstr(err, want) != NULL, "message: %s", err);
+
+    ck_assert_ptr_null(ptctl_attach(-3, &e, err, sizeof err));
+    ck_assert_int_eq(e, -ESRCH);
+    ck_assert_ptr_null(ptctl_attach(0, &e, err, sizeof err));
+    ck_assert_int_eq(e, -ESRCH);
+    ck_assert_ptr_null(ptctl_attach(getpid(), &e, err, sizeof err));
+    ck_assert_int_eq(e, -EPERM);
+    /* NULL error outputs are allowed, and a tiny buffer is cut safely. */
+    ck_assert_ptr_null(ptctl_attach(dead, NULL, NULL, 0));
+    ck_assert_ptr_null(ptctl_attach(dead, &e, err, 4));
+    ck_assert_str_eq(err, "no ");
+}
+END_TEST
+
+START_TEST(attach_thread_id_refused)
+{
+    char err[256];
+    int e = 0;
+    pid_t pid = start_target(2);
+
+    ck_assert_ptr_null(ptctl_attach(atomic_load(&sh->tid[1]), &e, err, sizeof err));
+    ck_assert_int_eq(e, -EINVAL);
+    ck_assert_msg(strstr(err, "is a thread of process") != NULL, "message: %s", err);
+    stop_target(pid);
+}
+END_TEST
+
+START_TEST(attach_already_traced)
+{
+    char err[256];
+    int e = 0;
+    int ready[2];
+    pid_t pid = start_target(1);
+
+    /* Another process seizes the target first. */
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t other = fork();
+    ck_assert_int_ge(other, 0);
+    if (other == 0) {
+        char c = ptrace(PTRACE_SEIZE, pid, NULL, NULL) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'y');
+
+    ck_assert_ptr_null(ptctl_attach(pid, &e, err, sizeof err));
+    ck_assert_int_eq(e, -EPERM);
+    char want[64];
+    snprintf(want, sizeof want, "already traced by PID %d", (int)other);
+    ck_assert_msg(strstr(err, want) != NULL, "message: %s", err);
+
+    /* Once that tracer is gone, we can attach. */
+    stop_target(other);
+    struct ptctl *p = attach_ok(pid);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+    close(ready[0]);
+    close(ready[1]);
+}
+END_TEST
+
+START_TEST(pause_resume_200)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+    unsigned long snap[MAX_THREADS];
+
+    assert_threads_match(p);
+    for (int i = 0; i < 200; i++) {
+        int status = 12345;
+        ck_assert_int_eq(ptctl_pause(p, &status), 0);
+        ck_assert_int_eq(status, 12345);    /* untouched unless the process is gone */
+        if (i % 25 == 0)
+            assert_held(pid, p, 2000);
+        snapshot(snap);
+        ck_assert_msg(unchanged(snap), "target ran while paused");
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        ck_assert_uint_gt(ptctl_pause_ns(p), 0);
+        ck_assert_msg(all_progress(p, snap, 5000), "no progress after resume %d", i);
+    }
+    assert_threads_match(p);
+    /* Resume without pause and a second pause are harmless. */
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
+
+START_TEST(new_threads_followed)
+{
+    pid_t pid = start_target(2);
+    struct ptctl *p = attach_ok(pid);
+    unsigned long snap[MAX_THREADS];
+
+    /* One thread: its creator waits in a clone event until we poll. */
+    atomic_store(&sh->spawn, 1);
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->nthreads) < 4 || !slot_live(3)) {
+        ck_assert_msg(ms_now() - t0 < 5000, "thread creation stuck");
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(100);
+    }
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_threads_match(p);
+    assert_held(pid, p, 2000);
+    snapshot(snap);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert(all_progress(p, snap, 5000));
+
+    /* Many threads, created while we keep pausing: clone events and the
+     * new threads' first stops arrive in any order. */
+    atomic_store(&sh->spawn, 20);
+    t0 = ms_now();
+    while (atomic_load(&sh->spawn) > 0) {
+        ck_assert_msg(ms_now() - t0 < 10000, "thread creation stuck");
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        snapshot(snap);
+        ck_assert_msg(unchanged(snap), "target ran while paused");
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        if (atomic_load(&sh->spawn) % 2)
+            ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+    }
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_threads_match(p);
+    assert_held(pid, p, 2000);
+    snapshot(snap);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert(all_progress(p, snap, 5000));
+
+    /* Threads that end are forgotten. */
+    atomic_store(&sh->quit[2], 1);
+    atomic_store(&sh->quit[5], 1);
+    t0 = ms_now();
+    while (slot_live(2) || slot_live(5) || ptctl_threads(p, NULL, 0) != 22) {
+        ck_assert_msg(ms_now() - t0 < 5000, "exited threads still followed");
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(100);
+    }
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_threads_match(p);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
+
+/* Wait until COUNTER reaches WANT, polling P; then keep the target busy
+ * with pauses for a while and check it does not go beyond. */
+static void expect_count(struct ptctl *p, atomic_int *counter, int want)
+{
+    uint64_t t0 = ms_now();
+
+    while (atomic_load(counter) < want) {
+        ck_assert_msg(ms_now() - t0 < 5000, "signal not delivered (%d of %d)", atomic_load(counter), want);
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(100);
+    }
+    for (int i = 0; i < 30; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(200);
+    }
+    ck_assert_int_eq(atomic_load(counter), want);
+}
+
+START_TEST(signals_delivered_once)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+
+    /* Sent to the process while it is held: delivered after the resume. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    usleep(20000);
+    ck_assert_int_eq(atomic_load(&sh->usr1), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    expect_count(p, &sh->usr1, 1);
+
+    /* Sent to one thread while held. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(syscall(SYS_tgkill, pid, atomic_load(&sh->tid[1]), SIGUSR1), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    expect_count(p, &sh->usr1, 2);
+
+    /* Sent while running, caught by poll. */
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    expect_count(p, &sh->usr1, 3);
+
+    /* Sent while running, caught by the next pause: the thread sits in its
+     * signal stop until then, and the pause must re-inject it. */
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    usleep(20000);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    expect_count(p, &sh->usr1, 4);
+
+    /* Real-time signals queue: two sent, two delivered. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(kill(pid, SIGRTMIN), 0);
+    ck_assert_int_eq(kill(pid, SIGRTMIN), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    expect_count(p, &sh->rt, 2);
+
+    /* A signal held at detach time is delivered after it. */
+    ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+    usleep(20000);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->usr1) < 5 && ms_now() - t0 < 5000)
+        usleep(1000);
+    usleep(20000);
+    ck_assert_int_eq(atomic_load(&sh->usr1), 5);
+    stop_target(pid);
+}
+END_TEST
+
+/* Pause and resume until the pause reports the end; returns the status. */
+static int run_until_gone(struct ptctl *p)
+{
+    uint64_t t0 = ms_now();
+    int status = 12345;
+
+    for (;;) {
+        ck_assert_msg(ms_now() - t0 < 10000, "exit not noticed");
+        int r = ptctl_pause(p, &status);
+        if (r == -ESRCH)
+            break;
+        ck_assert_int_eq(r, 0);
+        r = ptctl_resume(p);
+        ck_assert(r == 0 || r == -ESRCH);
+        usleep(200);
+    }
+    /* Every later call says the same. */
+    int again = 0;
+    ck_assert_int_eq(ptctl_poll(p, &again), -ESRCH);
+    ck_assert_int_eq(again, status);
+    ck_assert_int_eq(ptctl_pause(p, &again), -ESRCH);
+    ck_assert_int_eq(again, status);
+    ck_assert_int_eq(ptctl_resume(p), -ESRCH);
+    return status;
+}
+
+START_TEST(child_exit_reported)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    atomic_store(&sh->exit_code, 42);
+    int status = run_until_gone(p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 42, "status %#x", status);
+    /* Our own child: reaped by ptctl, which handed the status back. */
+    errno = 0;
+    ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+    ptctl_detach(p);
+}
+END_TEST
+
+START_TEST(child_exit_seen_by_poll)
+{
+    pid_t pid = start_target(2);
+    struct ptctl *p = attach_ok(pid);
+    int status = 0, r;
+
+    atomic_store(&sh->exit_code, 3);
+    uint64_t t0 = ms_now();
+    while ((r = ptctl_poll(p, &status)) == 0) {
+        ck_assert_msg(ms_now() - t0 < 10000, "exit not noticed");
+        usleep(200);
+    }
+    ck_assert_int_eq(r, -ESRCH);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x", status);
+    ck_assert_int_eq(ptctl_pause(p, NULL), -ESRCH);
+    ptctl_detach(p);
+    (void)pid;
+}
+END_TEST
+
+START_TEST(killed_while_paused)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    usleep(20000);
+    int r = ptctl_resume(p);
+    ck_assert(r == 0 || r == -ESRCH);
+    int status = run_until_gone(p);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
+    ptctl_detach(p);
+}
+END_TEST
+
+START_TEST(grandchild_exit_reported)
+{
+    pid_t pid = start_grandchild(3);
+    struct ptctl *p = attach_ok(pid);
+
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    atomic_store(&sh->exit_code, 42);
+    int status = run_until_gone(p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 42, "status %#x", status);
+    ptctl_detach(p);
+    /* The real parent still gets its child's status. */
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->inner_status) == -1 && ms_now() - t0 < 5000)
+        usleep(1000);
+    status = atomic_load(&sh->inner_status);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 42, "parent saw %#x", status);
+}
+END_TEST
+
+START_TEST(leader_exits_first)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+    unsigned long snap[MAX_THREADS];
+
+    /* The main thread leaves; the others go on. Its exit is not reported
+     * while they live, so pausing must not wait for it. */
+    atomic_store(&sh->leader_exit, 1);
+    uint64_t t0 = ms_now();
+    while (slot_live(0) || thread_state(pid, pid) != 'Z') {
+        ck_assert_msg(ms_now() - t0 < 5000, "leader did not exit");
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        usleep(200);
+    }
+    ck_assert_int_eq(proc_exists(pid), 1);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        snapshot(snap);
+        ck_assert_msg(unchanged(snap), "target ran while paused");
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        ck_assert(all_progress(p, snap, 5000));
+    }
+    ck_assert_uint_eq(ptctl_threads(p, NULL, 0), 3);
+
+    atomic_store(&sh->exit_code, 9);
+    int status = run_until_gone(p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 9, "status %#x", status);
+    ptctl_detach(p);
+}
+END_TEST
+
+START_TEST(detach_leaves_running)
+{
+    pid_t pid = start_target(3);
+
+    /* Detach while paused. */
+    struct ptctl *p = attach_ok(pid);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+
+    /* Detach while running, right after attaching again. */
+    p = attach_ok(pid);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+
+    /* Detach with a thread-creation event pending. */
+    p = attach_ok(pid);
+    atomic_store(&sh->spawn, 1);
+    usleep(20000);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->spawn) != 0 && ms_now() - t0 < 5000)
+        usleep(1000);
+    ck_assert_int_eq(atomic_load(&sh->spawn), 0);
+    ck_assert_int_eq(atomic_load(&sh->nthreads), 5);
+
+    ptctl_detach(NULL);
+    stop_target(pid);
+}
+END_TEST
+
+/* Wait until the target stops moving (job-control stop). */
+static void wait_frozen(struct ptctl *p)
+{
+    unsigned long snap[MAX_THREADS];
+    uint64_t t0 = ms_now();
+
+    for (;;) {
+        ck_assert_msg(ms_now() - t0 < 5000, "target did not stop");
+        snapshot(snap);
+        for (int i = 0; i < 20; i++) {
+            if (p != NULL)
+                ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+            usleep(1000);
+        }
+        if (unchanged(snap))
+            return;
+    }
+}
+
+START_TEST(group_stop_passed_through)
+{
+    pid_t pid = start_target(3);
+    struct ptctl *p = attach_ok(pid);
+    unsigned long snap[MAX_THREADS];
+
+    /* SIGSTOP while attached: the target stops, and pausing it then
+     * neither hangs nor wakes it. */
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    wait_frozen(p);
+    snapshot(snap);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+    }
+    usleep(20000);
+    ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+    ck_assert_msg(unchanged(snap), "stopped target ran");
+
+    /* SIGCONT wakes it up. */
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    ck_assert(all_progress(p, snap, 5000));
+
+    /* SIGTSTP sent while paused takes effect after the resume. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(kill(pid, SIGTSTP), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    wait_frozen(p);
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    snapshot(snap);
+    ck_assert(all_progress(p, snap, 5000));
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+
+    /* Detached while job-control stopped, it stays stopped (as without
+     * us) but is no longer traced; SIGCONT still works. */
+    p = attach_ok(pid);
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    wait_frozen(p);
+    ptctl_detach(p);
+    long tracer = -1;
+    ck_assert_int_eq(proc_status_int(pid, 0, "TracerPid:", &tracer), 0);
+    ck_assert_int_eq(tracer, 0);
+    uint64_t t0 = ms_now();
+    while (thread_state(pid, pid) != 'T' && ms_now() - t0 < 3000)
+        usleep(1000);
+    ck_assert_int_eq(thread_state(pid, pid), 'T');
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    assert_free_and_running(pid);
+
+    /* Attaching to a process that is already stopped. */
+    ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+    wait_frozen(NULL);
+    p = attach_ok(pid);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    snapshot(snap);
+    usleep(20000);
+    ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+    ck_assert(unchanged(snap));
+    ck_assert_int_eq(kill(pid, SIGCONT), 0);
+    ck_assert(all_progress(p, snap, 5000));
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
+
+static Suite *ptctl_suite(void)
+{
+    Suite *s = suite_create("ptrace_ctl");
+    TCase *tc = tcase_create("target");
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, attach_errors);
+    tcase_add_test(tc, attach_thread_id_refused);
+    tcase_add_test(tc, attach_already_traced);
+    tcase_add_test(tc, pause_resume_200);
+    tcase_add_test(tc, new_threads_followed);
+    tcase_add_test(tc, signals_delivered_once);
+    tcase_add_test(tc, child_exit_reported);
+    tcase_add_test(tc, child_exit_seen_by_poll);
+    tcase_add_test(tc, killed_while_paused);
+    tcase_add_test(tc, grandchild_exit_reported);
+    tcase_add_test(tc, leader_exits_first);
+    tcase_add_test(tc, detach_leaves_running);
+    tcase_add_test(tc, group_stop_passed_through);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(ptctl_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
