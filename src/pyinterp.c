@@ -301,6 +301,13 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     pi->runtime = runtime;
 
     const struct py_offsets *table = pyoffsets_for_version(pi->major, pi->minor);
+    if (!table && (pi->major > 3 || (pi->major == 3 && pi->minor > 13))) {
+        /* _Py_DebugOffsets only keeps its layout within a minor version
+         * (3.14 inserts fields), so a newer block cannot be read blindly. */
+        snprintf(err, errlen, "Python %s is not supported yet (newest supported: 3.13)", pi->version);
+        rc = PYINTERP_EVERSION;
+        goto out;
+    }
     if (has_debug) {
         char derr[200];
         const struct py_offsets *base = table ? table : pyoffsets_latest();

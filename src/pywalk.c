@@ -533,7 +533,10 @@ static uint64_t gil_holder_at(struct pywalk *w, uint64_t base, int32_t locked_of
 static int read_interp(struct pywalk *w, uint64_t interp, struct interp_view *v)
 {
     const struct py_offsets *o = w->o;
-    int32_t offs[] = { o->is_next, o->is_tstate_head, o->is_gil_ptr, o->is_gil_locked, o->is_gil_last_holder };
+    /* 3.13 has both the GIL pointer and the GIL inside the state: use the latter. */
+    int inline_gil = o->is_gil_locked >= 0;
+    int32_t offs[] = { o->is_next, o->is_tstate_head, inline_gil ? o->is_gil_locked : o->is_gil_ptr,
+                       inline_gil ? o->is_gil_last_holder : PYOFF_NONE };
     int32_t lo = INT32_MAX, hi = 0;
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         if (offs[i] < 0)
@@ -554,7 +557,7 @@ static int read_interp(struct pywalk *w, uint64_t interp, struct interp_view *v)
     if (w->pi.tstate_current_addr) {
         if (proc_mem_read(w->m, w->pi.tstate_current_addr, &v->holder, 8) != 0)
             v->holder = 0;
-    } else if (o->is_gil_locked >= 0) {
+    } else if (inline_gil) {
         if (get_i32(b, o->is_gil_locked))
             v->holder = get_u64(b, o->is_gil_last_holder);
     } else if (o->is_gil_ptr >= 0) {
