@@ -21,8 +21,9 @@ HEADERS   = $(wildcard include/*.h python_offsets/*.h)
 
 all: gilscope
 
+# Replaced by rename, so a gilscope that is running keeps its file.
 gilscope: $(BUILD)/gilscope
-	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/gilscope gilscope; fi
+	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/gilscope gilscope.tmp && mv -f gilscope.tmp gilscope; fi
 
 $(BUILD)/gilscope: $(MAIN_OBJ) $(BUILD)/libgilscope.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -266,6 +266,11 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
         snprintf(err, errlen, "no process with PID %d", (int)pid);
         return -ESRCH;
     }
+    if (rc == -EACCES || rc == -EPERM) {
+        snprintf(err, errlen, "permission denied to read PID %d: run as root or with CAP_SYS_PTRACE, "
+                 "or as its owner with kernel.yama.ptrace_scope=0", (int)pid);
+        return rc;
+    }
     if (rc != 0) {
         snprintf(err, errlen, "cannot read the memory map of PID %d: %s", (int)pid, strerror(-rc));
         return rc;
