@@ -100,6 +100,43 @@ static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t
     return back == interp ? 0 : -EINVAL;
 }
 
+static int type_name_is(struct proc_mem *m, const struct py_offsets *o, uint64_t obj, const char *want)
+{
+    uint64_t type, name;
+    char buf[16] = { 0 };
+    size_t n = strlen(want) + 1;
+    return n <= sizeof buf && read_u64(m, obj + (uint64_t)o->ob_type, &type) == 0 &&
+           read_u64(m, type + (uint64_t)o->tp_name, &name) == 0 && proc_mem_read(m, name, buf, n) == 0 &&
+           memcmp(buf, want, n) == 0;
+}
+
+/* A word found by scanning is trusted only when the whole structure holds:
+ * every thread state names it as its interpreter, and some thread is
+ * running Python code (a frame object naming a code object). Heap-frame
+ * versions only: later ones always have the .PyRuntime section. */
+static int check_interp_deep(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
+{
+    uint64_t ts = 0;
+    int frames = 0;
+    if (o->ts_frame < 0 || read_u64(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
+        return -EINVAL;
+    for (int n = 0; ts && n < 4096; n++) {
+        uint64_t back = 0, frame = 0, code = 0;
+        if ((ts & 7) || read_u64(m, ts + (uint64_t)o->ts_interp, &back) != 0 || back != interp ||
+            read_u64(m, ts + (uint64_t)o->ts_frame, &frame) != 0)
+            return -EINVAL;
+        if (frame) {
+            if (!type_name_is(m, o, frame, "frame") || read_u64(m, frame + (uint64_t)o->f_code, &code) != 0 ||
+                !type_name_is(m, o, code, "code"))
+                return -EINVAL;
+            frames++;
+        }
+        if (read_u64(m, ts + (uint64_t)o->ts_next, &ts) != 0)
+            return -EINVAL;
+    }
+    return frames ? 0 : -EINVAL;
+}
+
 /* Scan the writable data of the binary for a word holding the interpreter
  * list head; used when neither a symbol nor a section names it. */
 static int scan_interp_head(struct proc_mem *m, const struct elfsym *e, uint64_t bias,
@@ -123,7 +160,7 @@ static int scan_interp_head(struct proc_mem *m, const struct elfsym *e, uint64_t
             for (size_t i = 0; i < n / 8; i++) {
                 if (buf[i] == 0 || (buf[i] & 7) || buf[i] < 4096)
                     continue;
-                if (check_interp(m, o, buf[i]) == 0) {
+                if (check_interp(m, o, buf[i]) == 0 && check_interp_deep(m, o, buf[i]) == 0) {
                     *head_addr = a + i * 8;
                     rc = 0;
                     break;
