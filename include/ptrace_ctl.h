@@ -9,6 +9,13 @@
  * and the thread is forgotten. ptctl_detach detaches every thread; it is
  * safe from any state and idempotent, and must be called on every exit path
  * (it is also what a SIGINT/SIGTERM handler path should reach).
+ *
+ * All calls on one handle must come from the thread that called
+ * ptctl_attach: the kernel ties a tracee to one tracer thread. While
+ * attached, nothing else in the process may waitpid() the target: that
+ * would take ptrace reports meant for this module. For a target the
+ * profiler launched, ptctl_pause/ptctl_poll reap it and hand back its
+ * exit status.
  */
 #ifndef GILSCOPE_PTRACE_CTL_H
 #define GILSCOPE_PTRACE_CTL_H

@@ -117,15 +117,6 @@ void proc_mem_close(struct proc_mem *m)
     m->mem_fd = -1;
 }
 
-/* A failed read of a process that has since died is reported as -ESRCH
- * rather than as a bad address; zombies have no memory left either. */
-static int mem_fail(const struct proc_mem *m, int err)
-{
-    if (err == -EFAULT && !proc_exists(m->pid))
-        return -ESRCH;
-    return err;
-}
-
 /* Batched process_vm_readv. Ranges are cut into pieces of at most
  * proc_vm_chunk_max bytes and sent PROC_VM_IOV_MAX pieces per call. */
 static int readv_vm(struct proc_mem *m, const struct proc_iov *iov, size_t n)
@@ -164,12 +155,13 @@ static int readv_vm(struct proc_mem *m, const struct proc_iov *iov, size_t n)
             r = process_vm_readv(m->pid, local, k, remote, k, 0);
             m->reads++;
         } while (r < 0 && errno == EINTR);
+        /* A process without memory (gone, or a zombie) is ESRCH here. */
         if (r < 0)
-            return errno == EFAULT ? mem_fail(m, -EFAULT) : -errno;
+            return -errno;
         /* The kernel stops at the first unreadable page and reports what
          * it copied; all-or-nothing means that is a failure. */
         if ((size_t)r != total)
-            return mem_fail(m, -EFAULT);
+            return -EFAULT;
     }
     return 0;
 }
@@ -195,10 +187,13 @@ static int readv_memfd(struct proc_mem *m, const struct proc_iov *iov, size_t n)
             m->reads++;
             if (r < 0 && errno == EINTR)
                 continue;
+            /* EIO is how /proc/PID/mem says "not mapped". */
             if (r < 0)
-                return (errno == EIO || errno == EFAULT) ? mem_fail(m, -EFAULT) : -errno;
-            if (r == 0) /* no mm any more, or past the end of the address space */
-                return mem_fail(m, -EFAULT);
+                return errno == EIO ? -EFAULT : -errno;
+            /* Nothing at all: the process has lost its memory (exited), or
+             * the range runs past the end of the address space. */
+            if (r == 0)
+                return proc_exists(m->pid) ? -EFAULT : -ESRCH;
             done += (size_t)r;
         }
     }

@@ -80,10 +80,11 @@ struct ptctl {
 
 /* Back-off while waiting for the leader: first yield this many times (a
  * running thread usually stops within microseconds), then sleep, doubling
- * from the first to the last value. */
+ * from the first to the last value. The cap bounds the latency this adds
+ * to a pause; the target's threads are held meanwhile, so the cap is low. */
 enum { LEADER_SPINS = 64 };
-static const long leader_nap_first_ns = 10 * 1000;
-static const long leader_nap_max_ns = 1000 * 1000;
+static const long leader_nap_first_ns = 20 * 1000;
+static const long leader_nap_max_ns = 200 * 1000;
 
 /* How long an exiting process may take to deliver the leader's report once
  * all its threads are reaped; only reached when something unexpected holds
@@ -294,7 +295,8 @@ static int resume_one(struct ptctl *p, size_t i)
     long r = -1;
 
     /* PTRACE_LISTEN keeps a group-stopped thread stopped, as job control
-     * wants; it fails if the group-stop ended meanwhile, then CONT. */
+     * wants, while still reporting SIGCONT; should the kernel refuse it,
+     * CONT is the fallback that never leaves the thread held by us. */
     if (t->how == RESUME_LISTEN)
         r = pt(PTRACE_LISTEN, t->tid, NULL, 0);
     if (r < 0)
@@ -342,16 +344,49 @@ static int drain(struct ptctl *p, int resume)
 /* ------------------------------------------------------------------ */
 /* stopping everything                                                 */
 
-static int leader_is_zombie(const struct ptctl *p)
+/* Whether the leader thread has exited (zombie, or no longer listed). */
+static int leader_is_zombie(struct ptctl *p)
 {
     struct proc_stat st;
 
     if (p->leader_stat == NULL)
-        return !proc_exists(p->pid);
+        p->leader_stat = proc_statfd_open(p->pid, p->pid);
+    if (p->leader_stat == NULL)
+        return 1;
     int r = proc_statfd_read(p->leader_stat, &st);
     if (r == -ESRCH)
         return 1;
     return r == 0 && (st.state == 'Z' || st.state == 'X');
+}
+
+/* The leader of a launched program is also our child, and a plain
+ * waitpid(pid) elsewhere in the profiler reports (and so consumes) its
+ * ptrace-stops too. A thread in a stop whose report is gone would be
+ * waited for forever; recognise it and rebuild the status from the stop's
+ * siginfo. Returns 1 if a status was handled, 0 if not. */
+static int recover_stolen_stop(struct ptctl *p, size_t i)
+{
+    siginfo_t si;
+    int status;
+    pid_t tid = p->t[i].tid;
+
+    /* Succeeds only in a ptrace-stop (not while listening). */
+    if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
+        return 0;
+    /* The kernel makes a stop waitable before it can be inspected, so if
+     * waitpid still has nothing now, someone else took the report. */
+    pid_t r = wait_tid(tid, &status, WNOHANG);
+    if (r == tid) {
+        handle_status(p, i, status);
+        return 1;
+    }
+    if (r != 0)
+        return 0;
+    /* Event stops carry (event << 8 | signal) in si_code; signals have
+     * si_code values below 256. */
+    int event = si.si_code > 0xff && (si.si_code & 0xff) == si.si_signo ? si.si_code >> 8 : 0;
+    handle_status(p, i, event << 16 | si.si_signo << 8 | 0x7f);
+    return 1;
 }
 
 /* Wait for the leader (index I) to report, without ever blocking: see the
@@ -372,6 +407,8 @@ static int wait_leader(struct ptctl *p, size_t i)
             p->t[i].st = TH_ZOMBIE;
             return 0;
         }
+        if (recover_stolen_stop(p, i))
+            return 0;
         nap(ns);
         ns = ns * 2 > leader_nap_max_ns ? leader_nap_max_ns : ns * 2;
     }
@@ -653,6 +690,16 @@ static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t e
 
     if (tid != pid)
         snprintf(who, sizeof who, "thread %d of ", (int)tid);
+    /* An exited thread refuses to be seized with EPERM too. */
+    struct proc_statfd *sf = proc_statfd_open(pid, tid);
+    struct proc_stat st;
+    int dead = sf != NULL && proc_statfd_read(sf, &st) == 0 && st.state == 'Z';
+    proc_statfd_close(sf);
+    if (dead) {
+        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited", who, (int)pid,
+                tid == pid ? "its main thread" : "the thread");
+        return;
+    }
     if (proc_status_int(pid, tid == pid ? 0 : tid, "TracerPid:", &tracer) == 0 && tracer > 0) {
         comm_of((pid_t)tracer, name, sizeof name);
         set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: already traced by PID %ld%s%s",

@@ -50,7 +50,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         int rc = ptctl_pause(pt, &exit_status);
         if (rc == -ESRCH) {
             t->exited = 1;
-            if (t->launched)
+            if (t->launched && exit_status != -1)
                 t->wait_status = exit_status;
             return -ESRCH;
         }
@@ -68,7 +68,9 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
     if (n < 0) {
         stats->errors_by[-n]++;
         sample_clear(s);
-        if (target_poll_exit(t) || (!t->launched && !proc_exists(t->pid))) {
+        /* Under ptrace, only ptctl may wait for the target (its exit comes
+         * back through ptctl_pause / ptctl_poll). */
+        if (!pt && (target_poll_exit(t) || (!t->launched && !proc_exists(t->pid)))) {
             t->exited = 1;
             return -ESRCH;
         }
@@ -146,7 +148,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             int es = -1;
             if (ptctl_poll(pt, &es) == -ESRCH) {
                 t->exited = 1;
-                if (t->launched)
+                if (t->launched && es != -1)
                     t->wait_status = es;
                 stats->target_exited = 1;
                 break;

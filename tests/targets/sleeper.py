@@ -27,7 +27,7 @@ def inner(deadline):
         left = deadline - time.time()
         if left <= 0:
             break
-        time.sleep(min(left, 0.5))  # LINE:inner_sleep
+        time.sleep(min(left, 30.0))  # LINE:inner_sleep
 
 
 def outer(deadline):

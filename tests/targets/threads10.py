@@ -28,7 +28,7 @@ def worker_loop(deadline, started):
         left = deadline - time.time()
         if left <= 0:
             break
-        time.sleep(min(left, 0.5))  # LINE:worker_sleep
+        time.sleep(min(left, 30.0))  # LINE:worker_sleep
 
 
 class Coordinator(object):
@@ -60,7 +60,7 @@ class Coordinator(object):
             left = self.deadline - time.time()
             if left <= 0:
                 break
-            time.sleep(min(left, 0.5))  # LINE:main_sleep
+            time.sleep(min(left, 30.0))  # LINE:main_sleep
         for t in self.threads:
             t.join(5)
 

@@ -26,7 +26,7 @@ def 関数(deadline):
         left = deadline - time.time()
         if left <= 0:
             break
-        time.sleep(min(left, 0.5))  # LINE:kansu_sleep
+        time.sleep(min(left, 30.0))  # LINE:kansu_sleep
 
 
 def функция(deadline):

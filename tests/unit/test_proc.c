@@ -13,6 +13,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,44 @@ START_TEST(mem_open_missing)
 }
 END_TEST
 
+/* Read a forked child's copy of a variable, then read it again once the
+ * child is a zombie and once it is reaped: both are -ESRCH. */
+static void check_dead_child(struct proc_mem *m)
+{
+    static volatile uint64_t marker;
+    uint64_t got = 0;
+    int status;
+
+    marker = 0x5eed;
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        marker = 0xc41d;    /* the child's copy differs from ours */
+        for (;;)
+            pause();
+    }
+    ck_assert_int_eq(proc_mem_open(m, child), 0);
+    for (int i = 0; i < 2000 && got != 0xc41d; i++) {
+        ck_assert_int_eq(proc_mem_read(m, addr_of((const void *)&marker), &got, sizeof got), 0);
+        usleep(1000);
+    }
+    ck_assert_uint_eq(got, 0xc41d);
+    ck_assert_int_eq(kill(child, SIGKILL), 0);
+    siginfo_t si;
+    ck_assert_int_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);   /* zombie now */
+    ck_assert_int_eq(proc_mem_read(m, addr_of((const void *)&marker), &got, sizeof got), -ESRCH);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_int_eq(proc_mem_read(m, addr_of((const void *)&marker), &got, sizeof got), -ESRCH);
+    proc_mem_close(m);
+}
+
+START_TEST(mem_read_dead_child)
+{
+    struct proc_mem m;
+    check_dead_child(&m);
+}
+END_TEST
+
 #if defined(__x86_64__)
 static const unsigned seccomp_arch = AUDIT_ARCH_X86_64;
 #elif defined(__aarch64__)
@@ -466,6 +505,9 @@ static void fallback_with(int err)
         ck_assert_uint_eq(m.reads, before + 1);
         proc_mem_close(&m);
         ck_assert_int_eq(m.mem_fd, -1);
+        /* A new handle falls back on its first read, and sees death too. */
+        check_dead_child(&m);
+        ck_assert_int_eq(m.vm_readv_ok, 0);
         _exit(0);
     }
     ck_assert_int_eq(waitpid(child, &status, 0), child);
@@ -844,6 +886,7 @@ static Suite *proc_suite(void)
     tcase_add_test(live, mem_read_partial_is_failure);
     tcase_add_test(live, mem_readv_batches);
     tcase_add_test(live, mem_open_missing);
+    tcase_add_test(live, mem_read_dead_child);
     tcase_add_test(live, mem_fallback_enosys);
     tcase_add_test(live, mem_fallback_eperm);
     tcase_add_test(live, maps_read_self);

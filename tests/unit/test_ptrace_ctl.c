@@ -598,6 +598,35 @@ START_TEST(signals_delivered_once)
 }
 END_TEST
 
+START_TEST(stolen_leader_stop_recovered)
+{
+    pid_t pid = start_target(2);
+    struct ptctl *p = attach_ok(pid);
+    int status = 0;
+
+    /* The leader is our child, so a plain waitpid(pid) elsewhere in the
+     * profiler takes the report of its signal stop away from ptctl. */
+    ck_assert_int_eq(syscall(SYS_tgkill, pid, pid, SIGUSR1), 0);
+    uint64_t t0 = ms_now();
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
+        ck_assert_msg(ms_now() - t0 < 5000, "leader did not stop");
+        usleep(100);
+    }
+    ck_assert_int_eq(r, pid);
+    ck_assert(WIFSTOPPED(status) && WSTOPSIG(status) == SIGUSR1);
+
+    /* Pausing must neither hang nor lose the signal. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_held(pid, p, 2000);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    expect_count(p, &sh->usr1, 1);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
+
 /* Pause and resume until the pause reports the end; returns the status. */
 static int run_until_gone(struct ptctl *p)
 {
@@ -872,6 +901,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, pause_resume_200);
     tcase_add_test(tc, new_threads_followed);
     tcase_add_test(tc, signals_delivered_once);
+    tcase_add_test(tc, stolen_leader_stop_recovered);
     tcase_add_test(tc, child_exit_reported);
     tcase_add_test(tc, child_exit_seen_by_poll);
     tcase_add_test(tc, killed_while_paused);
