@@ -25,6 +25,10 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
 /* threadinfo_free — close every descriptor, release TI (NULL is fine). */
 void threadinfo_free(struct threadinfo *ti);
 
+/* threadinfo_add — make the threads TIDS (N of them) known, so that the
+ * next threadinfo_before reads their state while they run. */
+void threadinfo_add(struct threadinfo *ti, const pid_t *tids, size_t n);
+
 /* threadinfo_before — read the run state of every thread seen so far. Call
  * before the target is paused: a ptrace-stopped thread reads as stopped. */
 void threadinfo_before(struct threadinfo *ti);

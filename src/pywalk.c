@@ -53,6 +53,7 @@ struct pywalk {
     size_t ncodes;
     uint64_t code_type;             /* verified address of the `code` type, 0 until seen */
     int pthread_tid_off;            /* offset of tid in struct pthread; -1 unknown, -2 failed */
+    int tid_tries;                  /* discovery attempts made */
     struct chunk_copy chunks[MAX_CHUNKS];
     size_t nchunks;
     uint64_t pass;                  /* sampling pass number */
@@ -473,24 +474,60 @@ static int walk_interp_frames(struct pywalk *w, uint64_t frame, uint64_t chunk, 
 
 /* Before 3.11 a thread is known by its pthread_t: the address of glibc's
  * struct pthread, whose tid field sits at a build-specific offset. Find the
- * offset once by looking for a tid of the process in that structure. */
-static int discover_tid_offset(struct pywalk *w, uint64_t pthread_addr)
+ * offset once: the one where every thread's structure holds a distinct tid
+ * of the process. Other words can hold a tid by chance (lock owners), which
+ * is why all threads must agree. */
+#define PTHREAD_SCAN_WORDS 384      /* int32 words of struct pthread examined */
+#define PTHREAD_SCAN_THREADS 32     /* threads used to confirm an offset */
+
+static int tid_known(const struct proc_tasks *tasks, int32_t v)
 {
-    struct proc_tasks tasks = { 0 };
-    int32_t buf[512];
-    if (proc_tasks_list(w->pi.pid, &tasks) != 0)
-        return -2;
-    int found = -2;
-    if (proc_mem_read(w->m, pthread_addr, buf, sizeof buf) == 0) {
-        for (size_t i = 2; i < sizeof buf / sizeof buf[0] && found < 0; i++)
-            for (size_t k = 0; k < tasks.n; k++)
-                if (buf[i] == tasks.tid[k] && buf[i] > 0) {
-                    found = (int)(i * sizeof buf[0]);
-                    break;
-                }
+    for (size_t k = 0; k < tasks->n; k++)
+        if (tasks->tid[k] == v)
+            return 1;
+    return 0;
+}
+
+static void discover_tid_offset(struct pywalk *w)
+{
+    const struct py_offsets *o = w->o;
+    uint64_t ids[PTHREAD_SCAN_THREADS];
+    size_t n = 0;
+    uint64_t interp = pywalk_interp_head(w), ts = 0;
+    if (!interp || proc_mem_read(w->m, interp + (uint64_t)o->is_tstate_head, &ts, 8) != 0)
+        return;
+    for (int guard = 0; ts && n < PTHREAD_SCAN_THREADS && guard < MAX_THREADS; guard++) {
+        uint64_t id = 0;
+        if (proc_mem_read(w->m, ts + (uint64_t)o->ts_thread_id, &id, 8) != 0 ||
+            proc_mem_read(w->m, ts + (uint64_t)o->ts_next, &ts, 8) != 0)
+            return;
+        if (id && !(id & 7))
+            ids[n++] = id;
     }
+    struct proc_tasks tasks = { 0 };
+    if (n == 0 || proc_tasks_list(w->pi.pid, &tasks) != 0)
+        return;
+    int32_t (*words)[PTHREAD_SCAN_WORDS] = calloc(n, sizeof *words);
+    size_t have = 0;
+    for (size_t i = 0; words && i < n; i++)
+        if (proc_mem_read(w->m, ids[i], words[have], sizeof words[have]) == 0)
+            have++;
+    int found = -2;
+    for (size_t off = 2; words && have && off < PTHREAD_SCAN_WORDS && found < 0; off++) {
+        int ok = 1;
+        for (size_t i = 0; i < have && ok; i++) {
+            int32_t v = words[i][off];
+            ok = v > 0 && tid_known(&tasks, v);
+            for (size_t j = 0; j < i && ok; j++)
+                ok = words[j][off] != v;
+        }
+        if (ok)
+            found = (int)(off * sizeof(int32_t));
+    }
+    free(words);
     proc_tasks_free(&tasks);
-    return found;
+    /* A thread ending mid-scan can spoil it: try a few more times, then give up. */
+    w->pthread_tid_off = found >= 0 ? found : ++w->tid_tries < 8 ? -1 : -2;
 }
 
 pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id)
@@ -498,7 +535,7 @@ pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id)
     if (thread_id == 0 || (thread_id & 7))
         return 0;
     if (w->pthread_tid_off == -1)
-        w->pthread_tid_off = discover_tid_offset(w, thread_id);
+        discover_tid_offset(w);
     if (w->pthread_tid_off < 0)
         return 0;
     int32_t tid = 0;

@@ -45,6 +45,20 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
     int exit_status = -1;
     sample_clear(s);
     s->time_ns = sampler_now_ns();
+    if (pt) {
+        /* Threads new since the last pass get their run state read now,
+         * while they run: once paused, every thread reads as stopped. */
+        pid_t few[256], *tids = few;
+        size_t n = ptctl_threads(pt, few, 256);
+        size_t cap = n;
+        if (n > 256 && (tids = malloc(cap * sizeof *tids)) != NULL)
+            n = ptctl_threads(pt, tids, cap);
+        if (!tids || n > cap)
+            n = tids ? cap : 256;
+        threadinfo_add(ti, tids ? tids : few, n);
+        if (tids != few)
+            free(tids);
+    }
     threadinfo_before(ti);
     if (pt) {
         int rc = ptctl_pause(pt, &exit_status);
@@ -76,7 +90,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         }
         return 0;
     }
-    threadinfo_after(ti, s, 1);
+    threadinfo_after(ti, s, pt == NULL);
     stats->thread_samples += (uint64_t)n;
     return 0;
 }

@@ -75,6 +75,17 @@ static void read_state(struct threadinfo *ti, struct tinfo *t)
         t->os_name = strtab_intern(ti->st, st.comm, strlen(st.comm));
 }
 
+static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add);
+
+void threadinfo_add(struct threadinfo *ti, const pid_t *tids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct tinfo *t = find(ti, tids[i], 1);
+        if (t)
+            t->generation = ti->generation + 1;  /* kept by the next threadinfo_after */
+    }
+}
+
 void threadinfo_before(struct threadinfo *ti)
 {
     for (size_t i = 0; i < ti->n; i++)
@@ -144,11 +155,13 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
         if (!t)
             continue;
         if (t->ident != ts->thread_id) {
-            /* A new thread, or the tid was reused: its Python name is unknown. */
+            /* A new thread, or the tid was reused: its Python name is unknown,
+             * and a state read for an earlier owner of the tid is stale. */
+            if (t->ident)
+                t->state = 0;
             t->ident = ts->thread_id;
             t->py_name = STRTAB_NONE;
             t->name_tried = 0;
-            t->state = 0;
         }
         t->generation = ti->generation;
         if (t->state == 0 && read_new)
