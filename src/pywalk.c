@@ -712,9 +712,11 @@ static int walk_thread(struct pywalk *w, uint64_t tstate, const uint8_t *ts, str
 int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors)
 {
     const struct py_offsets *o = w->o;
-    uint64_t interp = pywalk_interp_head(w);
+    uint64_t interp = 0;
     int added = 0;
     w->pass++;
+    if (proc_mem_read(w->m, w->pi.interp_head_addr, &interp, sizeof interp) != 0)
+        return -PYWALK_ERR_READ;
     size_t tslen = (size_t)o->ts_size;
     uint8_t ts[4096];
     if (tslen == 0 || tslen > sizeof ts)

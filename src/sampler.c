@@ -79,6 +79,8 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         stats->pause_ns += ptctl_pause_ns(pt);
     }
     stats->passes++;
+    if (n == 0 && !pt && target_poll_exit(t))
+        return -ESRCH;
     if (n < 0) {
         stats->errors_by[-n]++;
         sample_clear(s);
