@@ -15,6 +15,7 @@
 
 #include "fileshort.h"
 #include "folded.h"
+#include "output.h"
 #include "profile.h"
 #include "sampler.h"
 
@@ -27,8 +28,9 @@ static const char usage[] =
     "launches, until the duration passes, the program exits or Ctrl-C.\n"
     "\n"
     "  -p, --pid PID          attach to this process\n"
-    "  -o, --output FILE      where to write (default gilscope-PID-TIME.folded)\n"
-    "  -f, --format FORMAT    raw (folded stacks; also 'folded')\n"
+    "  -o, --output FILE      where to write (default gilscope-PID-TIME.EXT)\n"
+    "  -f, --format FORMAT    raw (folded stacks; also 'folded'); flamegraph,\n"
+    "                         speedscope and chrometrace are not supported yet\n"
     "  -r, --rate HZ          samples per second (default 100)\n"
     "  -d, --duration SECS    stop after this long (default: until the end)\n"
     "  -t, --threads          root each stack at its thread: 'thread (TID): NAME'\n"
@@ -43,6 +45,7 @@ static const char usage[] =
 struct record_opts {
     pid_t pid;
     const char *output;
+    const struct output_format *format;
     double rate, duration;
     int threads, idle, gil, nonblocking, full_filenames, function, nolineno;
     char **command;
@@ -51,7 +54,9 @@ struct record_opts {
 struct collect {
     struct profile *profile;
     const struct record_opts *opts;
-    int oom;
+    void *writer;       /* the format's state */
+    int oom;            /* the profile could not grow */
+    int write_error;    /* the streaming writer failed */
 };
 
 static int collect_sample(void *ctx, struct sample *s)
@@ -68,6 +73,10 @@ static int collect_sample(void *ctx, struct sample *s)
             continue;
         if (profile_add(c->profile, s, i) != 0) {
             c->oom = 1;
+            return 1;
+        }
+        if (c->opts->format->sample && c->opts->format->sample(c->writer, s, i) != 0) {
+            c->write_error = 1;
             return 1;
         }
     }
@@ -105,6 +114,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
     };
     memset(o, 0, sizeof *o);
     o->rate = 100;
+    o->format = output_find("raw");
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+p:o:f:r:d:tigFh", longopts, NULL)) != -1) {
@@ -117,11 +127,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
             break;
         case 'o': o->output = optarg; break;
         case 'f':
-            if (strcmp(optarg, "raw") != 0 && strcmp(optarg, "folded") != 0) {
-                int known = !strcmp(optarg, "flamegraph") || !strcmp(optarg, "speedscope") ||
-                            !strcmp(optarg, "chrometrace");
-                cli_error(known ? "format '%s' is not supported yet (use -f raw)"
-                                : "unknown format '%s' (use -f raw)", optarg);
+            o->format = output_find(optarg);
+            if (!o->format) {
+                cli_error("unknown format '%s' (formats: %s)", optarg, output_names());
+                return EXIT_USAGE;
+            }
+            if (!o->format->ready) {
+                cli_error("format '%s' is not supported yet (use -f raw)", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -171,25 +183,22 @@ static int check_output(const char *path)
     return 0;
 }
 
-static int write_profile(const char *path, struct session *s, const struct profile *p,
-                         const struct record_opts *o)
+/* The title a writer shows: the command line, or the PID. */
+static void make_title(const struct record_opts *o, pid_t pid, char *out, size_t outlen)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        return -1;
+    size_t at = 0;
+    if (!o->command) {
+        snprintf(out, outlen, "PID %d", (int)pid);
+        return;
     }
-    struct fileshort *fs = fileshort_new(s->target.pid, s->strings, o->full_filenames);
-    struct folded_opts fo = { .threads = o->threads, .function = o->function, .nolineno = o->nolineno };
-    int rc = fs ? folded_write(f, p, s->strings, fs, &fo) : -ENOMEM;
-    fileshort_free(fs);
-    if (fclose(f) != 0 && rc == 0)
-        rc = -EIO;
-    if (rc != 0)
-        cli_error("cannot write %s: %s", path, strerror(-rc));
-    return rc;
+    out[0] = '\0';
+    for (char **a = o->command; *a && at + 1 < outlen; a++) {
+        int n = snprintf(out + at, outlen - at, "%s%s", at ? " " : "", *a);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
 }
-
 static void summary(const char *path, const struct sampler_stats *st, const struct profile *p)
 {
     double secs = (double)(st->end_ns - st->start_ns) / 1e9;
@@ -243,40 +252,67 @@ int cli_record(int argc, char **argv)
         session_close(&s);
         return code;
     }
-    char defname[128];
+    char defname[128], title[512];
     const char *path = o.output;
     if (!path) {
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", localtime(&now));
-        snprintf(defname, sizeof defname, "gilscope-%d-%s.folded", (int)s.target.pid, stamp);
+        snprintf(defname, sizeof defname, "gilscope-%d-%s%s", (int)s.target.pid, stamp, o.format->ext);
         path = defname;
     }
+    make_title(&o, s.target.pid, title, sizeof title);
+    int code = EXIT_OK;
+    struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno };
     struct collect c = { .profile = profile_new(), .opts = &o };
-    struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                  .nonblocking = o.nonblocking, .status_line = isatty(2) };
-    struct sampler_stats st;
-    if (!c.profile) {
+    struct fileshort *fs = fileshort_new(s.target.pid, s.strings, o.full_filenames);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        code = EXIT_ERROR;
+    } else if (!c.profile || !fs) {
         cli_error("out of memory");
-        rc = -ENOMEM;
+        code = EXIT_ERROR;
     } else {
+        struct output_info info = {
+            .pid = s.target.pid, .title = title, .python_version = s.interp.version, .rate_hz = o.rate,
+            .start_ns = sampler_now_ns(), .strings = s.strings, .files = fs, .opts = &fo,
+        };
+        c.writer = o.format->begin(out, &info, err, sizeof err);
+        if (!c.writer) {
+            cli_error("%s", err);
+            code = EXIT_ERROR;
+        }
+    }
+    if (code == EXIT_OK) {
+        struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
+                                      .nonblocking = o.nonblocking, .status_line = isatty(2) };
+        struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)
             cli_error("%s", err);
-    }
-    int code = EXIT_OK;
-    if (rc == 0) {
         if (c.oom)
             cli_error("out of memory: the profile is cut short");
-        if (write_profile(path, &s, c.profile, &o) != 0)
+        struct output_totals totals = { .samples = profile_total(c.profile), .errors = st.errors,
+                                        .duration_s = rc == 0 ? (double)(st.end_ns - st.start_ns) / 1e9 : 0 };
+        int wrc = o.format->end(c.writer, c.profile, &totals);
+        if (fclose(out) != 0 && wrc == 0)
+            wrc = -EIO;
+        out = NULL;
+        if (wrc != 0 || c.write_error) {
+            cli_error("cannot write %s: %s", path, strerror(wrc ? -wrc : EIO));
             code = EXIT_ERROR;
-        else
+        } else if (rc == 0) {
             summary(path, &st, c.profile);
-        if (st.target_exited && !s.target.launched)
+        }
+        if (rc != 0)
+            code = EXIT_ERROR;
+        else if (st.target_exited && !s.target.launched)
             fprintf(stderr, "gilscope: process %d exited during the recording\n", (int)s.target.pid);
-    } else {
-        code = EXIT_ERROR;
     }
+    if (out)
+        fclose(out);
+    fileshort_free(fs);
     finish_child(&s.target, stop);
     if (s.target.launched && code == EXIT_OK)
         code = target_exit_code(&s.target);
