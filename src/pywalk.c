@@ -61,7 +61,9 @@ struct pywalk {
     size_t npending;
     int32_t sig_lo, sig_hi;         /* window of a code object holding the signature pointers */
     uint64_t *visited;              /* frame addresses of the current walk (cycle check) */
-    size_t visited_cap;             /* power of two */
+    size_t visited_cap;             /* power of two, > 2 × PYWALK_MAX_DEPTH */
+    uint32_t *visited_used;         /* slots filled in this walk, to clear just those */
+    size_t nvisited;
 };
 
 static const char *const error_names[PYWALK_ERR_COUNT] = {
@@ -101,7 +103,8 @@ struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct 
     w->codes = calloc(CODE_CACHE_SLOTS, sizeof *w->codes);
     w->visited_cap = 4096;
     w->visited = calloc(w->visited_cap, sizeof *w->visited);
-    if (!w->codes || !w->visited) {
+    w->visited_used = calloc(PYWALK_MAX_DEPTH + 1, sizeof *w->visited_used);
+    if (!w->codes || !w->visited || !w->visited_used) {
         pywalk_free(w);
         return NULL;
     }
@@ -127,6 +130,7 @@ void pywalk_free(struct pywalk *w)
     for (size_t i = 0; i < MAX_CHUNKS; i++)
         free(w->chunks[i].buf);
     free(w->visited);
+    free(w->visited_used);
     free(w);
 }
 
@@ -287,10 +291,13 @@ static int32_t code_line(struct pywalk *w, struct code_entry *c, int32_t at)
 
 static void visited_reset(struct pywalk *w)
 {
-    memset(w->visited, 0, w->visited_cap * sizeof *w->visited);
+    for (size_t i = 0; i < w->nvisited; i++)
+        w->visited[w->visited_used[i]] = 0;
+    w->nvisited = 0;
 }
 
-/* Returns 1 if ADDR was already seen in this walk. */
+/* Returns 1 if ADDR was already seen in this walk. Callers insert at most
+ * PYWALK_MAX_DEPTH addresses between resets. */
 static int visited_check(struct pywalk *w, uint64_t addr)
 {
     size_t mask = w->visited_cap - 1;
@@ -300,7 +307,10 @@ static int visited_check(struct pywalk *w, uint64_t addr)
             return 1;
         i = (i + 1) & mask;
     }
+    if (w->nvisited > PYWALK_MAX_DEPTH)
+        return 0;
     w->visited[i] = addr;
+    w->visited_used[w->nvisited++] = (uint32_t)i;
     return 0;
 }
 
@@ -426,9 +436,9 @@ static int walk_interp_frames(struct pywalk *w, uint64_t frame, uint64_t chunk, 
         return PYWALK_ERR_READ;
     w->nchunks = 0;
     chunk_load(w, chunk, top_ptr);
-    int depth = 0;
-    while (frame) {
-        if (depth >= PYWALK_MAX_DEPTH) {
+    /* Every frame visited counts, shims included, so a loop of shims ends too. */
+    for (int steps = 0; frame; steps++) {
+        if (steps >= PYWALK_MAX_DEPTH) {
             *flags |= SAMPLE_TRUNCATED;
             break;
         }
@@ -464,7 +474,6 @@ static int walk_interp_frames(struct pywalk *w, uint64_t frame, uint64_t chunk, 
         int rc = push_frame(w, out, c, at);
         if (rc)
             return rc;
-        depth++;
         frame = prev;
     }
     return 0;
