@@ -18,6 +18,9 @@ import time
 
 
 def spin(deadline):  # LINE:spin_def
+    # READY is printed from here, so a sampler that reacts to it finds spin on the stack.
+    print("READY")
+    sys.stdout.flush()
     n = 0
     total = 0
     while True:
@@ -32,8 +35,6 @@ def spin(deadline):  # LINE:spin_def
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
-    print("READY")
-    sys.stdout.flush()
     spin(time.time() + seconds)  # LINE:main_call
     return 0
 
