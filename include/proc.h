@@ -111,6 +111,26 @@ int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out);
 /* proc_statfd_close — close and free S (NULL is fine). */
 void proc_statfd_close(struct proc_statfd *s);
 
+/* proc_syscall_parse — parse /proc/PID/task/TID/syscall: *NR is the number
+ * of the system call the thread is in, -1 when it is in user space, -2 when
+ * it is running (the file only says more while the thread is stopped).
+ * Returns 0 or -EINVAL. */
+int proc_syscall_parse(const char *text, size_t len, long *nr);
+
+/* A kept-open reader of /proc/PID/task/TID/syscall, like proc_statfd. It
+ * tells a ptrace-stopped thread that was blocked in the kernel (idle) from
+ * one that was running code, which the stat state cannot once the thread
+ * is stopped. Free with proc_syscallfd_close. NULL if the thread is gone. */
+struct proc_syscallfd;
+struct proc_syscallfd *proc_syscallfd_open(pid_t pid, pid_t tid);
+
+/* proc_syscallfd_read — as proc_syscall_parse, from the file. Returns 0,
+ * -ESRCH when the thread has exited, -EINVAL. */
+int proc_syscallfd_read(struct proc_syscallfd *s, long *nr);
+
+/* proc_syscallfd_close — close and free S (NULL is fine). */
+void proc_syscallfd_close(struct proc_syscallfd *s);
+
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 

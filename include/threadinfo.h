@@ -25,19 +25,18 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
 /* threadinfo_free — close every descriptor, release TI (NULL is fine). */
 void threadinfo_free(struct threadinfo *ti);
 
-/* threadinfo_add — make the threads TIDS (N of them) known, so that the
- * next threadinfo_before reads their state while they run. */
-void threadinfo_add(struct threadinfo *ti, const pid_t *tids, size_t n);
-
-/* threadinfo_before — read the run state of every thread seen so far. Call
- * before the target is paused: a ptrace-stopped thread reads as stopped. */
-void threadinfo_before(struct threadinfo *ti);
+/* threadinfo_paused — while the target is ptrace-stopped (blocking mode),
+ * learn for each thread of S whether it was running code or waiting in the
+ * kernel, from /proc/PID/task/TID/syscall. The stat state cannot tell once
+ * a thread is stopped, and read just before the pause it would see threads
+ * that our own previous interruption left runnable. */
+void threadinfo_paused(struct threadinfo *ti, struct sample *s);
 
 /* threadinfo_after — set SAMPLE_ACTIVE and the name of each thread in S.
- * Threads new since the last call have their state read now when
- * READ_NEW is set (the target is running), else they count as active once
- * and are read from the next threadinfo_before on. Forgets threads that
- * have disappeared. */
-void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new);
+ * PAUSED: threadinfo_paused already read the states; otherwise (the target
+ * runs) each thread's state is read now from /proc/PID/task/TID/stat. A
+ * thread whose state cannot be read counts as active. Threads not in S are
+ * forgotten. */
+void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused);
 
 #endif

@@ -508,20 +508,32 @@ struct proc_statfd {
     int fd;             /* /proc/PID/task/TID/stat, read with pread at 0 */
 };
 
-struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid)
-{
-    char rel[48];
+struct proc_syscallfd {
+    int fd;             /* /proc/PID/task/TID/syscall, read with pread at 0 */
+};
 
+/* Open /proc/PID/task/TID/NAME; returns the fd or -1 with errno set. */
+static int task_file_open(pid_t pid, pid_t tid, const char *name)
+{
+    char rel[64];
     if (tid <= 0) {
         errno = ESRCH;
-        return NULL;
+        return -1;
     }
-    snprintf(rel, sizeof rel, "task/%d/stat", (int)tid);
+    snprintf(rel, sizeof rel, "task/%d/%s", (int)tid, name);
     int fd = pid_file_open(pid, rel, O_RDONLY);
     if (fd < 0) {
         errno = -fd;
-        return NULL;
+        return -1;
     }
+    return fd;
+}
+
+struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid)
+{
+    int fd = task_file_open(pid, tid, "stat");
+    if (fd < 0)
+        return NULL;
     struct proc_statfd *s = malloc(sizeof *s);
     if (s == NULL) {
         close(fd);
@@ -542,6 +554,57 @@ int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out)
 }
 
 void proc_statfd_close(struct proc_statfd *s)
+{
+    if (s == NULL)
+        return;
+    close(s->fd);
+    free(s);
+}
+
+int proc_syscall_parse(const char *text, size_t len, long *nr)
+{
+    char buf[32];
+    size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    if (strncmp(buf, "running", 7) == 0) {
+        *nr = -2;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    if (errno || end == buf || (*end != ' ' && *end != '\n' && *end != '\0') || v < -1)
+        return -EINVAL;
+    *nr = v;
+    return 0;
+}
+
+struct proc_syscallfd *proc_syscallfd_open(pid_t pid, pid_t tid)
+{
+    int fd = task_file_open(pid, tid, "syscall");
+    if (fd < 0)
+        return NULL;
+    struct proc_syscallfd *s = malloc(sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->fd = fd;
+    return s;
+}
+
+int proc_syscallfd_read(struct proc_syscallfd *s, long *nr)
+{
+    char buf[128];
+    ssize_t n = small_pread(s->fd, buf, sizeof buf);
+    if (n < 0)
+        return (int)n;
+    return proc_syscall_parse(buf, (size_t)n, nr);
+}
+
+void proc_syscallfd_close(struct proc_syscallfd *s)
 {
     if (s == NULL)
         return;

@@ -46,21 +46,6 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
     sample_clear(s);
     s->time_ns = sampler_now_ns();
     if (pt) {
-        /* Threads new since the last pass get their run state read now,
-         * while they run: once paused, every thread reads as stopped. */
-        pid_t few[256], *tids = few;
-        size_t n = ptctl_threads(pt, few, 256);
-        size_t cap = n;
-        if (n > 256 && (tids = malloc(cap * sizeof *tids)) != NULL)
-            n = ptctl_threads(pt, tids, cap);
-        if (!tids || n > cap)
-            n = tids ? cap : 256;
-        threadinfo_add(ti, tids ? tids : few, n);
-        if (tids != few)
-            free(tids);
-    }
-    threadinfo_before(ti);
-    if (pt) {
         int rc = ptctl_pause(pt, &exit_status);
         if (rc == -ESRCH) {
             t->exited = 1;
@@ -74,6 +59,8 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         }
     }
     int n = pywalk_sample(w, s, stats->errors_by);
+    if (pt && n > 0)
+        threadinfo_paused(ti, s);
     if (pt) {
         ptctl_resume(pt);
         stats->pause_ns += ptctl_pause_ns(pt);
@@ -92,7 +79,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         }
         return 0;
     }
-    threadinfo_after(ti, s, pt == NULL);
+    threadinfo_after(ti, s, pt != NULL);
     stats->thread_samples += (uint64_t)n;
     return 0;
 }
@@ -103,6 +90,23 @@ static uint64_t sum_errors(const struct sampler_stats *st)
     for (int i = 1; i < PYWALK_ERR_COUNT; i++)
         e += st->errors_by[i];
     return e;
+}
+
+/* With GILSCOPE_STATS=1 in the environment, one machine-readable line of
+ * the loop's statistics goes to stderr when sampling ends, for bench/run
+ * (see README, Performance). FIRST_NS is CLOCK_MONOTONIC when the first
+ * pass ended, 0 if none did. */
+static void print_stats(const struct sampler_stats *st, uint64_t first_ns)
+{
+    const char *env = getenv("GILSCOPE_STATS");
+    if (!env || strcmp(env, "1") != 0)
+        return;
+    fprintf(stderr, "gilscope-stats: passes=%" PRIu64 " thread_samples=%" PRIu64 " errors=%" PRIu64
+            " errors_torn=%" PRIu64 " errors_read=%" PRIu64 " late=%" PRIu64 " pause_ns=%" PRIu64
+            " max_lag_ns=%" PRIu64 " start_ns=%" PRIu64 " first_sample_ns=%" PRIu64 " end_ns=%" PRIu64 "\n",
+            st->passes, st->thread_samples, st->errors, st->errors_by[PYWALK_ERR_TORN],
+            st->errors_by[PYWALK_ERR_READ], st->late, st->pause_ns, st->max_lag_ns, st->start_ns,
+            first_ns, st->end_ns);
 }
 
 static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns)
@@ -134,7 +138,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t start = sampler_now_ns(), next_status = start + STATUS_EVERY_NS;
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
-    uint64_t lag = 0;
+    uint64_t lag = 0, first_ns = 0;
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
         /* Tick k is due at start + k·interval, moved by up to ±25%. */
@@ -179,6 +183,8 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         }
         stats->errors = sum_errors(stats);
         stats->end_ns = sampler_now_ns();
+        if (!first_ns)
+            first_ns = stats->end_ns;
         if (s.nthreads && fn(ctx, &s) != 0)
             break;
         if (cfg->status_line && stats->end_ns >= next_status) {
@@ -192,6 +198,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         stats->end_ns = sampler_now_ns();
     if (cfg->status_line)
         fprintf(stderr, "\r\033[K");
+    print_stats(stats, first_ns);
     sample_free(&s);
     return 0;
 }

@@ -12,8 +12,9 @@
 
 struct tinfo {
     pid_t tid;
-    struct proc_statfd *fd;     /* kept open between samples */
-    char state;                 /* last state read, 0 = not read */
+    struct proc_statfd *fd;     /* stat, kept open between samples (non-blocking mode) */
+    struct proc_syscallfd *sfd; /* syscall, kept open between samples (blocking mode) */
+    char state;                 /* 'R' running, 'S' in the kernel, 0 = unknown */
     uint32_t os_name;           /* strtab id of comm */
     uint64_t ident;             /* Python thread ident last seen with this tid */
     uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
@@ -55,8 +56,10 @@ void threadinfo_free(struct threadinfo *ti)
 {
     if (!ti)
         return;
-    for (size_t i = 0; i < ti->n; i++)
+    for (size_t i = 0; i < ti->n; i++) {
         proc_statfd_close(ti->v[i].fd);
+        proc_syscallfd_close(ti->v[i].sfd);
+    }
     free(ti->v);
     free(ti);
 }
@@ -73,23 +76,6 @@ static void read_state(struct threadinfo *ti, struct tinfo *t)
     t->state = st.state;
     if (t->os_name == STRTAB_NONE)
         t->os_name = strtab_intern(ti->st, st.comm, strlen(st.comm));
-}
-
-static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add);
-
-void threadinfo_add(struct threadinfo *ti, const pid_t *tids, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct tinfo *t = find(ti, tids[i], 1);
-        if (t)
-            t->generation = ti->generation + 1;  /* kept by the next threadinfo_after */
-    }
-}
-
-void threadinfo_before(struct threadinfo *ti)
-{
-    for (size_t i = 0; i < ti->n; i++)
-        read_state(ti, &ti->v[i]);
 }
 
 static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
@@ -120,6 +106,44 @@ static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
     return &ti->v[lo];
 }
 
+/* Find or add the thread of TS, noticing a tid taken over by a new thread. */
+static struct tinfo *track(struct threadinfo *ti, const struct thread_sample *ts)
+{
+    if (ts->tid <= 0)
+        return NULL;
+    struct tinfo *t = find(ti, ts->tid, 1);
+    if (!t)
+        return NULL;
+    if (t->ident != ts->thread_id) {
+        /* A new thread, or the tid was reused: its Python name is unknown,
+         * and a state read for an earlier owner of the tid is stale. */
+        t->state = 0;
+        t->ident = ts->thread_id;
+        t->py_name = STRTAB_NONE;
+        t->name_tried = 0;
+    }
+    t->generation = ti->generation + 1;
+    return t;
+}
+
+void threadinfo_paused(struct threadinfo *ti, struct sample *s)
+{
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct tinfo *t = track(ti, &s->threads[i]);
+        long nr;
+        if (!t)
+            continue;
+        if (!t->sfd)
+            t->sfd = proc_syscallfd_open(ti->pid, t->tid);
+        /* Stopped in user space (-1): it was running Python or C code; stopped
+         * inside a system call: it was waiting in the kernel (sleep, I/O, a lock). */
+        if (t->sfd && proc_syscallfd_read(t->sfd, &nr) == 0 && nr >= -1)
+            t->state = nr == -1 ? 'R' : 'S';
+        else
+            t->state = 0;
+    }
+}
+
 static void refresh_names(struct threadinfo *ti, struct sample *s)
 {
     uint64_t *idents = malloc(s->nthreads * sizeof *idents);
@@ -143,34 +167,26 @@ static void refresh_names(struct threadinfo *ti, struct sample *s)
     ti->names_at_ns = now_ns();
 }
 
-void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
+void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
     int need_names = 0;
-    ti->generation++;
     for (size_t i = 0; i < s->nthreads; i++) {
-        struct thread_sample *ts = &s->threads[i];
-        if (ts->tid <= 0)
-            continue;
-        struct tinfo *t = find(ti, ts->tid, 1);
+        struct tinfo *t = track(ti, &s->threads[i]);
         if (!t)
             continue;
-        if (t->ident != ts->thread_id) {
-            /* A new thread, or the tid was reused: its Python name is unknown,
-             * and a state read for an earlier owner of the tid is stale. */
-            if (t->ident)
-                t->state = 0;
-            t->ident = ts->thread_id;
-            t->py_name = STRTAB_NONE;
-            t->name_tried = 0;
-        }
-        t->generation = ti->generation;
-        if (t->state == 0 && read_new)
+        /* The stat file also gives the OS name: read it at least once. */
+        if (!paused || t->os_name == STRTAB_NONE) {
+            char state = t->state;
             read_state(ti, t);
+            if (paused)
+                t->state = state;
+        }
         if (!t->name_tried)
             need_names = 2;
         else if (t->py_name == STRTAB_NONE && need_names == 0)
             need_names = 1;
     }
+    ti->generation++;
     /* A new thread is named on first sight; a miss (the thread may not be
      * registered with threading yet) is retried soon; names are refreshed
      * now and then since threads can be renamed. */
@@ -194,10 +210,12 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int read_new)
     /* Forget threads not seen in this pass, closing their descriptors. */
     size_t k = 0;
     for (size_t i = 0; i < ti->n; i++) {
-        if (ti->v[i].generation == ti->generation)
+        if (ti->v[i].generation == ti->generation) {
             ti->v[k++] = ti->v[i];
-        else
+        } else {
             proc_statfd_close(ti->v[i].fd);
+            proc_syscallfd_close(ti->v[i].sfd);
+        }
     }
     ti->n = k;
 }

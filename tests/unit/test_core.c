@@ -11,6 +11,7 @@
 #include "fileshort.h"
 #include "folded.h"
 #include "json.h"
+#include "proc.h"
 #include "profile.h"
 #include "pyinterp.h"
 #include "strtab.h"
@@ -201,6 +202,24 @@ START_TEST(test_json)
 }
 END_TEST
 
+START_TEST(test_syscall_parse)
+{
+    long nr = 0;
+    const char blocked[] = "230 0x1 0x0 0x7ffd 0x0 0x0 0x0 0x7ffc 0x7f12\n";
+    ck_assert_int_eq(proc_syscall_parse(blocked, sizeof blocked - 1, &nr), 0);
+    ck_assert_int_eq(nr, 230);
+    const char user[] = "-1 0x7ffc8 0x55d1\n";
+    ck_assert_int_eq(proc_syscall_parse(user, sizeof user - 1, &nr), 0);
+    ck_assert_int_eq(nr, -1);
+    ck_assert_int_eq(proc_syscall_parse("running\n", 8, &nr), 0);
+    ck_assert_int_eq(nr, -2);
+    ck_assert_int_eq(proc_syscall_parse("", 0, &nr), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("x12 0x1", 7, &nr), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("-7 0x1", 6, &nr), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("12abc", 5, &nr), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -211,6 +230,7 @@ int main(void)
     tcase_add_test(tc, test_version_parsing);
     tcase_add_test(tc, test_elfsym);
     tcase_add_test(tc, test_json);
+    tcase_add_test(tc, test_syscall_parse);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
