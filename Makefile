@@ -2,12 +2,12 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PKGS      = libelf
+PKGS      = libelf ncursesw
 OPT      ?= -O2
 CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g $(CFLAGS_W) -Iinclude -Ipython_offsets $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf -lncursesw -ltinfo)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 SRCS      = $(wildcard src/*.c)
@@ -17,7 +17,7 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HEADERS   = $(wildcard include/*.h python_offsets/*.h)
 
-.PHONY: all deps check unit integration asan demo install clean bench offsets
+.PHONY: all deps testdeps check unit integration terminal asan demo install clean bench bench-soak offsets
 
 all: gilscope
 
@@ -48,11 +48,25 @@ unit: $(UNIT_BINS)
 integration: $(BUILD)/gilscope
 	@GILSCOPE=$(BUILD)/gilscope tests/integration/run
 
-check: deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration
+# top, completions, the man page, colours, record -q: through tmux and pipes.
+terminal: $(BUILD)/gilscope
+	@GILSCOPE=$(BUILD)/gilscope tests/terminal/run
 
-asan: deps
+# Flame-graph SVGs in headless Chromium (scripts/install-deps --browser);
+# prints SKIPPED without a browser. Screenshots in build/test-artifacts/.
+.PHONY: browser
+browser: $(BUILD)/gilscope
+	@GILSCOPE=$(BUILD)/gilscope tests/browser/run
+
+# The tests also need tmux, groff and Chromium (for the flame-graph page).
+testdeps:
+	@scripts/install-deps --browser
+
+check: testdeps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit integration terminal browser
+
+asan: testdeps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS))) build-asan/gilscope
@@ -60,6 +74,10 @@ asan: deps
 	  scripts/run-unit $(addprefix build-asan/tests/,$(notdir $(UNIT_BINS)))
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  GILSCOPE=build-asan/gilscope tests/integration/run
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  GILSCOPE=build-asan/gilscope tests/terminal/run
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  GILSCOPE=build-asan/gilscope tests/browser/run
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -68,9 +86,24 @@ demo: deps
 offsets:
 	scripts/gen-offsets
 
+# Benchmarks (bench/run; not tests: nothing asserts a time). austin, the
+# peer, is optional: without it the peer rows say so.
+$(BUILD)/bench/vmread: bench/vmread.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench: all $(BUILD)/bench/vmread
+	@scripts/install-deps --bench || echo "bench: austin not installed; peer rows will say so" >&2
+	@GILSCOPE=$(CURDIR)/gilscope VMREAD=$(CURDIR)/$(BUILD)/bench/vmread bench/run
+
+bench-soak: all $(BUILD)/bench/vmread
+	@GILSCOPE=$(CURDIR)/gilscope VMREAD=$(CURDIR)/$(BUILD)/bench/vmread bench/run --soak
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 gilscope $(DESTDIR)$(PREFIX)/bin/gilscope
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/gilscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gilscope.1
 
 clean:
 	rm -rf build build-asan gilscope

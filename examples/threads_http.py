@@ -17,8 +17,8 @@ Try it:
 
     python examples/threads_http.py 30 &
     sudo ./gilscope dump -p $!
-    sudo ./gilscope record -p $! -d 5 --threads --idle -o http.folded
-    ./gilscope record --threads --idle -o http.folded -- python examples/threads_http.py 5
+    sudo ./gilscope record -p $! -d 5 --threads --idle -f raw -o http.folded
+    ./gilscope record --threads --idle -f raw -o http.folded -- python examples/threads_http.py 5
 
 Runs on Python 2.7 and 3.6+, standard library only.
 """

@@ -54,6 +54,13 @@ volatile sig_atomic_t *cli_stop_flag(void);
 /* cli_last_signal — the signal that set the stop flag, 0 if none. */
 int cli_last_signal(void);
 
+#define CLI_CHILD_GRACE_S 1   /* after our Ctrl-C, seconds a launched program gets to end itself */
+
+/* cli_finish_child — for a launched program: after a stop signal, let it end
+ * on its own for CLI_CHILD_GRACE_S, then send it the same signal; then wait
+ * for it (its exit status lands in T). No effect on an attached target. */
+void cli_finish_child(struct target *t, volatile sig_atomic_t *stop);
+
 /* cli_parse_pid — parse a PID argument; returns it, or -1 if not a positive integer. */
 pid_t cli_parse_pid(const char *s);
 
@@ -63,5 +70,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The subcommands: each returns the process exit code. */
 int cli_record(int argc, char **argv);
 int cli_dump(int argc, char **argv);
+int cli_flamegraph(int argc, char **argv);
+int cli_top(int argc, char **argv);
+/* cli_completions — `gilscope completions bash|zsh|fish`: print a completion script. */
+int cli_completions(int argc, char **argv);
 
 #endif

@@ -55,6 +55,11 @@ struct output_format {
  * or NULL. Static data. */
 const struct output_format *output_find(const char *name);
 
+/* output_for_path — the ready format whose extension ends PATH (the longest
+ * one: ".trace.json" before ".json"; ".txt" is raw, as py-spy names it), or
+ * NULL. Lets `-o out.folded` mean raw without `-f`. Static data. */
+const struct output_format *output_for_path(const char *path);
+
 /* output_names — the accepted -f names, comma-separated, for help and errors. */
 const char *output_names(void);
 

@@ -41,7 +41,8 @@ typedef int (*sampler_fn)(void *ctx, struct sample *s);
  * Blocking mode attaches with ptrace first and always detaches before
  * returning. Returns 0 (including when the target exited: see
  * STATS->target_exited), or a negative errno with a one-line reason in ERR
- * when sampling could not start (e.g. ptrace refused). */
+ * when sampling could not start (e.g. ptrace refused). STATS is brought up
+ * to date before each call of FN, which may read it (live views do). */
 int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 const struct sampler_config *cfg, volatile sig_atomic_t *stop,
                 sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen);

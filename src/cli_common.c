@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "sampler.h"
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t last_signal;
@@ -94,4 +97,22 @@ void session_close(struct session *s)
     s->walk = NULL;
     s->strings = NULL;
     s->mem_open = 0;
+}
+
+void cli_finish_child(struct target *t, volatile sig_atomic_t *stop)
+{
+    if (!t->launched || t->exited)
+        return;
+    if (*stop) {
+        /* The terminal's Ctrl-C reached the program too: give it a moment to
+         * act on it, then pass our signal on, so it never outlives us by accident. */
+        uint64_t until = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
+        while (!target_poll_exit(t) && sampler_now_ns() < until) {
+            struct timespec tick = { 0, 10000000L };
+            nanosleep(&tick, NULL);
+        }
+        if (!t->exited)
+            kill(t->pid, cli_last_signal() ? cli_last_signal() : SIGTERM);
+    }
+    target_wait(t);
 }

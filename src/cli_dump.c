@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,11 +24,19 @@ static const char usage[] =
 static void print_text(const struct session *s, const struct sample *smp)
 {
     const struct strtab *st = s->strings;
+    /* Colour only for a person at a terminal, and never against NO_COLOR (no-color.org). */
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    int color = isatty(1) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+    const char *bold = color ? "\033[1m" : "", *dim = color ? "\033[2m" : "",
+               *green = color ? "\033[32m" : "", *yellow = color ? "\033[33m" : "",
+               *off = color ? "\033[0m" : "";
     printf("Process %d: Python %s (%s)\n", (int)s->target.pid, s->interp.version, s->interp.binary);
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
-        printf("\nThread %d \"%s\" (%s%s)\n", (int)t->tid, strtab_get(st, t->name),
-               (t->flags & SAMPLE_ACTIVE) ? "active" : "idle", (t->flags & SAMPLE_GIL) ? ", +gil" : "");
+        int active = (t->flags & SAMPLE_ACTIVE) != 0, gil = (t->flags & SAMPLE_GIL) != 0;
+        printf("\n%sThread %d \"%s\"%s (%s%s%s%s%s%s%s)\n", bold, (int)t->tid, strtab_get(st, t->name), off,
+               active ? green : dim, active ? "active" : "idle", off,
+               gil ? ", " : "", gil ? yellow : "", gil ? "+gil" : "", gil ? off : "");
         const struct frame *f = sample_thread_frames(smp, i);
         for (uint32_t k = 0; k < t->nframes; k++)
             printf("    %s (%s:%d)\n", strtab_get(st, f[k].name), strtab_get(st, f[k].file), f[k].line);

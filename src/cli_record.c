@@ -19,7 +19,6 @@
 #include "profile.h"
 #include "sampler.h"
 
-#define CHILD_GRACE_NS 1000000000ull   /* after our Ctrl-C, how long the program gets before we pass it on */
 
 static const char usage[] =
     "usage: gilscope record [-p PID | -- COMMAND [ARGS…]] [options]\n"
@@ -29,8 +28,9 @@ static const char usage[] =
     "\n"
     "  -p, --pid PID          attach to this process\n"
     "  -o, --output FILE      where to write (default gilscope-PID-TIME.EXT)\n"
-    "  -f, --format FORMAT    raw (folded stacks; also 'folded'); flamegraph,\n"
-    "                         speedscope and chrometrace are not supported yet\n"
+    "  -f, --format FORMAT    flamegraph (default: an interactive SVG), raw\n"
+    "                         (folded stacks; also 'folded'); without -f, the\n"
+    "                         extension of -o chooses (.svg, .folded, .txt …)\n"
     "  -r, --rate HZ          samples per second (default 100)\n"
     "  -d, --duration SECS    stop after this long (default: until the end)\n"
     "  -t, --threads          root each stack at its thread: 'thread (TID): NAME'\n"
@@ -40,6 +40,7 @@ static const char usage[] =
     "      --full-filenames   show whole paths instead of package-relative ones\n"
     "  -F, --function         one entry per function (its first line), not per line\n"
     "      --nolineno         no line numbers at all\n"
+    "  -q, --quiet            no status line and no summary (errors are still shown)\n"
     "  -h, --help             this help\n";
 
 struct record_opts {
@@ -47,7 +48,7 @@ struct record_opts {
     const char *output;
     const struct output_format *format;
     double rate, duration;
-    int threads, idle, gil, nonblocking, full_filenames, function, nolineno;
+    int threads, idle, gil, nonblocking, full_filenames, function, nolineno, quiet;
     char **command;
 };
 
@@ -109,15 +110,16 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
         { "full-filenames", no_argument, NULL, 'L' },
         { "function", no_argument, NULL, 'F' },
         { "nolineno", no_argument, NULL, 'n' },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof *o);
     o->rate = 100;
-    o->format = output_find("raw");
-    int c;
+    o->format = output_find("flamegraph");
+    int c, format_given = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:o:f:r:d:tigFh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:o:f:r:d:tigFqh", longopts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if ((o->pid = cli_parse_pid(optarg)) < 0) {
@@ -127,6 +129,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
             break;
         case 'o': o->output = optarg; break;
         case 'f':
+            format_given = 1;
             o->format = output_find(optarg);
             if (!o->format) {
                 cli_error("unknown format '%s' (formats: %s)", optarg, output_names());
@@ -156,10 +159,13 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
         case 'L': o->full_filenames = 1; break;
         case 'F': o->function = 1; break;
         case 'n': o->nolineno = 1; break;
+        case 'q': o->quiet = 1; break;
         case 'h': fputs(usage, stdout); return -1;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
+    if (!format_given && o->output && output_for_path(o->output))
+        o->format = output_for_path(o->output);
     if (optind < argc)
         o->command = argv + optind;
     if (!o->pid == !o->command) {
@@ -211,24 +217,6 @@ static void summary(const char *path, const struct sampler_stats *st, const stru
     fputc('\n', stderr);
 }
 
-/* After our own stop signal, give a launched program a moment to act on
- * the same Ctrl-C, then pass the signal on and wait for it. */
-static void finish_child(struct target *t, volatile sig_atomic_t *stop)
-{
-    if (!t->launched || t->exited)
-        return;
-    if (*stop) {
-        uint64_t until = sampler_now_ns() + CHILD_GRACE_NS;
-        while (!target_poll_exit(t) && sampler_now_ns() < until) {
-            struct timespec ts = { 0, 10000000L };
-            nanosleep(&ts, NULL);
-        }
-        if (!t->exited)
-            kill(t->pid, cli_last_signal() ? cli_last_signal() : SIGTERM);
-    }
-    target_wait(t);
-}
-
 int cli_record(int argc, char **argv)
 {
     struct record_opts o;
@@ -245,7 +233,7 @@ int cli_record(int argc, char **argv)
         cli_error("%s", err);
         int code = EXIT_ERROR;
         if (s.target.launched) {
-            finish_child(&s.target, stop);
+            cli_finish_child(&s.target, stop);
             if (target_exit_code(&s.target))
                 code = target_exit_code(&s.target);
         }
@@ -286,7 +274,7 @@ int cli_record(int argc, char **argv)
     }
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = isatty(2) };
+                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && isatty(2) };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)
@@ -302,18 +290,18 @@ int cli_record(int argc, char **argv)
         if (wrc != 0 || c.write_error) {
             cli_error("cannot write %s: %s", path, strerror(wrc ? -wrc : EIO));
             code = EXIT_ERROR;
-        } else if (rc == 0) {
+        } else if (rc == 0 && !o.quiet) {
             summary(path, &st, c.profile);
         }
         if (rc != 0)
             code = EXIT_ERROR;
-        else if (st.target_exited && !s.target.launched)
+        else if (st.target_exited && !s.target.launched && !o.quiet)
             fprintf(stderr, "gilscope: process %d exited during the recording\n", (int)s.target.pid);
     }
     if (out)
         fclose(out);
     fileshort_free(fs);
-    finish_child(&s.target, stop);
+    cli_finish_child(&s.target, stop);
     if (s.target.launched && code == EXIT_OK)
         code = target_exit_code(&s.target);
     profile_free(c.profile);

@@ -79,8 +79,8 @@ static char *format_stack(const struct profile_stack *s, const struct strtab *st
     return buf;
 }
 
-int folded_write(FILE *out, const struct profile *p, const struct strtab *st,
-                 struct fileshort *fs, const struct folded_opts *o)
+int folded_lines(const struct profile *p, const struct strtab *st, struct fileshort *fs,
+                 const struct folded_opts *o, folded_line_fn fn, void *ctx)
 {
     size_t n = profile_size(p), k = 0;
     struct line *lines = calloc(n ? n : 1, sizeof *lines);
@@ -100,19 +100,34 @@ int folded_write(FILE *out, const struct profile *p, const struct strtab *st,
         lines[k++].count = s.count;
     }
     if (rc == 0) {
+        /* Different stacks can print the same (same names on other lines
+         * with --function, say): sorting brings them together to be merged. */
         qsort(lines, k, sizeof *lines, cmp_line);
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k && rc == 0; i++) {
             uint64_t count = lines[i].count;
-            while (i + 1 < k && strcmp(lines[i].text, lines[i + 1].text) == 0)
+            const char *text = lines[i].text;
+            while (i + 1 < k && strcmp(text, lines[i + 1].text) == 0)
                 count += lines[++i].count;
-            if (fprintf(out, "%s %" PRIu64 "\n", lines[i].text, count) < 0)
-                rc = -EIO;
+            rc = fn(ctx, text, strlen(text), count);
         }
-        if (fflush(out) != 0 || ferror(out))
-            rc = -EIO;
     }
     for (size_t i = 0; i < k; i++)
         free(lines[i].text);
     free(lines);
+    return rc;
+}
+
+static int write_line(void *ctx, const char *stack, size_t len, uint64_t count)
+{
+    (void)len;
+    return fprintf((FILE *)ctx, "%s %" PRIu64 "\n", stack, count) < 0 ? -EIO : 0;
+}
+
+int folded_write(FILE *out, const struct profile *p, const struct strtab *st,
+                 struct fileshort *fs, const struct folded_opts *o)
+{
+    int rc = folded_lines(p, st, fs, o, write_line, out);
+    if (fflush(out) != 0 || ferror(out))
+        rc = rc ? rc : -EIO;
     return rc;
 }

@@ -13,6 +13,13 @@ static const char usage[] =
     "             gilscope record -o out.folded -f raw -- python3 app.py\n"
     "  dump     print every thread's current stack once\n"
     "             gilscope dump -p PID [--json]\n"
+    "  flamegraph draw folded stacks as an SVG flame graph (or a differential one)\n"
+    "             gilscope flamegraph out.folded -o out.svg\n"
+    "  top      live table of the functions a program spends its time in\n"
+    "             gilscope top -p PID\n"
+    "             gilscope top -- python3 app.py\n"
+    "  completions  print a shell completion script\n"
+    "             gilscope completions bash|zsh|fish\n"
     "\n"
     "gilscope <command> --help shows the command's options; gilscope --version its version.\n";
 
@@ -27,6 +34,12 @@ int main(int argc, char **argv)
         return cli_record(argc - 1, argv + 1);
     if (strcmp(cmd, "dump") == 0)
         return cli_dump(argc - 1, argv + 1);
+    if (strcmp(cmd, "flamegraph") == 0)
+        return cli_flamegraph(argc - 1, argv + 1);
+    if (strcmp(cmd, "top") == 0)
+        return cli_top(argc - 1, argv + 1);
+    if (strcmp(cmd, "completions") == 0)
+        return cli_completions(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
         printf("gilscope %s\n", GILSCOPE_VERSION);
         return EXIT_OK;

@@ -57,3 +57,19 @@ const char *output_names(void)
 {
     return "flamegraph, raw (or folded), speedscope, chrometrace";
 }
+
+const struct output_format *output_for_path(const char *path)
+{
+    size_t len = strlen(path), best = 0;
+    const struct output_format *found = NULL;
+    if (len >= 4 && strcmp(path + len - 4, ".txt") == 0)
+        return &folded_format;  /* py-spy's name for raw output */
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        size_t n = strlen(formats[i]->ext);
+        if (formats[i]->ready && n > best && n <= len && strcmp(path + len - n, formats[i]->ext) == 0) {
+            best = n;
+            found = formats[i];
+        }
+    }
+    return found;
+}

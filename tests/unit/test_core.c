@@ -11,6 +11,7 @@
 #include "fileshort.h"
 #include "folded.h"
 #include "json.h"
+#include "output.h"
 #include "proc.h"
 #include "profile.h"
 #include "pyinterp.h"
@@ -220,6 +221,17 @@ START_TEST(test_syscall_parse)
 }
 END_TEST
 
+START_TEST(test_output_for_path)
+{
+    ck_assert_ptr_eq(output_for_path("out.folded"), output_find("raw"));
+    ck_assert_ptr_eq(output_for_path("/x/py-spy.txt"), output_find("raw"));
+    ck_assert_ptr_eq(output_for_path("a.svg"), output_find("flamegraph"));
+    ck_assert_ptr_null(output_for_path("profile.dat"));
+    ck_assert_ptr_null(output_for_path("svg"));
+    ck_assert_ptr_null(output_for_path(""));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -231,6 +243,7 @@ int main(void)
     tcase_add_test(tc, test_elfsym);
     tcase_add_test(tc, test_json);
     tcase_add_test(tc, test_syscall_parse);
+    tcase_add_test(tc, test_output_for_path);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

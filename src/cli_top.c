@@ -1,0 +1,531 @@
+/* cli_top — `gilscope top`: a live, refreshing table of the functions a
+ * program spends its time in, like top(1) or py-spy top. On a terminal it
+ * is a full-screen ncurses view with keys; otherwise it prints one plain
+ * table per refresh. Sampling never waits for the screen: the table is fed
+ * and redrawn from the sampler's callback, between samples. */
+#include "cli.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "fileshort.h"
+#include "sampler.h"
+#include "toptable.h"
+
+#define PLAIN_MAX_ROWS 30              /* rows per plain table: a pipe has no screen height to fill */
+#define HEADER_LINES 5                 /* lines above the first row on the full screen */
+
+static const char usage[] =
+    "usage: gilscope top [-p PID | -- COMMAND [ARGS…]] [options]\n"
+    "\n"
+    "Show a live table of the functions a Python program spends its time in,\n"
+    "refreshed every --delay seconds, until q, Ctrl-C, the duration or the\n"
+    "program's end. When stdout is not a terminal, print one plain table per\n"
+    "refresh instead.\n"
+    "\n"
+    "  -p, --pid PID          attach to this process\n"
+    "  -r, --rate HZ          samples per second (default 100)\n"
+    "  -d, --duration SECS    stop after this long (default: until the end)\n"
+    "      --delay SECS       refresh interval (default 1)\n"
+    "  -i, --idle             count idle threads too\n"
+    "  -g, --gil              count only the thread holding the GIL\n"
+    "      --nonblocking      never pause the target (faster, may tear stacks)\n"
+    "      --full-filenames   show whole paths instead of package-relative ones\n"
+    "  -h, --help             this help\n"
+    "\n"
+    "keys: 1-4 sort by a column (again: reverse), p or space pause, i idle,\n"
+    "      g GIL only, l per line / per function, r reset, Ctrl-L repaint,\n"
+    "      q quit (and end a launched program)\n";
+
+static const char keys_help[] =
+    "1-4 sort  p/space pause  i idle  g gil  l lines  r reset  q quit";
+
+struct top_opts {
+    pid_t pid;
+    char **command;
+    double rate, duration, delay;
+    int idle, gil, nonblocking, full_filenames;
+};
+
+struct top {
+    const struct top_opts *o;
+    const struct session *s;
+    struct toptable *table;
+    struct fileshort *files;
+    const struct sampler_stats *stats;  /* sampler_run's, which it keeps current between samples */
+    enum toptable_col col;              /* sort column */
+    int ascending;
+    uint64_t next_draw_ns;              /* when the next refresh is due */
+    uint64_t roll_errors, roll_ok;      /* sampler error / success counts at the last roll */
+    double error_pct;                   /* errors in the last completed interval */
+    uint64_t unshown;                   /* passes counted since the last plain table */
+    int screen;                         /* full-screen mode (ncurses) */
+    int paused, quit, oom, write_error, drawn;
+    int stdout_gone;                    /* a plain table could not be written: stop */
+};
+
+static int parse_number(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct top_opts *o)
+{
+    enum { OPT_DELAY = 256, OPT_NONBLOCKING, OPT_FULL };
+    static const struct option longopts[] = {
+        { "pid", required_argument, NULL, 'p' },
+        { "rate", required_argument, NULL, 'r' },
+        { "duration", required_argument, NULL, 'd' },
+        { "delay", required_argument, NULL, OPT_DELAY },
+        { "idle", no_argument, NULL, 'i' },
+        { "gil", no_argument, NULL, 'g' },
+        { "nonblocking", no_argument, NULL, OPT_NONBLOCKING },
+        { "full-filenames", no_argument, NULL, OPT_FULL },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    memset(o, 0, sizeof *o);
+    o->rate = 100;
+    o->delay = 1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+p:r:d:igh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if ((o->pid = cli_parse_pid(optarg)) < 0) {
+                cli_error("invalid PID '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'r':
+            if (parse_number(optarg, 0.1, 100000, &o->rate) != 0) {
+                cli_error("invalid rate '%s' (samples per second, 0.1 to 100000)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'd':
+            if (parse_number(optarg, 0.001, 1e9, &o->duration) != 0) {
+                cli_error("invalid duration '%s' (seconds)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_DELAY:
+            if (parse_number(optarg, 0.05, 86400, &o->delay) != 0) {
+                cli_error("invalid delay '%s' (seconds, 0.05 to 86400)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'i': o->idle = 1; break;
+        case 'g': o->gil = 1; break;
+        case OPT_NONBLOCKING: o->nonblocking = 1; break;
+        case OPT_FULL: o->full_filenames = 1; break;
+        case 'h': fputs(usage, stdout); return -1;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        o->command = argv + optind;
+    if (!o->pid == !o->command) {
+        cli_error(o->pid ? "give either -p PID or a command, not both"
+                         : "top needs -p PID or a command after --");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Bytes of S that fit in COLS terminal columns, whole characters only. */
+static size_t fit_bytes(const char *s, int cols)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    size_t at = 0, len = strlen(s);
+    int used = 0;
+    while (at < len) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s + at, len - at, &st);
+        int w = 1;
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            /* Not valid in this locale: curses shows such a byte as one cell or more; count one. */
+            n = 1;
+            memset(&st, 0, sizeof st);
+        } else {
+            w = wcwidth(wc);
+            if (w < 0)
+                w = 1;
+        }
+        if (used + w > cols)
+            break;
+        used += w;
+        at += n;
+    }
+    return at;
+}
+
+static void format_time(char *buf, size_t len, double secs)
+{
+    if (secs < 100000)
+        snprintf(buf, len, "%.2fs", secs);
+    else
+        snprintf(buf, len, "%.0fs", secs);
+}
+
+/* The numeric columns of R, then its function, into NUMS and FUNC. */
+static void format_row(const struct top *t, const struct toptable_row *r, const struct toptable_stats *st,
+                       double per_sample, char *nums, size_t numslen, char *func, size_t funclen)
+{
+    char own[32], total[32];
+    format_time(own, sizeof own, (double)r->own_all * per_sample);
+    format_time(total, sizeof total, (double)r->total_all * per_sample);
+    snprintf(nums, numslen, "%6.2f%%  %6.2f%%  %9s  %9s  ", toptable_pct(r->own, st->kept),
+             toptable_pct(r->total, st->kept), own, total);
+    const char *name = strtab_get(t->s->strings, r->name);
+    const char *file = fileshort_get(t->files, r->file);
+    if (r->line > 0)
+        snprintf(func, funclen, "%s (%s:%d)", name, file ? file : "?", (int)r->line);
+    else
+        snprintf(func, funclen, "%s (%s)", name, file ? file : "?");
+}
+
+/* The three header lines, shared by both modes. */
+static void format_header(const struct top *t, const struct toptable_stats *st, char lines[3][256])
+{
+    uint64_t now = sampler_now_ns();
+    double elapsed = t->stats->start_ns && now > t->stats->start_ns
+                         ? (double)(now - t->stats->start_ns) / 1e9 : 0;
+    struct toptable_opts o = toptable_get_opts(t->table);
+    snprintf(lines[0], 256, "gilscope top - PID %d, Python %s, %g Hz, %zu thread%s%s",
+             (int)t->s->target.pid, t->s->interp.version, t->o->rate, st->nthreads,
+             st->nthreads == 1 ? "" : "s", t->paused ? "  [paused]" : "");
+    snprintf(lines[1], 256, "GIL: %.1f%%  Active: %.1f%%  Errors: %.1f%%  Samples: %" PRIu64
+             "  Elapsed: %.1fs", toptable_pct(st->gil_passes, st->passes),
+             toptable_pct(st->active, st->threads), t->error_pct, st->kept_all, elapsed);
+    snprintf(lines[2], 256, "Sorted by %s (%s), %s, %s%s", toptable_col_name(t->col),
+             t->ascending ? "ascending" : "descending", o.lines ? "per line" : "per function",
+             o.idle ? "idle threads shown" : "idle threads hidden", o.gil ? ", GIL holder only" : "");
+}
+
+static const int col_widths[TOPTABLE_NCOLS] = { 7, 7, 9, 9 };
+
+static void draw_screen(struct top *t)
+{
+    struct toptable_stats st;
+    toptable_stats(t->table, &st);
+    const struct toptable_row *rows;
+    size_t n;
+    if (toptable_rows(t->table, t->col, t->ascending, &rows, &n) != 0)
+        t->oom = 1;
+    double per = toptable_sample_seconds(t->table, t->o->rate);
+    char head[3][256], nums[128], func[1024];
+    format_header(t, &st, head);
+    int cols = COLS, lines = LINES;
+    erase();
+    for (int i = 0; i < 3 && i < lines; i++) {
+        if (i == 0)
+            attron(A_BOLD);
+        mvaddnstr(i, 0, head[i], (int)fit_bytes(head[i], cols));
+        if (i == 0)
+            attroff(A_BOLD);
+    }
+    /* Column headings, the sort column in reverse video. */
+    if (HEADER_LINES - 1 < lines) {
+        move(HEADER_LINES - 1, 0);
+        for (int c = 0; c < TOPTABLE_NCOLS; c++) {
+            char cell[32];
+            snprintf(cell, sizeof cell, "%*s", col_widths[c], toptable_col_name(c));
+            if (c > 0)
+                addstr("  ");
+            if (c == (int)t->col)
+                attron(A_REVERSE);
+            addstr(cell);
+            if (c == (int)t->col)
+                attroff(A_REVERSE);
+        }
+        addstr("  Function (filename:line)");
+    }
+    int y = HEADER_LINES;
+    for (size_t i = 0; i < n && y < lines - 1; i++, y++) {
+        format_row(t, &rows[i], &st, per, nums, sizeof nums, func, sizeof func);
+        mvaddnstr(y, 0, nums, (int)fit_bytes(nums, cols));
+        int used = (int)strlen(nums);
+        if (used < cols)
+            addnstr(func, (int)fit_bytes(func, cols - used));
+    }
+    if (lines > HEADER_LINES) {
+        attron(A_REVERSE);
+        mvaddnstr(lines - 1, 0, keys_help, (int)fit_bytes(keys_help, cols));
+        attroff(A_REVERSE);
+    }
+    refresh();
+}
+
+/* One plain table: returns 0, or -1 when stdout cannot be written (then stop). */
+static int draw_plain(struct top *t)
+{
+    struct toptable_stats st;
+    toptable_stats(t->table, &st);
+    const struct toptable_row *rows;
+    size_t n;
+    if (toptable_rows(t->table, t->col, t->ascending, &rows, &n) != 0)
+        t->oom = 1;
+    double per = toptable_sample_seconds(t->table, t->o->rate);
+    char head[3][256], nums[128], func[1024];
+    format_header(t, &st, head);
+    if (t->drawn)
+        putchar('\n');
+    printf("%s\n%s\n%s\n%7s  %7s  %9s  %9s  Function (filename:line)\n", head[0], head[1], head[2],
+           toptable_col_name(0), toptable_col_name(1), toptable_col_name(2), toptable_col_name(3));
+    for (size_t i = 0; i < n && i < PLAIN_MAX_ROWS; i++) {
+        format_row(t, &rows[i], &st, per, nums, sizeof nums, func, sizeof func);
+        printf("%s%s\n", nums, func);
+    }
+    if (n > PLAIN_MAX_ROWS)
+        printf("(%zu more rows)\n", n - PLAIN_MAX_ROWS);
+    t->drawn = 1;
+    t->unshown = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        /* A reader that went away (`| head`) is an ordinary end, not an error. */
+        if (errno != EPIPE)
+            t->write_error = errno ? errno : EIO;
+        t->stdout_gone = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* End the interval: the table and the header's error share move on together. */
+static void roll(struct top *t)
+{
+    toptable_roll(t->table);
+    uint64_t err = t->stats->errors - t->roll_errors, ok = t->stats->thread_samples - t->roll_ok;
+    t->error_pct = toptable_pct(err, err + ok);
+    t->roll_errors = t->stats->errors;
+    t->roll_ok = t->stats->thread_samples;
+}
+
+static void set_opts(struct top *t, int idle, int gil, int lines)
+{
+    struct toptable_opts o = toptable_get_opts(t->table);
+    o.idle ^= idle;
+    o.gil ^= gil;
+    o.lines ^= lines;
+    toptable_set_opts(t->table, &o);
+    if (lines) {
+        /* A new kind of row: start the error share over with it. */
+        t->roll_errors = t->stats->errors;
+        t->roll_ok = t->stats->thread_samples;
+        t->error_pct = 0;
+    }
+}
+
+/* Act on every key waiting. Returns 1 when the screen should be redrawn now. */
+static int handle_keys(struct top *t, uint64_t now)
+{
+    int redraw = 0, ch;
+    while ((ch = getch()) != ERR) {
+        switch (ch) {
+        case 'q': case 'Q':
+            t->quit = 1;
+            return 0;
+        case '1': case '2': case '3': case '4': {
+            enum toptable_col c = (enum toptable_col)(ch - '1');
+            if (c == t->col)
+                t->ascending = !t->ascending;
+            else
+                t->col = c, t->ascending = 0;
+            redraw = 1;
+            break;
+        }
+        case 'p': case 'P': case ' ':
+            t->paused = !t->paused;
+            if (!t->paused) {
+                /* Everything counted while paused is one interval. */
+                roll(t);
+                t->next_draw_ns = now + (uint64_t)(t->o->delay * 1e9);
+            }
+            redraw = 1;
+            break;
+        case 'i': case 'I': set_opts(t, 1, 0, 0); redraw = 1; break;
+        case 'g': case 'G': set_opts(t, 0, 1, 0); redraw = 1; break;
+        case 'l': case 'L': set_opts(t, 0, 0, 1); redraw = 1; break;
+        case 'r': case 'R':
+            toptable_reset(t->table);
+            t->roll_errors = t->stats->errors;
+            t->roll_ok = t->stats->thread_samples;
+            t->error_pct = 0;
+            redraw = 1;
+            break;
+        case KEY_RESIZE:
+            redraw = 1;
+            break;
+        case 'L' & 0x1f:    /* Ctrl-L: repaint every cell, whatever else wrote to the terminal */
+            clearok(curscr, TRUE);
+            redraw = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return redraw;
+}
+
+static int on_sample(void *ctx, struct sample *s)
+{
+    struct top *t = ctx;
+    if (toptable_add(t->table, s) != 0) {
+        t->oom = 1;
+        return 1;
+    }
+    t->unshown++;
+    uint64_t now = sampler_now_ns();
+    int redraw = 0;
+    if (t->screen) {
+        redraw = handle_keys(t, now);
+        if (t->quit)
+            return 1;
+    }
+    if (!t->next_draw_ns)
+        t->next_draw_ns = now + (uint64_t)(t->o->delay * 1e9);
+    if (now >= t->next_draw_ns) {
+        /* Next refresh one delay after this one: a late refresh does not bunch up the following ones. */
+        t->next_draw_ns = now + (uint64_t)(t->o->delay * 1e9);
+        if (!t->paused) {
+            roll(t);
+            redraw = 1;
+            /* A launched program shares the terminal; repaint whatever it wrote over. */
+            if (t->screen && t->s->target.launched)
+                clearok(curscr, TRUE);
+        }
+    }
+    if (t->screen && (redraw || !t->drawn)) {
+        draw_screen(t);
+        t->drawn = 1;
+    } else if (!t->screen && redraw && draw_plain(t) != 0) {
+        return 1;
+    }
+    return t->oom;
+}
+
+/* Take over the terminal. Returns the screen, or NULL (plain mode then). */
+static SCREEN *screen_open(FILE **keys_in)
+{
+    setlocale(LC_CTYPE, "");
+    /* Keys come from the terminal even when stdin is redirected. */
+    *keys_in = isatty(0) ? NULL : fopen("/dev/tty", "r");
+    SCREEN *scr = newterm(NULL, stdout, *keys_in ? *keys_in : stdin);
+    if (!scr) {
+        if (*keys_in)
+            fclose(*keys_in);
+        *keys_in = NULL;
+        return NULL;
+    }
+    set_term(scr);
+    cbreak();
+    noecho();
+    nodelay(stdscr, TRUE);
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    return scr;
+}
+
+static void screen_close(SCREEN *scr, FILE *keys_in)
+{
+    if (!scr)
+        return;
+    endwin();
+    delscreen(scr);
+    if (keys_in)
+        fclose(keys_in);
+}
+
+int cli_top(int argc, char **argv)
+{
+    struct top_opts o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    volatile sig_atomic_t *stop = cli_stop_flag();
+    char err[512];
+    struct session s;
+    rc = session_open(&s, o.pid, o.command, o.nonblocking, stop, err, sizeof err);
+    if (rc != 0) {
+        cli_error("%s", err);
+        int code = EXIT_ERROR;
+        if (s.target.launched) {
+            cli_finish_child(&s.target, stop);
+            if (target_exit_code(&s.target))
+                code = target_exit_code(&s.target);
+        }
+        session_close(&s);
+        return code;
+    }
+    struct sampler_stats st;
+    memset(&st, 0, sizeof st);
+    struct toptable_opts to = { .idle = o.idle, .gil = o.gil };
+    struct top t = { .o = &o, .s = &s, .stats = &st, .col = TOPTABLE_OWN_TIME,
+                     .table = toptable_new(&to),
+                     .files = fileshort_new(s.target.pid, s.strings, o.full_filenames) };
+    int code = EXIT_OK;
+    if (!t.table || !t.files) {
+        cli_error("out of memory");
+        code = EXIT_ERROR;
+    } else {
+        SCREEN *scr = NULL;
+        FILE *keys_in = NULL;
+        if (isatty(1)) {
+            scr = screen_open(&keys_in);
+            if (!scr) {
+                const char *term = getenv("TERM");
+                cli_error("cannot use terminal type '%s'; printing plain tables", term ? term : "");
+            }
+        }
+        t.screen = scr != NULL;
+        struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
+                                      .nonblocking = o.nonblocking, .status_line = 0 };
+        rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
+        /* The terminal comes back before anything is said about how it ended. */
+        screen_close(scr, keys_in);
+        if (rc == 0 && !t.screen && t.unshown && !t.stdout_gone) {
+            roll(&t);
+            draw_plain(&t);
+        }
+        if (rc != 0) {
+            cli_error("%s", err);
+            code = EXIT_ERROR;
+        }
+        if (t.oom) {
+            cli_error("out of memory");
+            code = EXIT_ERROR;
+        }
+        if (t.write_error) {
+            cli_error("cannot write to stdout: %s", strerror(t.write_error));
+            code = EXIT_ERROR;
+        }
+        if (rc == 0 && st.target_exited && !s.target.launched)
+            fprintf(stderr, "gilscope: process %d exited\n", (int)s.target.pid);
+        /* q ends the watch, and a program started only to be watched with it. */
+        if (t.quit && s.target.launched && !s.target.exited && !target_poll_exit(&s.target))
+            kill(s.target.pid, SIGTERM);
+    }
+    fileshort_free(t.files);
+    toptable_free(t.table);
+    cli_finish_child(&s.target, stop);
+    if (s.target.launched && code == EXIT_OK)
+        code = target_exit_code(&s.target);
+    session_close(&s);
+    return code;
+}
