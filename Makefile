@@ -58,13 +58,20 @@ terminal: $(BUILD)/gilscope
 browser: $(BUILD)/gilscope
 	@GILSCOPE=$(BUILD)/gilscope tests/browser/run
 
-# The tests also need tmux, groff and Chromium (for the flame-graph page).
+# The tests also need tmux, groff, Chromium (the flame-graph page) and npm
+# packages for the speedscope schema (installed under tests/formats/).
 testdeps:
-	@scripts/install-deps --browser
+	@scripts/install-deps --browser --formats
+
+# speedscope and Trace Event files: schema (npm speedscope + ajv), the same
+# samples in all three formats, real targets.
+.PHONY: formats
+formats: $(BUILD)/gilscope
+	@GILSCOPE=$(BUILD)/gilscope tests/formats/run
 
 check: testdeps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration terminal browser
+	@$(MAKE) --no-print-directory unit integration terminal browser formats
 
 asan: testdeps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -78,6 +85,8 @@ asan: testdeps
 	  GILSCOPE=build-asan/gilscope tests/terminal/run
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  GILSCOPE=build-asan/gilscope tests/browser/run
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  GILSCOPE=build-asan/gilscope tests/formats/run
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -88,16 +97,20 @@ offsets:
 
 # Benchmarks (bench/run; not tests: nothing asserts a time). austin, the
 # peer, is optional: without it the peer rows say so.
-$(BUILD)/bench/vmread: bench/vmread.c
+BENCH_BINS = $(BUILD)/bench/vmread $(BUILD)/bench/ptpause
+BENCH_ENV  = GILSCOPE=$(CURDIR)/gilscope VMREAD=$(CURDIR)/$(BUILD)/bench/vmread \
+             PTPAUSE=$(CURDIR)/$(BUILD)/bench/ptpause
+
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
-bench: all $(BUILD)/bench/vmread
+bench: all $(BENCH_BINS)
 	@scripts/install-deps --bench || echo "bench: austin not installed; peer rows will say so" >&2
-	@GILSCOPE=$(CURDIR)/gilscope VMREAD=$(CURDIR)/$(BUILD)/bench/vmread bench/run
+	@$(BENCH_ENV) bench/run
 
-bench-soak: all $(BUILD)/bench/vmread
-	@GILSCOPE=$(CURDIR)/gilscope VMREAD=$(CURDIR)/$(BUILD)/bench/vmread bench/run --soak
+bench-soak: all $(BENCH_BINS)
+	@$(BENCH_ENV) bench/run --soak
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
