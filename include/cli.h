@@ -44,6 +44,13 @@ struct session {
 int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
                  volatile sig_atomic_t *stop, char *err, size_t errlen);
 
+/* cli_session_start — session_open for a subcommand. On failure it prints
+ * the one-line error, lets a launched program finish, closes S and returns
+ * the exit code to end with (the program's own if it failed, else
+ * EXIT_ERROR). Returns 0 when the session is open. */
+int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonblocking,
+                      volatile sig_atomic_t *stop);
+
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 

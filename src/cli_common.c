@@ -116,3 +116,20 @@ void cli_finish_child(struct target *t, volatile sig_atomic_t *stop)
     }
     target_wait(t);
 }
+
+int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonblocking,
+                      volatile sig_atomic_t *stop)
+{
+    char err[512];
+    if (session_open(s, pid, argv, nonblocking, stop, err, sizeof err) == 0)
+        return 0;
+    cli_error("%s", err);
+    int code = EXIT_ERROR;
+    if (s->target.launched) {
+        cli_finish_child(&s->target, stop);
+        if (target_exit_code(&s->target))
+            code = target_exit_code(&s->target);
+    }
+    session_close(s);
+    return code;
+}

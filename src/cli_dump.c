@@ -104,12 +104,9 @@ int cli_dump(int argc, char **argv)
     char err[512];
     struct session s;
     volatile sig_atomic_t *stop = cli_stop_flag();
-    int rc = session_open(&s, pid, NULL, nonblocking, stop, err, sizeof err);
-    if (rc != 0) {
-        cli_error("%s", err);
-        session_close(&s);
-        return EXIT_ERROR;
-    }
+    int rc = cli_session_start(&s, pid, NULL, nonblocking, stop);
+    if (rc != 0)
+        return rc;
     struct sample smp = { 0 };
     struct sampler_stats stats;
     rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, &smp, &stats, err, sizeof err);

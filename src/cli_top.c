@@ -461,18 +461,9 @@ int cli_top(int argc, char **argv)
     volatile sig_atomic_t *stop = cli_stop_flag();
     char err[512];
     struct session s;
-    rc = session_open(&s, o.pid, o.command, o.nonblocking, stop, err, sizeof err);
-    if (rc != 0) {
-        cli_error("%s", err);
-        int code = EXIT_ERROR;
-        if (s.target.launched) {
-            cli_finish_child(&s.target, stop);
-            if (target_exit_code(&s.target))
-                code = target_exit_code(&s.target);
-        }
-        session_close(&s);
-        return code;
-    }
+    rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop);
+    if (rc != 0)
+        return rc;
     struct sampler_stats st;
     memset(&st, 0, sizeof st);
     struct toptable_opts to = { .idle = o.idle, .gil = o.gil };
