@@ -10,11 +10,25 @@
 #define NAME_RETRY_NS 200000000ull     /* look again for names not found, at most this often */
 #define NAME_REFRESH_NS 2000000000ull  /* re-read every name this often: threads can be renamed */
 
+/*
+ * A state read costs a system call per thread (several µs where system
+ * calls are dear), so a state is re-read only when it may have changed:
+ *  - a running thread at most every STATE_TTL_RUNNING_NS: at rates up to
+ *    1 kHz that is every pass, above it a state is at most that old;
+ *  - an idle thread as soon as its Python stack differs from when it was
+ *    read (it has run since), else every STATE_TTL_IDLE_NS, for a thread
+ *    that went on waiting or computing inside one C call.
+ */
+#define STATE_TTL_RUNNING_NS 1000000ull
+#define STATE_TTL_IDLE_NS 200000000ull
+
 struct tinfo {
     pid_t tid;
     struct proc_statfd *fd;     /* stat, kept open between samples (non-blocking mode) */
     struct proc_syscallfd *sfd; /* syscall, kept open between samples (blocking mode) */
     char state;                 /* 'R' running, 'S' in the kernel, 0 = unknown */
+    uint64_t state_ns;          /* when STATE was read (CLOCK_MONOTONIC), 0 = never */
+    uint64_t state_fp;          /* fingerprint of the thread's stack when it was read */
     uint32_t os_name;           /* strtab id of comm */
     uint64_t ident;             /* Python thread ident last seen with this tid */
     uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
@@ -62,6 +76,37 @@ void threadinfo_free(struct threadinfo *ti)
     }
     free(ti->v);
     free(ti);
+}
+
+/* A fingerprint of thread I's stack in S: functions and lines. */
+static uint64_t stack_fp(const struct sample *s, size_t i)
+{
+    const struct frame *f = sample_thread_frames(s, i);
+    uint64_t h = s->threads[i].nframes;
+    for (uint32_t k = 0; k < s->threads[i].nframes; k++) {
+        h ^= ((uint64_t)f[k].name << 32 | (uint32_t)f[k].line) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+        h *= 0xff51afd7ed558ccdull;
+    }
+    return h;
+}
+
+/* Whether T's state, read at t->state_ns with the stack then
+ * t->state_fp, must be read again now (NOW), thread I of S. Stores the
+ * stack's fingerprint in *FP when it is due (it is computed only when needed). */
+static int state_due(const struct tinfo *t, const struct sample *s, size_t i, uint64_t now, uint64_t *fp)
+{
+    int due;
+    if (t->state == 0 || t->state_ns == 0)
+        due = 1;
+    else if (t->state == 'R')
+        due = now - t->state_ns >= STATE_TTL_RUNNING_NS;
+    else if (now - t->state_ns >= STATE_TTL_IDLE_NS)
+        due = 1;
+    else
+        return (*fp = stack_fp(s, i)) != t->state_fp;
+    if (due)
+        *fp = stack_fp(s, i);
+    return due;
 }
 
 static void read_state(struct threadinfo *ti, struct tinfo *t)
@@ -118,6 +163,7 @@ static struct tinfo *track(struct threadinfo *ti, const struct thread_sample *ts
         /* A new thread, or the tid was reused: its Python name is unknown,
          * and a state read for an earlier owner of the tid is stale. */
         t->state = 0;
+        t->state_ns = 0;
         t->ident = ts->thread_id;
         t->py_name = STRTAB_NONE;
         t->name_tried = 0;
@@ -128,11 +174,17 @@ static struct tinfo *track(struct threadinfo *ti, const struct thread_sample *ts
 
 void threadinfo_paused(struct threadinfo *ti, struct sample *s)
 {
+    uint64_t now = s->time_ns ? s->time_ns : now_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = track(ti, &s->threads[i]);
         long nr;
         if (!t)
             continue;
+        uint64_t fp;
+        if (!state_due(t, s, i, now, &fp))
+            continue;
+        t->state_ns = now;
+        t->state_fp = fp;
         if (!t->sfd)
             t->sfd = proc_syscallfd_open(ti->pid, t->tid);
         /* Stopped in user space (-1): it was running Python or C code; stopped
@@ -170,16 +222,21 @@ static void refresh_names(struct threadinfo *ti, struct sample *s)
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
     int need_names = 0;
+    uint64_t now = s->time_ns ? s->time_ns : now_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = track(ti, &s->threads[i]);
         if (!t)
             continue;
-        /* The stat file also gives the OS name: read it at least once. */
-        if (!paused || t->os_name == STRTAB_NONE) {
+        uint64_t fp = 0;
+        if (!paused && state_due(t, s, i, now, &fp)) {
+            read_state(ti, t);
+            t->state_ns = now;
+            t->state_fp = fp;
+        } else if (t->os_name == STRTAB_NONE) {
+            /* The stat file also gives the OS name: read it at least once. */
             char state = t->state;
             read_state(ti, t);
-            if (paused)
-                t->state = state;
+            t->state = state;
         }
         if (!t->name_tried)
             need_names = 2;
