@@ -40,7 +40,6 @@ struct output_totals {
 struct output_format {
     const char *name;               /* the -f name */
     const char *ext;                /* default file extension, with the dot */
-    int ready;                      /* 0: listed, but refused as "not supported yet" */
     /* Prepare to write to OUT. Returns the writer's state (non-NULL), or NULL
      * with a one-line reason in ERR. */
     void *(*begin)(FILE *out, const struct output_info *info, char *err, size_t errlen);
@@ -55,7 +54,7 @@ struct output_format {
  * or NULL. Static data. */
 const struct output_format *output_find(const char *name);
 
-/* output_for_path — the ready format whose extension ends PATH (the longest
+/* output_for_path — the format whose extension ends PATH (the longest
  * one: ".trace.json" before ".json"; ".txt" is raw, as py-spy names it), or
  * NULL. Lets `-o out.folded` mean raw without `-f`. Static data. */
 const struct output_format *output_for_path(const char *path);

@@ -112,7 +112,7 @@ static const char usage[] =
     "  fish:  gilscope completions fish > ~/.config/fish/completions/gilscope.fish\n";
 
 /* The -f names, space-separated, from the format registry's own list: every
- * word of output_names() that output_find accepts as a ready format, so no
+ * word of output_names() that output_find accepts, so no
  * list is kept twice. */
 static void format_words(char *out, size_t outlen)
 {
@@ -132,8 +132,7 @@ static void format_words(char *out, size_t outlen)
         memcpy(word, w, n);
         word[n] = '\0';
         const struct output_format *f = output_find(word);
-        /* A format listed but refused ("not supported yet") is not offered. */
-        if (!f || !f->ready)
+        if (!f)
             continue;
         int k = snprintf(out + at, outlen - at, "%s%s", at ? " " : "", word);
         if (k < 0 || (size_t)k >= outlen - at)

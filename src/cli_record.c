@@ -137,10 +137,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
                 cli_error("unknown format '%s' (formats: %s)", optarg, output_names());
                 return EXIT_USAGE;
             }
-            if (!o->format->ready) {
-                cli_error("format '%s' is not supported yet (use -f raw)", optarg);
-                return EXIT_USAGE;
-            }
             break;
         case 'r':
             if (parse_number(optarg, 0.1, 100000, &o->rate) != 0) {

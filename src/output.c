@@ -32,7 +32,7 @@ static int folded_end(void *state, const struct profile *profile, const struct o
 }
 
 static const struct output_format folded_format = {
-    .name = "raw", .ext = ".folded", .ready = 1, .begin = folded_begin, .sample = NULL, .end = folded_end,
+    .name = "raw", .ext = ".folded", .begin = folded_begin, .sample = NULL, .end = folded_end,
 };
 
 extern const struct output_format output_flamegraph;
@@ -66,7 +66,7 @@ const struct output_format *output_for_path(const char *path)
         return &folded_format;  /* py-spy's name for raw output */
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
         size_t n = strlen(formats[i]->ext);
-        if (formats[i]->ready && n > best && n <= len && strcmp(path + len - n, formats[i]->ext) == 0) {
+        if (n > best && n <= len && strcmp(path + len - n, formats[i]->ext) == 0) {
             best = n;
             found = formats[i];
         }
