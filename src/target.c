@@ -141,8 +141,10 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
                      target_exit_code(t));
             return -ECHILD;
         }
-        if (rc != PYINTERP_ENOTREADY && rc != PYINTERP_ENOTPYTHON && rc != -EFAULT && rc != -ENOENT &&
-            rc != -ESRCH)
+        /* Our own child may also be caught mid-exec or mid-exit (its exe
+         * link or memory briefly unreadable): only a version we cannot read
+         * is final before it has exited. */
+        if (rc == PYINTERP_EVERSION)
             return rc;
         if (stop && *stop)
             return -EINTR;
