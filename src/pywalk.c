@@ -68,6 +68,9 @@
 #define MERGE_GAP_CODE 2048
 #define SPEC_CHUNKS 4               /* data-stack chunks of a thread read speculatively */
 #define SPEC_EXTRA 8                /* 3.11+: frames outside the chunks (C-stack shims, generators) likewise */
+#define QUIET_PASSES 8              /* a thread whose top frame (code and instruction too) and data
+                                       stack top stayed put this many passes (an idle one, mostly)
+                                       is not copied twice */
 #define CHUNK_SLACK 256             /* bytes read beyond the highest recent top of the newest chunk */
 #define HOT_PASSES 64               /* a code object or frame used this recently is read speculatively */
 #define FSET_MAX 8192               /* frame objects (≤3.10) remembered for speculative reads */
@@ -126,6 +129,9 @@ struct spec_thread {
     uint32_t nextra;
     size_t it_ts, it_top, it_after, it_mid; /* this pass's batch items (T1, T2, data stack top) */
     uint32_t shims;                 /* bit k: extra[k] was a C-stack shim (it does not change) */
+    uint64_t last_t1, last_top;     /* top frame, data stack top and the top frame's code and ... */
+    uint64_t last_code, last_instr; /* ... instruction in the last pass, and for how many passes ... */
+    uint32_t quiet;                 /* ... in a row none of them has changed */
     size_t it_chunk[SPEC_CHUNKS], it_chunk2[SPEC_CHUNKS];
     size_t it_extra[SPEC_EXTRA], it_extra2[SPEC_EXTRA];
 };
@@ -1639,7 +1645,10 @@ static int plan_thread(struct pywalk *w, struct batch *b, struct spec_thread *st
     st->it_top = NO_ITEM;
     if (o->ts_cframe >= 0 && st->cframe)
         st->it_top = batch_add(b, G_TOP, top_word(w, st), 8);
-    int twice = w->nonblocking && o->ts_datastack_chunk >= 0;
+    /* The second copy guards against a stack moving while it is read: a
+     * thread that has not moved lately (an idle one) is read once, which
+     * matters with many threads. */
+    int twice = w->nonblocking && o->ts_datastack_chunk >= 0 && st->quiet < QUIET_PASSES;
     /* datastack_top follows datastack_chunk in every 3.11–3.13 PyThreadState. */
     st->it_mid = twice ? batch_add(b, G_MID, st->tstate + (uint64_t)o->ts_datastack_chunk, 16) : NO_ITEM;
     for (uint32_t k = 0; k < st->nchunks; k++) {
@@ -1679,6 +1688,25 @@ static void stamp_batch(struct pywalk *w, const struct batch *b, int code)
         fs->stamp[k] = fs->item[k] != NO_ITEM ? b->stamp : 0;
     for (size_t k = 0; code && k < w->nspans; k++)
         w->spans[k].stamp = w->spans[k].item != NO_ITEM ? b->stamp : 0;
+}
+
+/* After a batch B that read the code signatures: check every listed code
+ * object at once, not only those this pass's walks meet, so that later
+ * passes need no reads of their own for them. Returns 0, or -1 when one no
+ * longer matches (the caller drops the cache). */
+static int verify_hot(struct pywalk *w, const struct batch *b)
+{
+    for (size_t k = 0; k < w->nhot; k++) {
+        struct code_entry *c = code_find(w, w->hot[k]);
+        if (!c || c->span < 0 || (size_t)c->span >= w->nspans || w->spans[c->span].item == NO_ITEM ||
+            w->spans[c->span].stamp != b->stamp)
+            continue;
+        if (!sig_matches(w, c, batch_ptr(b, w->spans[c->span].item) + c->span_off))
+            return -1;
+        c->checked = w->pass;
+        c->checked_ns = w->now_ns;
+    }
+    return 0;
 }
 
 static uint64_t batch_word(const struct batch *b, size_t item)
@@ -1770,7 +1798,7 @@ static int fast_thread(struct pywalk *w, struct spec_thread *st, const struct ba
 {
     const struct py_offsets *o = w->o;
     const uint8_t *ts = batch_ptr(b, st->it_ts);
-    uint64_t t1 = 0, t2 = 0;
+    uint64_t t1 = 0, t2 = 0, top_prev = st->last_top;
     w->ab = b;
     w->late_reads = 0;
     *t = (struct thread_sample){ .pid = w->pi.pid };
@@ -1801,6 +1829,7 @@ static int fast_thread(struct pywalk *w, struct spec_thread *st, const struct ba
     }
     if (o->ts_datastack_chunk >= 0) {
         uint64_t chunk = get_u64(ts, o->ts_datastack_chunk), top = get_u64(ts, o->ts_datastack_chunk + 8);
+        st->last_top = top;
         w->nchunks = 0;
         if (st->nchunks && st->chunk[0] == chunk && st->it_chunk[0] != NO_ITEM &&
             top - chunk <= st->chunk_len[0]) {
@@ -1828,6 +1857,20 @@ static int fast_thread(struct pywalk *w, struct spec_thread *st, const struct ba
     int rc = walk_from(w, t1, out, &t->flags);
     if (w->code_changed)
         return FAST_MISS;
+    if (o->ts_datastack_chunk >= 0) {
+        /* Quiet: the same top frame, running the same code at the same
+         * instruction, on the same data stack top, as last time. */
+        const uint8_t *f = t1 ? frame_in_chunks(w, t1, interp_frame_len(o)) : NULL;
+        uint64_t code = f ? get_u64(f, o->if_code) : 0, instr = f ? get_u64(f, o->if_instr) : 0;
+        if (f && t1 == st->last_t1 && code == st->last_code && instr == st->last_instr &&
+            top_prev == st->last_top && rc == 0)
+            st->quiet += st->quiet < QUIET_PASSES;
+        else
+            st->quiet = 0;
+        st->last_t1 = t1;
+        st->last_code = code;
+        st->last_instr = instr;
+    }
     if (rc == 0 && w->npending) {
         int changed = check_pending(w);
         if (changed > 0)
@@ -1878,6 +1921,10 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
     if (it_head == NO_ITEM || it_interp == NO_ITEM || batch_run(b, w->m) != 0)
         return FAST_MISS;
     stamp_batch(w, b, 1);
+    if (code_due && verify_hot(w, b) != 0) {
+        code_cache_clear(w);
+        return FAST_MISS;
+    }
 
     /* Is it still the same interpreter and the same list of threads? */
     struct interp_view iv;
