@@ -131,6 +131,32 @@ int proc_syscallfd_read(struct proc_syscallfd *s, long *nr);
 /* proc_syscallfd_close — close and free S (NULL is fine). */
 void proc_syscallfd_close(struct proc_syscallfd *s);
 
+/* A thread's scheduler counters, from /proc/PID/task/TID/schedstat. */
+struct proc_schedstat {
+    uint64_t run_ns;    /* time spent on a CPU */
+    uint64_t wait_ns;   /* time spent runnable, waiting for a CPU */
+    uint64_t slices;    /* how many times it was put on a CPU */
+};
+
+/* proc_schedstat_parse — parse the text of a schedstat file (three decimal
+ * numbers). Returns 0 or -EINVAL. A kernel without scheduler statistics
+ * writes zeros, which parse. */
+int proc_schedstat_parse(const char *text, size_t len, struct proc_schedstat *out);
+
+/* A kept-open reader of /proc/PID/task/TID/schedstat, like proc_statfd.
+ * Its counters only grow while the thread runs, which is how ptrace_ctl
+ * proves that a thread it did not stop stayed asleep. Free with
+ * proc_schedfd_close. NULL (errno set) if the file cannot be opened. */
+struct proc_schedfd;
+struct proc_schedfd *proc_schedfd_open(pid_t pid, pid_t tid);
+
+/* proc_schedfd_read — re-read the counters. Returns 0, -ESRCH when the
+ * thread has exited, -EINVAL. */
+int proc_schedfd_read(struct proc_schedfd *s, struct proc_schedstat *out);
+
+/* proc_schedfd_close — close and free S (NULL is fine). */
+void proc_schedfd_close(struct proc_schedfd *s);
+
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 

@@ -3,7 +3,8 @@
  * PTRACE_INTERRUPT, without ever leaving it stopped.
  *
  * Threads are seized once (ptctl_attach) with PTRACE_O_TRACECLONE so new
- * threads are followed; each sample calls ptctl_pause then ptctl_resume.
+ * threads are followed; each sample calls ptctl_pause, reads the target,
+ * calls ptctl_settle (reading again while it returns 1), then ptctl_resume.
  * Signals that arrive for the target while we hold it are re-injected on
  * resume, so the program sees every signal it was sent. Exits are noticed
  * and the thread is forgotten. ptctl_detach detaches every thread; it is
@@ -32,12 +33,24 @@ struct ptctl;           /* opaque; one per target process */
  * The target keeps running. Free with ptctl_detach. */
 struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
 
-/* ptctl_pause — stop every thread (PTRACE_INTERRUPT, then wait for each
- * stop). Handles threads created or exited since the last call. Returns 0
- * when all live threads are stopped, -ESRCH when the whole process has
- * exited (then *EXIT_STATUS, if not NULL, is its wait status if known or -1),
+/* ptctl_pause — hold every thread still: PTRACE_INTERRUPT and wait for the
+ * stop of each thread that may be running, while a thread found asleep in
+ * the kernel (off its CPU, in a system call or a fault) is left alone and
+ * watched; ptctl_settle then tells whether it stayed asleep. Handles
+ * threads created or exited since the last call. Returns 0 when every live
+ * thread is stopped or asleep, -ESRCH when the whole process has exited
+ * (then *EXIT_STATUS, if not NULL, is its wait status if known or -1),
  * other negative errno on failure (threads are resumed before returning). */
 int ptctl_pause(struct ptctl *p, int *exit_status);
+
+/* ptctl_settle — after reading the paused target: did the threads left
+ * asleep by ptctl_pause run no code since? Those that ran (all of them with
+ * STOP_ALL_NOW) are stopped now. Returns 0 when the reads made since
+ * ptctl_pause saw a still target; 1 when some thread ran and is stopped
+ * now, so the reads must be made again and ptctl_settle called again;
+ * -ESRCH or another negative errno as ptctl_pause (on failure every thread
+ * is resumed). A no-op returning 0 outside a pause. */
+int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status);
 
 /* ptctl_resume — continue every stopped thread, delivering any signal that
  * was meant for it. Returns 0 or -ESRCH if the process is gone. */
@@ -50,8 +63,15 @@ int ptctl_resume(struct ptctl *p);
 int ptctl_poll(struct ptctl *p, int *exit_status);
 
 /* ptctl_pause_ns — nanoseconds the last pause/resume pair held the target
- * (first interrupt to last resume), for statistics. */
+ * (first interrupt to last resume; 0 when every thread was left asleep),
+ * for statistics. */
 uint64_t ptctl_pause_ns(const struct ptctl *p);
+
+/* ptctl_counts — totals over every pause so far, for statistics: thread
+ * stops made (*STOPPED), threads left asleep through a pause (*ASLEEP),
+ * and of those, how many turned out to have run, so that they were stopped
+ * and read again (*WOKE). Zeros for a NULL P. */
+void ptctl_counts(const struct ptctl *p, uint64_t *stopped, uint64_t *asleep, uint64_t *woke);
 
 /* ptctl_detach — resume and detach every thread, free P. Safe with NULL. */
 void ptctl_detach(struct ptctl *p);

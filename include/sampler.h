@@ -29,6 +29,9 @@ struct sampler_stats {
     uint64_t late;              /* scheduled samples skipped because we fell behind */
     uint64_t max_lag_ns;        /* worst lateness of a pass */
     uint64_t pause_ns;          /* total time the target was held paused */
+    uint64_t stopped;           /* blocking: thread stops made */
+    uint64_t asleep;            /* blocking: threads left asleep through a pass, not stopped */
+    uint64_t woke;              /* blocking: of those, found to have run; stopped and read again */
     uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC of the first and last pass */
     int target_exited;          /* the loop ended because the target exited */
 };

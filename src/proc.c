@@ -612,6 +612,59 @@ void proc_syscallfd_close(struct proc_syscallfd *s)
     free(s);
 }
 
+int proc_schedstat_parse(const char *text, size_t len, struct proc_schedstat *out)
+{
+    const char *p = text, *e = text + len;
+    uint64_t v[3];
+
+    for (int k = 0; k < 3; k++) {
+        if (k > 0 && skip_spaces(&p, e) < 0)
+            return -EINVAL;
+        if (parse_dec(&p, e, &v[k]) < 0)
+            return -EINVAL;
+    }
+    if (p < e && *p != '\n' && *p != ' ' && *p != '\0')
+        return -EINVAL;
+    *out = (struct proc_schedstat){ .run_ns = v[0], .wait_ns = v[1], .slices = v[2] };
+    return 0;
+}
+
+struct proc_schedfd {
+    int fd;             /* /proc/PID/task/TID/schedstat, read with pread at 0 */
+};
+
+struct proc_schedfd *proc_schedfd_open(pid_t pid, pid_t tid)
+{
+    int fd = task_file_open(pid, tid, "schedstat");
+    if (fd < 0)
+        return NULL;
+    struct proc_schedfd *s = malloc(sizeof *s);
+    if (s == NULL) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->fd = fd;
+    return s;
+}
+
+int proc_schedfd_read(struct proc_schedfd *s, struct proc_schedstat *out)
+{
+    char buf[128];
+    ssize_t n = small_pread(s->fd, buf, sizeof buf);
+    if (n < 0)
+        return (int)n;
+    return proc_schedstat_parse(buf, (size_t)n, out);
+}
+
+void proc_schedfd_close(struct proc_schedfd *s)
+{
+    if (s == NULL)
+        return;
+    close(s->fd);
+    free(s);
+}
+
 int proc_exists(pid_t pid)
 {
     char buf[PROC_STAT_BUF];

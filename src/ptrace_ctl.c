@@ -28,6 +28,17 @@
  * the new thread is invisible to us but keeps the leader's exit report back;
  * finish_exit() finds such threads in /proc/PID/task.
  *
+ * Asleep threads. Stopping a thread that sleeps in the kernel wakes it
+ * twice (into the stop, and back into its system call), and most threads
+ * of a big program sleep. A thread that is off every CPU inside the
+ * kernel cannot change its stack, so a pause leaves such a thread alone
+ * (TH_ASLEEP) and ptctl_settle checks afterwards that it really did not
+ * run: /proc/PID/task/TID/syscall answers only for a thread that is off
+ * its CPU, and the run time in .../schedstat grows whenever a thread that
+ * ran leaves its CPU. Counters equal before the reads and after, with the
+ * thread off its CPU after: it ran no code in between. A thread that did
+ * run is stopped then and the caller reads again.
+ *
  * All ptrace requests must come from the thread that attached: the kernel
  * ties a tracee to one tracer thread.
  */
@@ -49,6 +60,7 @@ enum thr_state {
     TH_RUNNING,     /* not in a stop we know of; PTRACE_INTERRUPT to pause it */
     TH_NEW,         /* auto-attached clone whose first stop is not reaped yet */
     TH_STOPPED,     /* in a ptrace-stop we reaped and have not ended */
+    TH_ASLEEP,      /* during a pause: left running, asleep in the kernel (see top) */
     TH_ZOMBIE,      /* leader only: exited before its threads; reported last */
     TH_GONE,        /* exited or no longer ours; dropped by thr_compact */
 };
@@ -65,6 +77,10 @@ struct thr {
     enum thr_state st;
     enum thr_resume how;    /* meaningful in TH_STOPPED */
     int sig;                /* signal intercepted for this thread, to re-inject */
+    struct proc_schedfd *sched;     /* its schedstat, kept open; NULL until needed */
+    struct proc_syscallfd *sys;     /* its syscall file, likewise */
+    struct proc_schedstat seen;     /* its counters at the last look */
+    int proven;                     /* off its CPU, counters still SEEN, at the last settle */
 };
 
 struct ptctl {
@@ -75,8 +91,10 @@ struct ptctl {
     int gone;                       /* the leader's exit was reaped */
     int exit_status;                /* its wait status, or -1 if unknown */
     struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
-    uint64_t t0;                    /* CLOCK_MONOTONIC ns of the first interrupt */
+    uint64_t t0;                    /* CLOCK_MONOTONIC ns the hold began, 0 = nothing held */
     uint64_t pause_ns;
+    int no_sleep_proof;             /* no scheduler counters here: stop every thread */
+    uint64_t n_stopped, n_asleep, n_woke; /* totals over all pauses, see ptctl_counts */
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
 };
 
@@ -151,17 +169,28 @@ static int thr_add(struct ptctl *p, pid_t tid, enum thr_state st)
         p->t = nt;
         p->cap = ncap;
     }
-    p->t[p->n++] = (struct thr){ .tid = tid, .st = st, .how = RESUME_CONT, .sig = 0 };
+    p->t[p->n++] = (struct thr){ .tid = tid, .st = st, .how = RESUME_CONT };
     return 0;
+}
+
+static void thr_close(struct thr *t)
+{
+    proc_schedfd_close(t->sched);
+    proc_syscallfd_close(t->sys);
+    t->sched = NULL;
+    t->sys = NULL;
 }
 
 /* Drop TH_GONE entries. Only called where no index is held. */
 static void thr_compact(struct ptctl *p)
 {
     size_t w = 0;
-    for (size_t r = 0; r < p->n; r++)
+    for (size_t r = 0; r < p->n; r++) {
         if (p->t[r].st != TH_GONE)
             p->t[w++] = p->t[r];
+        else
+            thr_close(&p->t[r]);
+    }
     p->n = w;
 }
 
@@ -482,28 +511,89 @@ static int finish_exit(struct ptctl *p)
     }
 }
 
-/* Bring every thread into a ptrace-stop. Returns 0, -ESRCH (process gone)
- * or another negative errno with some threads possibly still stopped. */
-static int stop_all(struct ptctl *p)
+/* ------------------------------------------------------------------ */
+/* asleep threads (see the top of the file)                            */
+
+static int sched_same(const struct proc_schedstat *a, const struct proc_schedstat *b)
 {
-    /* Stops that happened since the last poll are stops already; taking
-     * them first also avoids interrupting a thread that is already stopped,
-     * which would queue a second stop for after the resume. */
-    int r = drain(p, 0);
-    if (r < 0)
-        return r;
+    return a->run_ns == b->run_ns && a->wait_ns == b->wait_ns && a->slices == b->slices;
+}
 
-    p->t0 = now_ns();
-    /* Leader first: it is waited for last and is most often the thread
-     * that runs Python. Errors are fine here: a thread that cannot be
-     * interrupted is exiting or not ours, and its wait tells which. */
-    long li = thr_find(p, p->pid);
-    if (li >= 0 && p->t[li].st == TH_RUNNING)
-        pt(PTRACE_INTERRUPT, p->pid, NULL, 0);
-    for (size_t i = 0; i < p->n; i++)
-        if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid)
-            pt(PTRACE_INTERRUPT, p->t[i].tid, NULL, 0);
+/* Whether thread I may be left running through this pause: off its CPU,
+ * in the kernel. Reads its counters into seen for stayed_asleep. The
+ * leader is also looked at as wait_leader would: a zombie, or in a stop
+ * whose report someone else took, it is not asleep (and its state says
+ * what it is instead). */
+static int looks_asleep(struct ptctl *p, size_t i)
+{
+    struct thr *t = &p->t[i];
+    struct proc_schedstat now;
+    long nr;
 
+    if (!t->sched)
+        t->sched = proc_schedfd_open(p->pid, t->tid);
+    if (!t->sys)
+        t->sys = proc_syscallfd_open(p->pid, t->tid);
+    if (!t->sched || !t->sys || proc_schedfd_read(t->sched, &now) != 0) {
+        t->proven = 0;
+        return 0;
+    }
+    if (now.run_ns == 0 && now.slices == 0) {
+        /* Scheduler statistics are compiled out: nothing can be proven. */
+        p->no_sleep_proof = 1;
+        return 0;
+    }
+    /* Unchanged since the last pause proved it asleep: it has not been
+     * on a CPU since, and the syscall file need not be asked. Turning
+     * zombie or stopping takes a run, which changes the counters. */
+    int same = t->proven && sched_same(&now, &t->seen);
+    t->seen = now;
+    t->proven = 0;
+    if (same)
+        return 1;
+    if (proc_syscallfd_read(t->sys, &nr) != 0 || nr < -1)
+        return 0;
+    if (t->tid == p->pid) {
+        if (recover_stolen_stop(p, i))
+            return 0;
+        if (nr == -1 && leader_is_zombie(p)) {
+            t->st = TH_ZOMBIE;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* After the reads: whether thread T, left asleep, ran no code since
+ * looks_asleep. The syscall file first: answering, it says the thread is
+ * off its CPU now, so any run it made since has ended and shows in the
+ * counters read next. */
+static int stayed_asleep(struct thr *t)
+{
+    struct proc_schedstat now;
+    long nr;
+
+    t->proven = proc_syscallfd_read(t->sys, &nr) == 0 && nr >= -1 &&
+                proc_schedfd_read(t->sched, &now) == 0 && sched_same(&now, &t->seen);
+    return t->proven;
+}
+
+/* ------------------------------------------------------------------ */
+/* stopping                                                            */
+
+static void interrupt(struct ptctl *p, size_t i)
+{
+    if (!p->t0)
+        p->t0 = now_ns();
+    /* Errors are fine here: a thread that cannot be interrupted is exiting
+     * or not ours, and its wait tells which. */
+    pt(PTRACE_INTERRUPT, p->t[i].tid, NULL, 0);
+}
+
+/* Wait until no thread is left that may still stop (interrupted, or new).
+ * Returns 0, -ESRCH (process gone) or another negative errno. */
+static int wait_stops(struct ptctl *p)
+{
     for (;;) {
         int pending = 0;
 
@@ -524,9 +614,9 @@ static int stop_all(struct ptctl *p)
         }
         if (p->gone)
             return -ESRCH;
-        li = thr_find(p, p->pid);
+        long li = thr_find(p, p->pid);
         if (li >= 0 && thr_waitable(&p->t[li])) {
-            r = wait_leader(p, (size_t)li);
+            int r = wait_leader(p, (size_t)li);
             if (r < 0)
                 return r;
         }
@@ -542,20 +632,89 @@ static int stop_all(struct ptctl *p)
     return 0;
 }
 
-/* Resume every stopped thread. Returns 0, or -ESRCH if none could be
- * resumed because all were killed meanwhile. */
+/* Bring every thread into a ptrace-stop, or with LET_SLEEP, leave those
+ * that are asleep in the kernel as they are (TH_ASLEEP). Returns 0,
+ * -ESRCH (process gone) or another negative errno with some threads
+ * possibly still stopped. */
+static int stop_all(struct ptctl *p, int let_sleep)
+{
+    /* Stops that happened since the last poll are stops already; taking
+     * them first also avoids interrupting a thread that is already stopped,
+     * which would queue a second stop for after the resume. */
+    int r = drain(p, 0);
+    if (r < 0)
+        return r;
+
+    p->t0 = 0;
+    for (size_t i = 0; i < p->n && !p->t0; i++)
+        if (p->t[i].st == TH_STOPPED)
+            p->t0 = now_ns();
+    /* Every look before the first interrupt: looking is not holding. */
+    if (let_sleep && !p->no_sleep_proof)
+        for (size_t i = 0; i < p->n && !p->no_sleep_proof; i++)
+            if (p->t[i].st == TH_RUNNING && looks_asleep(p, i))
+                p->t[i].st = TH_ASLEEP;
+    if (p->no_sleep_proof)
+        for (size_t i = 0; i < p->n; i++)
+            if (p->t[i].st == TH_ASLEEP)
+                p->t[i].st = TH_RUNNING;
+    /* Leader first: it is waited for last and is most often the thread
+     * that runs Python. */
+    long li = thr_find(p, p->pid);
+    if (li >= 0 && p->t[li].st == TH_RUNNING)
+        interrupt(p, (size_t)li);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid)
+            interrupt(p, i);
+    return wait_stops(p);
+}
+
+/* Stop the threads left asleep that ran since (all of them with ALL).
+ * Returns how many were stopped, or a negative errno as stop_all. */
+static int stop_woken(struct ptctl *p, int all)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st != TH_ASLEEP || (!all && stayed_asleep(&p->t[i])))
+            continue;
+        p->t[i].proven = 0;
+        p->t[i].st = TH_RUNNING;
+        n++;
+        /* It may have entered a stop by itself (a signal): take that stop
+         * rather than queue a second one. */
+        int r = reap_nohang(p, i);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            interrupt(p, i);
+    }
+    if (n == 0)
+        return 0;
+    int r = wait_stops(p);
+    return r < 0 ? r : n;
+}
+
+/* Resume every stopped thread; threads left asleep simply run on. Returns
+ * 0, or -ESRCH if none could be resumed because all were killed meanwhile. */
 static int resume_all(struct ptctl *p)
 {
     size_t tried = 0, ok = 0;
 
     for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st == TH_ASLEEP) {
+            p->t[i].st = TH_RUNNING;
+            p->n_asleep++;
+            continue;
+        }
         if (p->t[i].st != TH_STOPPED)
             continue;
         tried++;
         if (resume_one(p, i) == 0)
             ok++;
     }
-    p->pause_ns = now_ns() - p->t0;
+    p->n_stopped += tried;
+    p->pause_ns = p->t0 ? now_ns() - p->t0 : 0;
     p->paused = 0;
     return tried > 0 && ok == 0 ? -ESRCH : 0;
 }
@@ -578,7 +737,7 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
         return report_gone(p, exit_status);
     if (p->paused)
         return 0;
-    int r = stop_all(p);
+    int r = stop_all(p, 1);
     if (r < 0 && !p->gone)
         resume_all(p);
     thr_compact(p);
@@ -588,6 +747,27 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
         return r;
     p->paused = 1;
     return 0;
+}
+
+int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
+{
+    if (p == NULL)
+        return -EINVAL;
+    if (p->gone)
+        return report_gone(p, exit_status);
+    if (!p->paused)
+        return 0;
+    int r = stop_woken(p, stop_all_now);
+    if (r < 0 && !p->gone)
+        resume_all(p);
+    thr_compact(p);
+    if (p->gone)
+        return report_gone(p, exit_status);
+    if (r < 0)
+        return r;
+    if (!stop_all_now)
+        p->n_woke += (uint64_t)r;
+    return r > 0;
 }
 
 int ptctl_resume(struct ptctl *p)
@@ -622,6 +802,13 @@ uint64_t ptctl_pause_ns(const struct ptctl *p)
     return p ? p->pause_ns : 0;
 }
 
+void ptctl_counts(const struct ptctl *p, uint64_t *stopped, uint64_t *asleep, uint64_t *woke)
+{
+    *stopped = p ? p->n_stopped : 0;
+    *asleep = p ? p->n_asleep : 0;
+    *woke = p ? p->n_woke : 0;
+}
+
 size_t ptctl_threads(const struct ptctl *p, pid_t *out, size_t max)
 {
     size_t k = 0;
@@ -648,11 +835,15 @@ void ptctl_detach(struct ptctl *p)
          * still detaches whatever did stop; the rest stays attached until
          * this process exits, when the kernel lets them go. */
         if (!p->paused)
-            stop_all(p);
+            stop_all(p, 0);
+        else
+            stop_woken(p, 1);
         for (size_t i = 0; i < p->n; i++)
             if (p->t[i].st == TH_STOPPED)
                 pt(PTRACE_DETACH, p->t[i].tid, NULL, p->t[i].sig);
     }
+    for (size_t i = 0; i < p->n; i++)
+        thr_close(&p->t[i]);
     proc_statfd_close(p->leader_stat);
     pthread_sigmask(SIG_SETMASK, &p->old_mask, NULL);
     free(p->t);

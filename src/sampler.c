@@ -67,32 +67,77 @@ static uint64_t next_rand(uint64_t *s)
     return *s = x;
 }
 
+/* Blocking mode: after this many reads that a woken thread spoiled, every
+ * thread left asleep is stopped, so the next read is the last. */
+#define SETTLE_TRIES 3
+
+/* The target exited: record how, if we launched it. */
+static int target_gone(struct target *t, int exit_status)
+{
+    t->exited = 1;
+    if (t->launched && exit_status != -1)
+        t->wait_status = exit_status;
+    return -ESRCH;
+}
+
+/* Blocking mode: read the paused target into S until ptctl_settle says the
+ * read saw it still. Returns pywalk_sample's result for the last read, with
+ * its errors added to ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl failed,
+ * counted as a read error). */
+static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
+                       struct sample *s, uint64_t *errors_by)
+{
+    uint64_t time_ns = s->time_ns;
+    for (int tries = 0;; tries++) {
+        uint64_t errs[PYWALK_ERR_COUNT] = { 0 };
+        int exit_status = -1;
+        int n = pywalk_sample(w, s, errs);
+        if (n > 0)
+            threadinfo_paused(ti, s);
+        int rc = ptctl_settle(pt, tries >= SETTLE_TRIES, &exit_status);
+        if (rc == -ESRCH)
+            return target_gone(t, exit_status);
+        if (rc < 0) {
+            errors_by[PYWALK_ERR_READ]++;
+            return -EIO;
+        }
+        if (rc == 0) {
+            for (int i = 0; i < PYWALK_ERR_COUNT; i++)
+                errors_by[i] += errs[i];
+            return n;
+        }
+        sample_clear(s);
+        s->time_ns = time_ns;
+    }
+}
+
 /* One pass. Returns 0, or -ESRCH when the target has exited. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                     struct sample *s, struct sampler_stats *stats)
 {
-    int exit_status = -1;
+    int exit_status = -1, n;
     sample_clear(s);
     s->time_ns = sampler_now_ns();
     if (pt) {
         int rc = ptctl_pause(pt, &exit_status);
-        if (rc == -ESRCH) {
-            t->exited = 1;
-            if (t->launched && exit_status != -1)
-                t->wait_status = exit_status;
-            return -ESRCH;
-        }
+        if (rc == -ESRCH)
+            return target_gone(t, exit_status);
         if (rc != 0) {
             stats->errors_by[PYWALK_ERR_READ]++;
             return 0;
         }
-    }
-    int n = pywalk_sample(w, s, stats->errors_by);
-    if (pt && n > 0)
-        threadinfo_paused(ti, s);
-    if (pt) {
+        n = read_paused(t, pt, w, ti, s, stats->errors_by);
+        if (n == -ESRCH)
+            return -ESRCH;
+        if (n == -EIO) {
+            sample_clear(s);
+            return 0;
+        }
         ptctl_resume(pt);
         stats->pause_ns += ptctl_pause_ns(pt);
+        ptctl_counts(pt, &stats->stopped, &stats->asleep, &stats->woke);
+    } else {
+        n = pywalk_sample(w, s, stats->errors_by);
     }
     stats->passes++;
     if (n == 0 && !pt && target_poll_exit(t))
@@ -137,10 +182,10 @@ static void print_stats(const struct sampler_stats *st, uint64_t first_ns, uint6
     fprintf(stderr, "gilscope-stats: passes=%" PRIu64 " thread_samples=%" PRIu64 " errors=%" PRIu64
             " errors_torn=%" PRIu64 " errors_read=%" PRIu64 " late=%" PRIu64 " pause_ns=%" PRIu64
             " max_lag_ns=%" PRIu64 " start_ns=%" PRIu64 " first_sample_ns=%" PRIu64 " end_ns=%" PRIu64
-            " spin_ns=%" PRIu64 "\n",
+            " spin_ns=%" PRIu64 " stopped=%" PRIu64 " asleep=%" PRIu64 " woke=%" PRIu64 "\n",
             st->passes, st->thread_samples, st->errors, st->errors_by[PYWALK_ERR_TORN],
             st->errors_by[PYWALK_ERR_READ], st->late, st->pause_ns, st->max_lag_ns, st->start_ns,
-            first_ns, st->end_ns, spin_ns);
+            first_ns, st->end_ns, spin_ns, st->stopped, st->asleep, st->woke);
 }
 
 static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns)

@@ -221,6 +221,30 @@ START_TEST(test_syscall_parse)
 }
 END_TEST
 
+START_TEST(test_schedstat_parse)
+{
+    struct proc_schedstat s = { 0 };
+    const char typical[] = "107677290 41224669 37\n";
+    ck_assert_int_eq(proc_schedstat_parse(typical, sizeof typical - 1, &s), 0);
+    ck_assert_uint_eq(s.run_ns, 107677290);
+    ck_assert_uint_eq(s.wait_ns, 41224669);
+    ck_assert_uint_eq(s.slices, 37);
+    ck_assert_int_eq(proc_schedstat_parse("0 0 0\n", 6, &s), 0);
+    ck_assert_uint_eq(s.run_ns + s.wait_ns + s.slices, 0);
+    ck_assert_int_eq(proc_schedstat_parse("18446744073709551615 1 2", 24, &s), 0);
+    ck_assert_uint_eq(s.run_ns, UINT64_MAX);
+    ck_assert_int_eq(proc_schedstat_parse("18446744073709551616 1 2", 24, &s), -EINVAL);
+    ck_assert_int_eq(proc_schedstat_parse("", 0, &s), -EINVAL);
+    ck_assert_int_eq(proc_schedstat_parse("1 2", 3, &s), -EINVAL);
+    ck_assert_int_eq(proc_schedstat_parse("1 2 x", 5, &s), -EINVAL);
+    ck_assert_int_eq(proc_schedstat_parse("1 2 3x", 6, &s), -EINVAL);
+    ck_assert_int_eq(proc_schedstat_parse("-1 2 3", 6, &s), -EINVAL);
+    /* The length is respected: the text need not end in NUL. */
+    ck_assert_int_eq(proc_schedstat_parse("1 2 34", 5, &s), 0);
+    ck_assert_uint_eq(s.slices, 3);
+}
+END_TEST
+
 START_TEST(test_output_for_path)
 {
     ck_assert_ptr_eq(output_for_path("out.folded"), output_find("raw"));
@@ -243,6 +267,7 @@ int main(void)
     tcase_add_test(tc, test_elfsym);
     tcase_add_test(tc, test_json);
     tcase_add_test(tc, test_syscall_parse);
+    tcase_add_test(tc, test_schedstat_parse);
     tcase_add_test(tc, test_output_for_path);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

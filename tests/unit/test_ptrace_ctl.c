@@ -45,6 +45,7 @@ struct shared {
 };
 
 static struct shared *sh;
+static int wake_pipe[2] = { -1, -1 };  /* waiter threads block reading it */
 
 static struct shared *shared_new(void)
 {
@@ -94,6 +95,33 @@ static void *target_thread(void *arg)
     return NULL;
 }
 
+/* A waiter sleeps in read() on wake_pipe; each byte read is one step. */
+static void *waiter_thread(void *arg)
+{
+    int slot = (int)(intptr_t)arg;
+    char c;
+
+    atomic_store(&sh->tid[slot], gettid());
+    while (read(wake_pipe[0], &c, 1) == 1)
+        atomic_fetch_add(&sh->progress[slot], 1);
+    _exit(94);
+}
+
+static void target_add_waiter(void)
+{
+    pthread_t th;
+    int slot = atomic_load(&sh->nthreads);
+
+    if (slot >= MAX_THREADS)
+        _exit(90);
+    atomic_store(&sh->nthreads, slot + 1);
+    if (pthread_create(&th, NULL, waiter_thread, (void *)(intptr_t)slot) != 0)
+        _exit(91);
+    pthread_detach(th);
+    while (atomic_load(&sh->tid[slot]) == 0)
+        sched_yield();
+}
+
 static void target_add_thread(void)
 {
     pthread_t th;
@@ -109,7 +137,7 @@ static void target_add_thread(void)
         sched_yield();
 }
 
-static void target_main(pid_t parent, int workers)
+static void target_main(pid_t parent, int workers, int waiters)
 {
     struct sigaction sa;
 
@@ -128,6 +156,8 @@ static void target_main(pid_t parent, int workers)
     atomic_store(&sh->nthreads, 1);
     for (int i = 0; i < workers; i++)
         target_add_thread();
+    for (int i = 0; i < waiters; i++)
+        target_add_waiter();
     atomic_store(&sh->ready, 1);
     for (;;) {
         target_step(0);
@@ -149,22 +179,30 @@ static uint64_t ms_now(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Fork a target with WORKERS extra threads and wait until they run. */
-static pid_t start_target(int workers)
+/* Fork a target with WORKERS extra threads and WAITERS threads asleep
+ * reading wake_pipe, and wait until they run. */
+static pid_t start_target_with(int workers, int waiters)
 {
     pid_t parent = getpid();
 
     sh = shared_new();
+    if (waiters > 0)
+        ck_assert_int_eq(pipe(wake_pipe), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
-        target_main(parent, workers);
+        target_main(parent, workers, waiters);
     uint64_t t0 = ms_now();
     while (!atomic_load(&sh->ready)) {
         ck_assert_msg(ms_now() - t0 < 10000, "target did not start");
         usleep(1000);
     }
     return pid;
+}
+
+static pid_t start_target(int workers)
+{
+    return start_target_with(workers, 0);
 }
 
 /* A target that is not our child: an intermediate process forks it, waits
@@ -185,7 +223,7 @@ static pid_t start_grandchild(int workers)
         if (t < 0)
             _exit(93);
         if (t == 0)
-            target_main(getppid(), workers);
+            target_main(getppid(), workers, 0);
         atomic_store(&sh->inner_pid, t);
         if (waitpid(t, &status, 0) == t)
             atomic_store(&sh->inner_status, status);
@@ -269,7 +307,7 @@ static char thread_state(pid_t pid, pid_t tid)
 
 /* Every thread of PID is untraced and not stopped. States settle shortly
  * after a detach, so allow a moment. */
-static void assert_free_and_running(pid_t pid)
+static void assert_untraced(pid_t pid)
 {
     uint64_t t0 = ms_now();
 
@@ -297,6 +335,12 @@ static void assert_free_and_running(pid_t pid)
         ck_assert_msg(ms_now() - t0 < 3000, "%s", why);
         usleep(1000);
     }
+}
+
+/* As assert_untraced, and every thread makes progress. */
+static void assert_free_and_running(pid_t pid)
+{
+    assert_untraced(pid);
     unsigned long snap[MAX_THREADS];
     snapshot(snap);
     ck_assert_msg(all_progress(NULL, snap, 5000), "target does not run after detach");
@@ -336,18 +380,33 @@ static void assert_threads_match(struct ptctl *p)
         ck_assert_int_eq(have[i], want[i]);
 }
 
-/* While paused: every thread is in a tracing stop and nothing moves. */
+/* While paused: each thread is in a tracing stop or was left asleep in the
+ * kernel, and once ptctl_settle has nothing to report, nothing has moved
+ * since a snapshot taken before it. A thread seen running meanwhile (a
+ * sleeper that woke) must be reported by ptctl_settle, which stops it. */
 static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
 {
     unsigned long snap[MAX_THREADS];
     pid_t tids[MAX_THREADS];
 
-    snapshot(snap);
-    size_t n = ptctl_threads(p, tids, MAX_THREADS);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_int_eq(thread_state(pid, tids[i]), 't');
-    usleep((useconds_t)nap_us);
-    ck_assert_msg(unchanged(snap), "target ran while paused");
+    for (int tries = 0;; tries++) {
+        int seen_running = 0;
+        snapshot(snap);
+        size_t n = ptctl_threads(p, tids, MAX_THREADS);
+        for (size_t i = 0; i < n; i++) {
+            char c = thread_state(pid, tids[i]);
+            seen_running |= c != 't' && c != 'S' && c != 'D';
+        }
+        usleep((useconds_t)nap_us);
+        int r = ptctl_settle(p, tries >= 3, NULL);
+        ck_assert_int_ge(r, 0);
+        if (r == 0) {
+            ck_assert_msg(!seen_running, "a thread ran while paused, unseen by ptctl_settle");
+            ck_assert_msg(unchanged(snap), "target ran while paused, unseen by ptctl_settle");
+            return;
+        }
+        ck_assert_int_lt(tries, 4);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -446,12 +505,10 @@ START_TEST(pause_resume_200)
         int status = 12345;
         ck_assert_int_eq(ptctl_pause(p, &status), 0);
         ck_assert_int_eq(status, 12345);    /* untouched unless the process is gone */
-        if (i % 25 == 0)
-            assert_held(pid, p, 2000);
+        assert_held(pid, p, i % 25 == 0 ? 2000 : 0);
         snapshot(snap);
-        ck_assert_msg(unchanged(snap), "target ran while paused");
         ck_assert_int_eq(ptctl_resume(p), 0);
-        ck_assert_uint_gt(ptctl_pause_ns(p), 0);
+        ck_assert_uint_gt(ptctl_pause_ns(p), 0);     /* two threads spin: they are stopped */
         ck_assert_msg(all_progress(p, snap, 5000), "no progress after resume %d", i);
     }
     assert_threads_match(p);
@@ -495,8 +552,7 @@ START_TEST(new_threads_followed)
     while (atomic_load(&sh->spawn) > 0) {
         ck_assert_msg(ms_now() - t0 < 10000, "thread creation stuck");
         ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-        snapshot(snap);
-        ck_assert_msg(unchanged(snap), "target ran while paused");
+        assert_held(pid, p, 0);
         ck_assert_int_eq(ptctl_resume(p), 0);
         if (atomic_load(&sh->spawn) % 2)
             ck_assert_int_eq(ptctl_poll(p, NULL), 0);
@@ -749,8 +805,8 @@ START_TEST(leader_exits_first)
     ck_assert_int_eq(proc_exists(pid), 1);
     for (int i = 0; i < 20; i++) {
         ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        assert_held(pid, p, 0);
         snapshot(snap);
-        ck_assert_msg(unchanged(snap), "target ran while paused");
         ck_assert_int_eq(ptctl_resume(p), 0);
         ck_assert(all_progress(p, snap, 5000));
     }
@@ -796,6 +852,91 @@ START_TEST(detach_leaves_running)
 
     ptctl_detach(NULL);
     stop_target(pid);
+}
+END_TEST
+
+/* Sum of the progress of slots FIRST..LAST. */
+static unsigned long progress_of(int first, int last)
+{
+    unsigned long sum = 0;
+    for (int i = first; i <= last; i++)
+        sum += atomic_load(&sh->progress[i]);
+    return sum;
+}
+
+/* Wait until the main thread (slot 0) has moved. */
+static void let_main_run(void)
+{
+    unsigned long was = progress_of(0, 0);
+    uint64_t t0 = ms_now();
+    while (progress_of(0, 0) == was)
+        ck_assert_msg(ms_now() - t0 < 5000, "the main thread does not run");
+}
+
+START_TEST(asleep_threads_left_alone)
+{
+    pid_t pid = start_target_with(0, 4);    /* main spins; slots 1-4 wait in read() */
+    struct ptctl *p = attach_ok(pid);
+    uint64_t stopped, asleep, woke;
+
+    /* Threads asleep in the kernel are not stopped, only watched. (A
+     * thread resumed but not yet back on a CPU would not be stopped
+     * either, so the spinning main thread is let run first.) */
+    for (int i = 0; i < 50; i++) {
+        let_main_run();
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        ck_assert_int_eq(thread_state(pid, pid), 't');
+        for (int k = 1; k <= 4; k++)
+            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+        assert_held(pid, p, 200);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    ptctl_counts(p, &stopped, &asleep, &woke);
+    ck_assert_uint_eq(stopped, 50);
+    ck_assert_uint_eq(asleep, 200);
+    ck_assert_uint_eq(woke, 0);
+
+    /* A sleeper woken during the pause runs, since nothing stops it; the
+     * settle that follows must see it and stop it. */
+    let_main_run();
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    unsigned long before = progress_of(1, 4);
+    ck_assert_int_eq(write(wake_pipe[1], "x", 1), 1);
+    uint64_t t0 = ms_now();
+    while (progress_of(1, 4) == before)
+        ck_assert_msg(ms_now() - t0 < 5000, "the woken thread did not run");
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 1);
+    int stopped_ones = 0;
+    for (int k = 1; k <= 4; k++)
+        stopped_ones += thread_state(pid, load(&sh->tid[k])) == 't';
+    ck_assert_int_eq(stopped_ones, 1);
+    assert_held(pid, p, 2000);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ptctl_counts(p, &stopped, &asleep, &woke);
+    ck_assert_uint_eq(woke, 1);
+
+    /* Outside a pause settle has nothing to do; asked to, it stops every
+     * thread left asleep. */
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(ptctl_settle(p, 1, NULL), 1);
+    for (int k = 0; k <= 4; k++)
+        ck_assert_int_eq(thread_state(pid, k ? load(&sh->tid[k]) : pid), 't');
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+
+    /* Detaching while threads are left asleep detaches them too. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ptctl_detach(p);
+    assert_untraced(pid);
+    before = progress_of(1, 4);
+    ck_assert_int_eq(write(wake_pipe[1], "yz", 2), 2);
+    t0 = ms_now();
+    while (progress_of(1, 4) < before + 2)
+        ck_assert_msg(ms_now() - t0 < 5000, "the waiters do not run after detach");
+    stop_target(pid);
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
 }
 END_TEST
 
@@ -909,6 +1050,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, leader_exits_first);
     tcase_add_test(tc, detach_leaves_running);
     tcase_add_test(tc, group_stop_passed_through);
+    tcase_add_test(tc, asleep_threads_left_alone);
     suite_add_tcase(s, tc);
     return s;
 }
