@@ -76,6 +76,7 @@ struct proc_stat {
     char state;         /* 'R', 'S', 'D', 'Z', 't' … */
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
+    int cpu;            /* CPU it last ran on, -1 when the text does not say */
 };
 
 /* proc_stat_parse — parse the text of a stat file. The name is everything

@@ -4,7 +4,7 @@
  *
  * Threads are seized once (ptctl_attach) with PTRACE_O_TRACECLONE so new
  * threads are followed; each sample calls ptctl_pause, reads the target,
- * calls ptctl_settle (reading again while it returns 1), then ptctl_resume.
+ * calls ptctl_settle (reading again the threads it names), then ptctl_resume.
  * Signals that arrive for the target while we hold it are re-injected on
  * resume, so the program sees every signal it was sent. Exits are noticed
  * and the thread is forgotten. ptctl_detach detaches every thread; it is
@@ -44,13 +44,15 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
 int ptctl_pause(struct ptctl *p, int *exit_status);
 
 /* ptctl_settle — after reading the paused target: did the threads left
- * asleep by ptctl_pause run no code since? Those that ran (all of them with
- * STOP_ALL_NOW) are stopped now. Returns 0 when the reads made since
- * ptctl_pause saw a still target; 1 when some thread ran and is stopped
- * now, so the reads must be made again and ptctl_settle called again;
- * -ESRCH or another negative errno as ptctl_pause (on failure every thread
- * is resumed). A no-op returning 0 outside a pause. */
-int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status);
+ * asleep by ptctl_pause run no code since? Those that ran (all of them
+ * with STOP_ALL_NOW) are stopped now, and the ids of the first MAX of them
+ * stored in WOKE (may be NULL when MAX is 0). Returns how many were
+ * stopped: 0 when the reads made since ptctl_pause saw a still target;
+ * otherwise what was read of those threads may be torn and must be read
+ * again (they are still now), and what was read of the others stands.
+ * -ESRCH or another negative errno as ptctl_pause (on failure every
+ * thread is resumed). A no-op returning 0 outside a pause. */
+int ptctl_settle(struct ptctl *p, int stop_all_now, pid_t *woke, size_t max, int *exit_status);
 
 /* ptctl_resume — continue every stopped thread, delivering any signal that
  * was meant for it. Returns 0 or -ESRCH if the process is gone. */

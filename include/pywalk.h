@@ -52,6 +52,17 @@ void pywalk_free(struct pywalk *w);
  * enum pywalk_error when the thread list itself could not be read. */
 int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors);
 
+/* pywalk_resample — read again the threads whose OS thread ids are TIDS
+ * (NTIDS of them), as the last pywalk_sample found them, and append their
+ * samples to OUT (the caller removes their older ones). For blocking mode,
+ * once threads that ran during a pass have been stopped. A thread not
+ * found, or whose state now belongs to another thread, is skipped; one
+ * that cannot be read is counted in ERRORS. Returns the number of threads
+ * added, or -PYWALK_ERR_THREADS when the last pass did not learn where
+ * thread states live (several interpreters; call pywalk_sample again). */
+int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, size_t ntids,
+                    uint64_t *errors);
+
 /* pywalk_error_name — short text for an enum pywalk_error ("read", "cycle" …). */
 const char *pywalk_error_name(int code);
 

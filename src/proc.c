@@ -447,7 +447,7 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_UTIME = 14, STAT_STIME = 15 };
+enum { STAT_STATE = 3, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -499,6 +499,17 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
         default:
             break;
         }
+    }
+    /* The CPU it last ran on is only a hint: absent or odd, it is -1. */
+    st.cpu = -1;
+    for (int field = STAT_STIME + 1; field <= STAT_PROCESSOR && p < end && *p == ' '; field++) {
+        const char *tok = ++p;
+        while (p < end && *p != ' ' && *p != '\n' && *p != '\0')
+            p++;
+        uint64_t v;
+        const char *tp = tok;
+        if (field == STAT_PROCESSOR && parse_dec(&tp, p, &v) == 0 && tp == p && v < INT_MAX)
+            st.cpu = (int)v;
     }
     *out = st;
     return 0;

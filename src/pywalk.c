@@ -1623,6 +1623,59 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
     return added;
 }
 
+/* ---- reading a few threads again ---- */
+
+int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, size_t ntids,
+                    uint64_t *errors)
+{
+    const struct py_offsets *o = w->o;
+    const struct spec *sp = &w->spec;
+    uint8_t ts[4096];
+    size_t tslen = ts_len(o);
+    struct interp_view iv;
+    int added = 0;
+
+    /* Where each thread's state lives is known from the last pass only
+     * when it saw a single interpreter and learned every thread. */
+    if (!sp->valid || ntids == 0 || tslen > sizeof ts || read_interp(w, sp->interp, &iv) != 0)
+        return -PYWALK_ERR_THREADS;
+    w->ab = NULL;
+    for (size_t k = 0; k < ntids; k++) {
+        const struct spec_thread *st = NULL;
+        for (size_t j = 0; j < sp->n && !st; j++)
+            if (sp->t[j].tid == tids[k] && tids[k] != 0)
+                st = &sp->t[j];
+        if (!st)
+            continue;   /* not a Python thread, or not seen last pass */
+        if (proc_mem_read(w->m, st->tstate, ts, tslen) != 0) {
+            if (errors)
+                errors[PYWALK_ERR_READ]++;
+            continue;
+        }
+        struct thread_sample t = { .pid = w->pi.pid, .tid = st->tid };
+        t.thread_id = get_u64(ts, o->ts_thread_id);
+        /* The state may have been reused by another thread since. */
+        if (t.thread_id != st->thread_id ||
+            (o->ts_native_thread_id >= 0 && (pid_t)get_u64(ts, o->ts_native_thread_id) != st->tid))
+            continue;
+        if (st->tstate == iv.holder)
+            t.flags |= SAMPLE_GIL;
+        t.first = (uint32_t)out->nframes;
+        int rc = walk_thread(w, st->tstate, ts, out, &t.flags);
+        if (rc != 0) {
+            out->nframes = t.first;
+            if (errors)
+                errors[rc]++;
+            continue;
+        }
+        t.nframes = (uint32_t)(out->nframes - t.first);
+        if (sample_push_thread(out, &t) != 0)
+            return -PYWALK_ERR_NOMEM;
+        added++;
+    }
+    return added;
+}
+
 /* ---- the fast path: one batched read per pass ---- */
 
 /* The address of the word a thread's top frame pointer is read from

@@ -67,8 +67,10 @@ static uint64_t next_rand(uint64_t *s)
     return *s = x;
 }
 
-/* Blocking mode: after this many reads that a woken thread spoiled, every
- * thread left asleep is stopped, so the next read is the last. */
+/* Blocking mode: threads that ran while left asleep are read again one by
+ * one, up to this many; more, and the whole pass is read again. After
+ * SETTLE_TRIES such whole reads, every thread is stopped for the last. */
+#define RESAMPLE_MAX 64
 #define SETTLE_TRIES 3
 
 /* The target exited: record how, if we launched it. */
@@ -80,26 +82,65 @@ static int target_gone(struct target *t, int exit_status)
     return -ESRCH;
 }
 
+/* Drop the threads whose ids are in TIDS (N of them) from S; their frames
+ * stay in S's frame array, unreferenced. */
+static void drop_threads(struct sample *s, const pid_t *tids, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        int drop = 0;
+        for (size_t j = 0; j < n && !drop; j++)
+            drop = s->threads[i].tid == tids[j];
+        if (!drop)
+            s->threads[k++] = s->threads[i];
+    }
+    s->nthreads = k;
+}
+
+/* Keep the GIL with the re-read threads (from index FIRST on) if one of
+ * them holds it now: it changed hands while they ran. */
+static void gil_to_resampled(struct sample *s, size_t first)
+{
+    int moved = 0;
+    for (size_t i = first; i < s->nthreads; i++)
+        moved |= (s->threads[i].flags & SAMPLE_GIL) != 0;
+    for (size_t i = 0; moved && i < first; i++)
+        s->threads[i].flags &= ~(uint32_t)SAMPLE_GIL;
+}
+
 /* Blocking mode: read the paused target into S until ptctl_settle says the
- * read saw it still. Returns pywalk_sample's result for the last read, with
- * its errors added to ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl failed,
- * counted as a read error). */
+ * reads saw it still. Returns the number of threads read, with the errors
+ * of the reads kept added to ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl
+ * failed, counted as a read error), or a negative enum pywalk_error. */
 static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                        struct sample *s, uint64_t *errors_by)
 {
     uint64_t time_ns = s->time_ns;
+    pid_t woke[RESAMPLE_MAX];
     for (int tries = 0;; tries++) {
         uint64_t errs[PYWALK_ERR_COUNT] = { 0 };
         int exit_status = -1;
         int n = pywalk_sample(w, s, errs);
         if (n > 0)
             threadinfo_paused(ti, s);
-        int rc = ptctl_settle(pt, tries >= SETTLE_TRIES, &exit_status);
+        int rc = ptctl_settle(pt, tries >= SETTLE_TRIES, woke, RESAMPLE_MAX, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
         if (rc < 0) {
             errors_by[PYWALK_ERR_READ]++;
             return -EIO;
+        }
+        if (rc > 0 && rc <= RESAMPLE_MAX && n >= 0) {
+            /* The threads that ran are stopped now: read just them again. */
+            drop_threads(s, woke, (size_t)rc);
+            size_t first = s->nthreads;
+            int again = pywalk_resample(w, s, woke, (size_t)rc, errs);
+            if (again >= 0) {
+                gil_to_resampled(s, first);
+                threadinfo_paused(ti, s);
+                rc = 0;
+                n = (int)s->nthreads;
+            }
         }
         if (rc == 0) {
             for (int i = 0; i < PYWALK_ERR_COUNT; i++)

@@ -195,6 +195,24 @@ START_TEST(stat_typical)
     ck_assert_int_eq(st.state, 'S');
     ck_assert_uint_eq(st.utime, 150);
     ck_assert_uint_eq(st.stime, 37);
+    ck_assert_int_eq(st.cpu, 0);
+}
+END_TEST
+
+START_TEST(stat_cpu)
+{
+    struct proc_stat st;
+
+    /* Field 39 is the CPU (stat_typical: 0); short texts, or an odd
+     * field 39, leave it unknown. */
+    ck_assert_int_eq(stat_str("42 (x) R 1 2 3 4 5 6 7 8 9 10 7 8 0 0 20 0 1 0 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+                              "13 0\n", &st), 0);
+    ck_assert_int_eq(st.cpu, 13);
+    ck_assert_int_eq(stat_str("42 (x) R 1 2 3 4 5 6 7 8 9 10 777 888 13 14 15\n", &st), 0);
+    ck_assert_int_eq(st.cpu, -1);
+    ck_assert_int_eq(stat_str("42 (x) R 1 2 3 4 5 6 7 8 9 10 7 8 0 0 20 0 1 0 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+                              "-3 0\n", &st), 0);
+    ck_assert_int_eq(st.cpu, -1);
 }
 END_TEST
 
@@ -875,6 +893,7 @@ static Suite *proc_suite(void)
     tcase_add_test(parse, maps_nul_and_length);
     tcase_add_test(parse, maps_long_path_truncated);
     tcase_add_test(parse, stat_typical);
+    tcase_add_test(parse, stat_cpu);
     tcase_add_loop_test(parse, stat_hostile_names, 0, (int)(sizeof hostile_names / sizeof hostile_names[0]));
     tcase_add_test(parse, stat_long_name_truncated);
     tcase_add_loop_test(parse, stat_garbage_rejected, 0, (int)(sizeof stat_garbage / sizeof stat_garbage[0]));

@@ -398,7 +398,7 @@ static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
             seen_running |= c != 't' && c != 'S' && c != 'D';
         }
         usleep((useconds_t)nap_us);
-        int r = ptctl_settle(p, tries >= 3, NULL);
+        int r = ptctl_settle(p, tries >= 3, NULL, 0, NULL);
         ck_assert_int_ge(r, 0);
         if (r == 0) {
             ck_assert_msg(!seen_running, "a thread ran while paused, unseen by ptctl_settle");
@@ -905,10 +905,15 @@ START_TEST(asleep_threads_left_alone)
     uint64_t t0 = ms_now();
     while (progress_of(1, 4) == before)
         ck_assert_msg(ms_now() - t0 < 5000, "the woken thread did not run");
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 1);
+    pid_t woken[4] = { 0 };
+    ck_assert_int_eq(ptctl_settle(p, 0, woken, 4, NULL), 1);
     int stopped_ones = 0;
-    for (int k = 1; k <= 4; k++)
-        stopped_ones += thread_state(pid, load(&sh->tid[k])) == 't';
+    for (int k = 1; k <= 4; k++) {
+        int is_stopped = thread_state(pid, load(&sh->tid[k])) == 't';
+        stopped_ones += is_stopped;
+        if (is_stopped)
+            ck_assert_int_eq(woken[0], load(&sh->tid[k]));
+    }
     ck_assert_int_eq(stopped_ones, 1);
     assert_held(pid, p, 2000);
     ck_assert_int_eq(ptctl_resume(p), 0);
@@ -917,12 +922,18 @@ START_TEST(asleep_threads_left_alone)
 
     /* Outside a pause settle has nothing to do; asked to, it stops every
      * thread left asleep. */
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL, 0, NULL), 0);
+    let_main_run();
+    t0 = ms_now();
+    for (int k = 1; k <= 4; k++)
+        while (thread_state(pid, load(&sh->tid[k])) != 'S')
+            ck_assert_msg(ms_now() - t0 < 5000, "a waiter does not go back to sleep");
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-    ck_assert_int_eq(ptctl_settle(p, 1, NULL), 1);
+    ck_assert_int_eq(ptctl_settle(p, 1, woken, 2, NULL), 4);     /* only 2 ids fit */
+    ck_assert(woken[0] > 0 && woken[1] > 0 && woken[0] != woken[1]);
     for (int k = 0; k <= 4; k++)
         ck_assert_int_eq(thread_state(pid, k ? load(&sh->tid[k]) : pid), 't');
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL, 0, NULL), 0);
     ck_assert_int_eq(ptctl_resume(p), 0);
 
     /* Detaching while threads are left asleep detaches them too. */
