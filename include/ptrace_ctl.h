@@ -4,7 +4,8 @@
  *
  * Threads are seized once (ptctl_attach) with PTRACE_O_TRACECLONE so new
  * threads are followed; each sample calls ptctl_pause, reads the target,
- * calls ptctl_settle (reading again the threads it names), then ptctl_resume.
+ * may ptctl_release the stopped threads, calls ptctl_settle (reading again
+ * the threads it names), then ptctl_resume.
  * Signals that arrive for the target while we hold it are re-injected on
  * resume, so the program sees every signal it was sent. Exits are noticed
  * and the thread is forgotten. ptctl_detach detaches every thread; it is
@@ -43,16 +44,26 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
  * other negative errno on failure (threads are resumed before returning). */
 int ptctl_pause(struct ptctl *p, int *exit_status);
 
+/* ptctl_release — within a pause, once what was read of the stopped
+ * threads is all that is needed of them: let them go on, while the threads
+ * left asleep stay watched for ptctl_settle. Returns 0 or -ESRCH if none
+ * could be resumed because all were killed meanwhile; a no-op outside a
+ * pause. */
+int ptctl_release(struct ptctl *p);
+
 /* ptctl_settle — after reading the paused target: did the threads left
  * asleep by ptctl_pause run no code since? Those that ran (all of them
- * with STOP_ALL_NOW) are stopped now, and the ids of the first MAX of them
- * stored in WOKE (may be NULL when MAX is 0). Returns how many were
- * stopped: 0 when the reads made since ptctl_pause saw a still target;
- * otherwise what was read of those threads may be torn and must be read
- * again (they are still now), and what was read of the others stands.
- * -ESRCH or another negative errno as ptctl_pause (on failure every
- * thread is resumed). A no-op returning 0 outside a pause. */
-int ptctl_settle(struct ptctl *p, int stop_all_now, pid_t *woke, size_t max, int *exit_status);
+ * with STOP_ALL_NOW) are stopped now and listed by ptctl_woken. Returns how
+ * many: 0 when the reads made since ptctl_pause saw them still; otherwise
+ * what was read of those threads may be torn and must be read again (they
+ * are still now), and what was read of the others stands. -ESRCH or
+ * another negative errno as ptctl_pause (on failure every thread is
+ * resumed). A no-op returning 0 outside a pause. */
+int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status);
+
+/* ptctl_woken — the ids of the threads the last ptctl_settle stopped, *N of
+ * them; the array belongs to P and is valid until its next call. */
+const pid_t *ptctl_woken(const struct ptctl *p, size_t *n);
 
 /* ptctl_resume — continue every stopped thread, delivering any signal that
  * was meant for it. Returns 0 or -ESRCH if the process is gone. */
@@ -64,9 +75,9 @@ int ptctl_resume(struct ptctl *p);
  * *EXIT_STATUS as in ptctl_pause). */
 int ptctl_poll(struct ptctl *p, int *exit_status);
 
-/* ptctl_pause_ns — nanoseconds the last pause/resume pair held the target
- * (first interrupt to last resume; 0 when every thread was left asleep),
- * for statistics. */
+/* ptctl_pause_ns — nanoseconds the last pause/resume pair held threads
+ * stopped (first interrupt to release or resume, plus the stops made by
+ * ptctl_settle; 0 when every thread was left asleep), for statistics. */
 uint64_t ptctl_pause_ns(const struct ptctl *p);
 
 /* ptctl_counts — totals over every pause so far, for statistics: thread

@@ -63,6 +63,10 @@ int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors);
 int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, size_t ntids,
                     uint64_t *errors);
 
+/* pywalk_can_resample — 1 if pywalk_resample can work from the last pass,
+ * 0 if it would refuse. */
+int pywalk_can_resample(const struct pywalk *w);
+
 /* pywalk_error_name — short text for an enum pywalk_error ("read", "cycle" …). */
 const char *pywalk_error_name(int code);
 

@@ -62,6 +62,7 @@ enum thr_state {
     TH_NEW,         /* auto-attached clone whose first stop is not reaped yet */
     TH_STOPPED,     /* in a ptrace-stop we reaped and have not ended */
     TH_ASLEEP,      /* during a pause: left running, asleep in the kernel (see top) */
+    TH_LOOSE,       /* during a pause: stopped, then let go by ptctl_release */
     TH_ZOMBIE,      /* leader only: exited before its threads; reported last */
     TH_GONE,        /* exited or no longer ours; dropped by thr_compact */
 };
@@ -95,7 +96,10 @@ struct ptctl {
     int exit_status;                /* its wait status, or -1 if unknown */
     struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
     uint64_t t0;                    /* CLOCK_MONOTONIC ns the hold began, 0 = nothing held */
+    uint64_t held_ns;               /* holds of this pause already ended (ptctl_release) */
     uint64_t pause_ns;
+    pid_t *woke;                    /* threads the last ptctl_settle stopped */
+    size_t nwoke, cap_woke;
     int no_sleep_proof;             /* no scheduler counters here: stop every thread */
     uint64_t n_stopped, n_asleep, n_woke; /* totals over all pauses, see ptctl_counts */
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
@@ -732,20 +736,35 @@ static int stop_all(struct ptctl *p, int let_sleep)
     return wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
 }
 
-/* Stop the threads left asleep that ran since (all of them with ALL); the
- * ids of the first MAX go to WOKE. Returns how many were stopped, or a
- * negative errno as stop_all. */
-static int stop_woken(struct ptctl *p, int all, pid_t *woke, size_t max)
+static int note_woken(struct ptctl *p, pid_t tid)
+{
+    if (p->nwoke == p->cap_woke) {
+        size_t ncap = p->cap_woke ? p->cap_woke * 2 : 16;
+        pid_t *nw = realloc(p->woke, ncap * sizeof *nw);
+        if (nw == NULL)
+            return -ENOMEM;
+        p->woke = nw;
+        p->cap_woke = ncap;
+    }
+    p->woke[p->nwoke++] = tid;
+    return 0;
+}
+
+/* Stop the threads left asleep that ran since (all of them with ALL), and
+ * list them in p->woke. Returns how many were stopped, or a negative errno
+ * as stop_all. */
+static int stop_woken(struct ptctl *p, int all)
 {
     int n = 0;
 
+    p->nwoke = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->t[i].st != TH_ASLEEP || (!all && stayed_asleep(&p->t[i])))
             continue;
         p->t[i].proven = 0;
         p->t[i].st = TH_RUNNING;
-        if ((size_t)n < max)
-            woke[n] = p->t[i].tid;
+        if (note_woken(p, p->t[i].tid) < 0)
+            return -ENOMEM;
         n++;
         /* It may have entered a stop by itself (a signal): take that stop
          * rather than queue a second one. */
@@ -761,18 +780,13 @@ static int stop_woken(struct ptctl *p, int all, pid_t *woke, size_t max)
     return r < 0 ? r : n;
 }
 
-/* Resume every stopped thread; threads left asleep simply run on. Returns
- * 0, or -ESRCH if none could be resumed because all were killed meanwhile. */
-static int resume_all(struct ptctl *p)
+/* Resume every stopped thread, and end the hold. Returns 0, or -ESRCH if
+ * none could be resumed because all were killed meanwhile. */
+static int resume_stopped(struct ptctl *p)
 {
     size_t tried = 0, ok = 0;
 
     for (size_t i = 0; i < p->n; i++) {
-        if (p->t[i].st == TH_ASLEEP) {
-            p->t[i].st = TH_RUNNING;
-            p->n_asleep++;
-            continue;
-        }
         if (p->t[i].st != TH_STOPPED)
             continue;
         tried++;
@@ -780,9 +794,27 @@ static int resume_all(struct ptctl *p)
             ok++;
     }
     p->n_stopped += tried;
-    p->pause_ns = p->t0 ? now_ns() - p->t0 : 0;
-    p->paused = 0;
+    if (p->t0)
+        p->held_ns += now_ns() - p->t0;
+    p->t0 = 0;
     return tried > 0 && ok == 0 ? -ESRCH : 0;
+}
+
+/* End the pause: resume every stopped thread; threads left asleep or let
+ * go simply run on. Returns as resume_stopped. */
+static int resume_all(struct ptctl *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st == TH_ASLEEP)
+            p->n_asleep++;
+        if (p->t[i].st == TH_ASLEEP || p->t[i].st == TH_LOOSE)
+            p->t[i].st = TH_RUNNING;
+    }
+    int r = resume_stopped(p);
+    p->pause_ns = p->held_ns;
+    p->held_ns = 0;
+    p->paused = 0;
+    return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -815,7 +847,30 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
     return 0;
 }
 
-int ptctl_settle(struct ptctl *p, int stop_all_now, pid_t *woke, size_t max, int *exit_status)
+int ptctl_release(struct ptctl *p)
+{
+    if (p == NULL)
+        return -EINVAL;
+    if (p->gone)
+        return -ESRCH;
+    if (!p->paused)
+        return 0;
+    /* Within a pause every thread is stopped, asleep or let go already, so
+     * the threads resume_stopped sets running are exactly those let go. */
+    int r = resume_stopped(p);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].st == TH_RUNNING)
+            p->t[i].st = TH_LOOSE;
+    return r;
+}
+
+const pid_t *ptctl_woken(const struct ptctl *p, size_t *n)
+{
+    *n = p ? p->nwoke : 0;
+    return p ? p->woke : NULL;
+}
+
+int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
 {
     if (p == NULL)
         return -EINVAL;
@@ -823,7 +878,7 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, pid_t *woke, size_t max, int
         return report_gone(p, exit_status);
     if (!p->paused)
         return 0;
-    int r = stop_woken(p, stop_all_now, woke, max);
+    int r = stop_woken(p, stop_all_now);
     if (r < 0 && !p->gone)
         resume_all(p);
     thr_compact(p);
@@ -900,16 +955,21 @@ void ptctl_detach(struct ptctl *p)
          * may be about to stop on an event nobody would end. A failed stop
          * still detaches whatever did stop; the rest stays attached until
          * this process exits, when the kernel lets them go. */
-        if (!p->paused)
-            stop_all(p, 0);
-        else
-            stop_woken(p, 1, NULL, 0);
+        if (p->paused) {
+            /* Threads left asleep or let go run: stop them like the rest. */
+            for (size_t i = 0; i < p->n; i++)
+                if (p->t[i].st == TH_ASLEEP || p->t[i].st == TH_LOOSE)
+                    p->t[i].st = TH_RUNNING;
+            p->paused = 0;
+        }
+        stop_all(p, 0);
         for (size_t i = 0; i < p->n; i++)
             if (p->t[i].st == TH_STOPPED)
                 pt(PTRACE_DETACH, p->t[i].tid, NULL, p->t[i].sig);
     }
     for (size_t i = 0; i < p->n; i++)
         thr_close(&p->t[i]);
+    free(p->woke);
     proc_statfd_close(p->leader_stat);
     pthread_sigmask(SIG_SETMASK, &p->old_mask, NULL);
     free(p->t);

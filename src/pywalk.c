@@ -1625,6 +1625,11 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
 
 /* ---- reading a few threads again ---- */
 
+int pywalk_can_resample(const struct pywalk *w)
+{
+    return w->spec.valid;
+}
+
 int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, size_t ntids,
                     uint64_t *errors)
 {

@@ -67,10 +67,9 @@ static uint64_t next_rand(uint64_t *s)
     return *s = x;
 }
 
-/* Blocking mode: threads that ran while left asleep are read again one by
- * one, up to this many; more, and the whole pass is read again. After
- * SETTLE_TRIES such whole reads, every thread is stopped for the last. */
-#define RESAMPLE_MAX 64
+/* Blocking mode, when threads that ran while left asleep cannot be read
+ * again one by one (several interpreters): the whole pass is read again,
+ * and after this many tries with every thread stopped. */
 #define SETTLE_TRIES 3
 
 /* The target exited: record how, if we launched it. */
@@ -108,39 +107,44 @@ static void gil_to_resampled(struct sample *s, size_t first)
         s->threads[i].flags &= ~(uint32_t)SAMPLE_GIL;
 }
 
-/* Blocking mode: read the paused target into S until ptctl_settle says the
- * reads saw it still. Returns the number of threads read, with the errors
- * of the reads kept added to ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl
- * failed, counted as a read error), or a negative enum pywalk_error. */
+/* Blocking mode: read the paused target into S. The stopped threads are
+ * let go as soon as they are read (and their states taken); threads left
+ * asleep that turn out to have run are read again, stopped. Returns the
+ * number of threads read, with the errors of the reads kept added to
+ * ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl failed, counted as a read
+ * error), or a negative enum pywalk_error. */
 static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                        struct sample *s, uint64_t *errors_by)
 {
     uint64_t time_ns = s->time_ns;
-    pid_t woke[RESAMPLE_MAX];
     for (int tries = 0;; tries++) {
         uint64_t errs[PYWALK_ERR_COUNT] = { 0 };
         int exit_status = -1;
         int n = pywalk_sample(w, s, errs);
         if (n > 0)
             threadinfo_paused(ti, s);
-        int rc = ptctl_settle(pt, tries >= SETTLE_TRIES, woke, RESAMPLE_MAX, &exit_status);
+        int one_by_one = n >= 0 && pywalk_can_resample(w);
+        int rc = one_by_one ? ptctl_release(pt) : 0;
+        if (rc >= 0)
+            rc = ptctl_settle(pt, !one_by_one && tries >= SETTLE_TRIES, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
         if (rc < 0) {
             errors_by[PYWALK_ERR_READ]++;
             return -EIO;
         }
-        if (rc > 0 && rc <= RESAMPLE_MAX && n >= 0) {
-            /* The threads that ran are stopped now: read just them again. */
-            drop_threads(s, woke, (size_t)rc);
+        if (rc > 0 && one_by_one) {
+            size_t nw;
+            const pid_t *woke = ptctl_woken(pt, &nw);
+            drop_threads(s, woke, nw);
             size_t first = s->nthreads;
-            int again = pywalk_resample(w, s, woke, (size_t)rc, errs);
-            if (again >= 0) {
-                gil_to_resampled(s, first);
-                threadinfo_paused(ti, s);
-                rc = 0;
-                n = (int)s->nthreads;
-            }
+            int again = pywalk_resample(w, s, woke, nw, errs);
+            if (again < 0)
+                errs[-again] += nw;
+            gil_to_resampled(s, first);
+            threadinfo_paused(ti, s);
+            rc = 0;
+            n = (int)s->nthreads;
         }
         if (rc == 0) {
             for (int i = 0; i < PYWALK_ERR_COUNT; i++)

@@ -398,7 +398,7 @@ static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
             seen_running |= c != 't' && c != 'S' && c != 'D';
         }
         usleep((useconds_t)nap_us);
-        int r = ptctl_settle(p, tries >= 3, NULL, 0, NULL);
+        int r = ptctl_settle(p, tries >= 3, NULL);
         ck_assert_int_ge(r, 0);
         if (r == 0) {
             ck_assert_msg(!seen_running, "a thread ran while paused, unseen by ptctl_settle");
@@ -873,6 +873,15 @@ static void let_main_run(void)
         ck_assert_msg(ms_now() - t0 < 5000, "the main thread does not run");
 }
 
+/* Wait until the waiters (slots 1-4) sleep again, after being stopped. */
+static void waiters_asleep(pid_t pid)
+{
+    uint64_t t0 = ms_now();
+    for (int k = 1; k <= 4; k++)
+        while (thread_state(pid, load(&sh->tid[k])) != 'S')
+            ck_assert_msg(ms_now() - t0 < 5000, "a waiter does not go back to sleep");
+}
+
 START_TEST(asleep_threads_left_alone)
 {
     pid_t pid = start_target_with(0, 4);    /* main spins; slots 1-4 wait in read() */
@@ -905,8 +914,10 @@ START_TEST(asleep_threads_left_alone)
     uint64_t t0 = ms_now();
     while (progress_of(1, 4) == before)
         ck_assert_msg(ms_now() - t0 < 5000, "the woken thread did not run");
-    pid_t woken[4] = { 0 };
-    ck_assert_int_eq(ptctl_settle(p, 0, woken, 4, NULL), 1);
+    size_t nwoken = 0;
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 1);
+    const pid_t *woken = ptctl_woken(p, &nwoken);
+    ck_assert_uint_eq(nwoken, 1);
     int stopped_ones = 0;
     for (int k = 1; k <= 4; k++) {
         int is_stopped = thread_state(pid, load(&sh->tid[k])) == 't';
@@ -922,19 +933,42 @@ START_TEST(asleep_threads_left_alone)
 
     /* Outside a pause settle has nothing to do; asked to, it stops every
      * thread left asleep. */
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
     let_main_run();
-    t0 = ms_now();
-    for (int k = 1; k <= 4; k++)
-        while (thread_state(pid, load(&sh->tid[k])) != 'S')
-            ck_assert_msg(ms_now() - t0 < 5000, "a waiter does not go back to sleep");
+    waiters_asleep(pid);
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-    ck_assert_int_eq(ptctl_settle(p, 1, woken, 2, NULL), 4);     /* only 2 ids fit */
-    ck_assert(woken[0] > 0 && woken[1] > 0 && woken[0] != woken[1]);
+    ck_assert_int_eq(ptctl_settle(p, 1, NULL), 4);
+    woken = ptctl_woken(p, &nwoken);
+    ck_assert_uint_eq(nwoken, 4);
+    for (int k = 1; k <= 4; k++) {
+        int listed = 0;
+        for (size_t j = 0; j < nwoken; j++)
+            listed |= woken[j] == load(&sh->tid[k]);
+        ck_assert_msg(listed, "waiter %d not listed as stopped", k);
+    }
     for (int k = 0; k <= 4; k++)
         ck_assert_int_eq(thread_state(pid, k ? load(&sh->tid[k]) : pid), 't');
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL, 0, NULL), 0);
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
     ck_assert_int_eq(ptctl_resume(p), 0);
+
+    /* Released, the stopped main thread runs on while the waiters are
+     * still watched: one woken now is seen, and stopped. */
+    let_main_run();
+    waiters_asleep(pid);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(thread_state(pid, pid), 't');
+    ck_assert_int_eq(ptctl_release(p), 0);
+    let_main_run();
+    before = progress_of(1, 4);
+    ck_assert_int_eq(write(wake_pipe[1], "w", 1), 1);
+    t0 = ms_now();
+    while (progress_of(1, 4) == before)
+        ck_assert_msg(ms_now() - t0 < 5000, "the woken thread did not run");
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), 1);
+    let_main_run();             /* still let go */
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert_uint_gt(ptctl_pause_ns(p), 0);
+    ck_assert_int_eq(ptctl_release(p), 0);      /* outside a pause: nothing to do */
 
     /* Detaching while threads are left asleep detaches them too. */
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
