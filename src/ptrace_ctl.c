@@ -847,14 +847,21 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
     return 0;
 }
 
-int ptctl_release(struct ptctl *p)
+/* 1 when P is within a pause, 0 when not, or -EINVAL / -ESRCH. */
+static int pause_state(const struct ptctl *p)
 {
     if (p == NULL)
         return -EINVAL;
     if (p->gone)
         return -ESRCH;
-    if (!p->paused)
-        return 0;
+    return p->paused;
+}
+
+int ptctl_release(struct ptctl *p)
+{
+    int in = pause_state(p);
+    if (in <= 0)
+        return in;
     /* Within a pause every thread is stopped, asleep or let go already, so
      * the threads resume_stopped sets running are exactly those let go. */
     int r = resume_stopped(p);
@@ -893,13 +900,8 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
 
 int ptctl_resume(struct ptctl *p)
 {
-    if (p == NULL)
-        return -EINVAL;
-    if (p->gone)
-        return -ESRCH;
-    if (!p->paused)
-        return 0;
-    return resume_all(p);
+    int in = pause_state(p);
+    return in <= 0 ? in : resume_all(p);
 }
 
 int ptctl_poll(struct ptctl *p, int *exit_status)
