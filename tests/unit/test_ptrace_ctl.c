@@ -970,10 +970,18 @@ START_TEST(asleep_threads_left_alone)
     ck_assert_uint_gt(ptctl_pause_ns(p), 0);
     ck_assert_int_eq(ptctl_release(p), 0);      /* outside a pause: nothing to do */
 
-    /* Detaching while threads are left asleep detaches them too. */
+    /* Detaching while threads are left asleep, or let go, detaches them
+     * too. */
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
     ptctl_detach(p);
     assert_untraced(pid);
+    p = attach_ok(pid);
+    let_main_run();
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    ck_assert_int_eq(ptctl_release(p), 0);
+    ptctl_detach(p);
+    assert_untraced(pid);
+    let_main_run();
     before = progress_of(1, 4);
     ck_assert_int_eq(write(wake_pipe[1], "yz", 2), 2);
     t0 = ms_now();
