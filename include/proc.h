@@ -158,6 +158,13 @@ int proc_schedfd_read(struct proc_schedfd *s, struct proc_schedstat *out);
 /* proc_schedfd_close — close and free S (NULL is fine). */
 void proc_schedfd_close(struct proc_schedfd *s);
 
+/* proc_raise_fd_limit — raise this process's soft limit on open files to
+ * its hard limit (at most 1M), for the kept-open readers above: a target
+ * with thousands of threads needs up to four descriptors per thread. Best
+ * effort; a reader that cannot be opened degrades on its own. Call it
+ * after any child that must keep the old limit has been forked. */
+void proc_raise_fd_limit(void);
+
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 

@@ -70,6 +70,8 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
                   : target_attach(pid, &s->target, err, errlen);
     if (rc != 0)
         return rc;
+    /* After the launch: the program keeps the limit it was given. */
+    proc_raise_fd_limit();
     proc_mem_open(&s->mem, s->target.pid);
     s->mem_open = 1;
     rc = target_find_python(&s->target, &s->mem, &s->interp, stop, err, errlen);

@@ -85,6 +85,7 @@ struct thr {
     int cpu;                        /* CPU it was last seen on, -1 = unknown */
     struct proc_schedstat seen;     /* its counters at the last look */
     int proven;                     /* off its CPU, counters still SEEN, at the last settle */
+    int no_fds;                     /* its readers could not be opened: always stopped */
 };
 
 struct ptctl {
@@ -549,13 +550,24 @@ static int looks_asleep(struct ptctl *p, size_t i)
     struct proc_stat st;
 
     t->cpu = -1;
+    if (t->no_fds)
+        return 0;
     if (!t->sched)
         t->sched = proc_schedfd_open(p->pid, t->tid);
     if (!t->sys)
         t->sys = proc_syscallfd_open(p->pid, t->tid);
     if (!t->stat)
         t->stat = proc_statfd_open(p->pid, t->tid);
-    if (!t->sched || !t->sys || !t->stat || proc_schedfd_read(t->sched, &now) != 0) {
+    if (!t->sched || !t->sys || !t->stat) {
+        /* Out of descriptors (the limit is raised at start, but may be
+         * low): do not try again at every pass; this thread is stopped. */
+        t->no_fds = errno == EMFILE || errno == ENFILE;
+        if (t->no_fds)
+            thr_close(t);
+        t->proven = 0;
+        return 0;
+    }
+    if (proc_schedfd_read(t->sched, &now) != 0) {
         t->proven = 0;
         return 0;
     }
