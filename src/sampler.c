@@ -109,12 +109,13 @@ static void gil_to_resampled(struct sample *s, size_t first)
 
 /* Blocking mode: read the paused target into S. The stopped threads are
  * let go as soon as they are read (and their states taken); threads left
- * asleep that turn out to have run are read again, stopped. Returns the
- * number of threads read, with the errors of the reads kept added to
- * ERRORS_BY, or -ESRCH (exited) / -EIO (ptctl failed, counted as a read
- * error), or a negative enum pywalk_error. */
+ * asleep that turn out to have run are read again, stopped. *N gets what
+ * pywalk_sample returned for the read kept (threads read, or a negative
+ * enum pywalk_error), and the errors of that read are added to ERRORS_BY.
+ * Returns 0; -ESRCH when the target exited; -EIO when ptctl failed (then
+ * every thread is resumed; counted as a read error). */
 static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
-                       struct sample *s, uint64_t *errors_by)
+                       struct sample *s, uint64_t *errors_by, int *n_out)
 {
     uint64_t time_ns = s->time_ns;
     for (int tries = 0;; tries++) {
@@ -124,9 +125,10 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
         if (n > 0)
             threadinfo_paused(ti, s);
         int one_by_one = n >= 0 && pywalk_can_resample(w);
-        int rc = one_by_one ? ptctl_release(pt) : 0;
-        if (rc >= 0)
-            rc = ptctl_settle(pt, !one_by_one && tries >= SETTLE_TRIES, &exit_status);
+        /* A failure to let them go shows in ptctl_settle's answer. */
+        if (one_by_one)
+            ptctl_release(pt);
+        int rc = ptctl_settle(pt, !one_by_one && tries >= SETTLE_TRIES, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
         if (rc < 0) {
@@ -149,7 +151,8 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
         if (rc == 0) {
             for (int i = 0; i < PYWALK_ERR_COUNT; i++)
                 errors_by[i] += errs[i];
-            return n;
+            *n_out = n;
+            return 0;
         }
         sample_clear(s);
         s->time_ns = time_ns;
@@ -171,10 +174,10 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
             stats->errors_by[PYWALK_ERR_READ]++;
             return 0;
         }
-        n = read_paused(t, pt, w, ti, s, stats->errors_by);
-        if (n == -ESRCH)
+        rc = read_paused(t, pt, w, ti, s, stats->errors_by, &n);
+        if (rc == -ESRCH)
             return -ESRCH;
-        if (n == -EIO) {
+        if (rc != 0) {
             sample_clear(s);
             return 0;
         }
