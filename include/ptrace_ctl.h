@@ -46,9 +46,10 @@ int ptctl_pause(struct ptctl *p, int *exit_status);
 
 /* ptctl_release — within a pause, once what was read of the stopped
  * threads is all that is needed of them: let them go on, while the threads
- * left asleep stay watched for ptctl_settle. Returns 0 or -ESRCH if none
- * could be resumed because all were killed meanwhile; a no-op outside a
- * pause. */
+ * left asleep stay watched for ptctl_settle. Returns 0, -ESRCH if the
+ * process is gone or none could be resumed because all were killed
+ * meanwhile (ptctl_settle then tells more), -EINVAL for a NULL P; a no-op
+ * outside a pause. */
 int ptctl_release(struct ptctl *p);
 
 /* ptctl_settle — after reading the paused target: did the threads left
@@ -65,8 +66,9 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status);
  * them; the array belongs to P and is valid until its next call. */
 const pid_t *ptctl_woken(const struct ptctl *p, size_t *n);
 
-/* ptctl_resume — continue every stopped thread, delivering any signal that
- * was meant for it. Returns 0 or -ESRCH if the process is gone. */
+/* ptctl_resume — end the pause: continue every stopped thread, delivering
+ * any signal that was meant for it, and stop watching the threads left
+ * asleep. Returns 0 or -ESRCH if the process is gone. */
 int ptctl_resume(struct ptctl *p);
 
 /* ptctl_poll — between samples: reap pending ptrace events (new threads,
