@@ -37,7 +37,9 @@
  * its CPU, and the run time in .../schedstat grows whenever a thread that
  * ran leaves its CPU. Counters equal before the reads and after, with the
  * thread off its CPU after: it ran no code in between. A thread that did
- * run is stopped then and the caller reads again.
+ * run is stopped then and the caller reads it again. The stopped threads
+ * need not wait for those proofs: once read, ptctl_release lets them go
+ * (TH_LOOSE) while the sleepers stay watched until ptctl_resume.
  *
  * All ptrace requests must come from the thread that attached: the kernel
  * ties a tracee to one tracer thread.
