@@ -82,6 +82,12 @@ int ptctl_poll(struct ptctl *p, int *exit_status);
  * ptctl_settle; 0 when every thread was left asleep), for statistics. */
 uint64_t ptctl_pause_ns(const struct ptctl *p);
 
+/* ptctl_set_sleep_proofs — ON 0: stop every thread at each pause, as on a
+ * kernel without scheduler statistics, instead of leaving sleeping threads
+ * asleep and proving afterwards that they stayed so. (Turning them back on
+ * has no effect where the kernel gives no statistics.) */
+void ptctl_set_sleep_proofs(struct ptctl *p, int on);
+
 /* ptctl_counts — totals over every pause so far, for statistics: thread
  * stops made (*STOPPED), threads left asleep through a pause (*ASLEEP),
  * and of those, how many turned out to have run, so that they were stopped

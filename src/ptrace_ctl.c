@@ -103,7 +103,7 @@ struct ptctl {
     uint64_t pause_ns;
     pid_t *woke;                    /* threads the last ptctl_settle stopped */
     size_t nwoke, cap_woke;
-    int no_sleep_proof;             /* no scheduler counters here: stop every thread */
+    int no_sleep_proof;             /* no scheduler counters here, or told so: stop every thread */
     uint64_t n_stopped, n_asleep, n_woke; /* totals over all pauses, see ptctl_counts */
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
 };
@@ -937,6 +937,12 @@ int ptctl_poll(struct ptctl *p, int *exit_status)
 uint64_t ptctl_pause_ns(const struct ptctl *p)
 {
     return p ? p->pause_ns : 0;
+}
+
+void ptctl_set_sleep_proofs(struct ptctl *p, int on)
+{
+    if (p)
+        p->no_sleep_proof = !on;
 }
 
 void ptctl_counts(const struct ptctl *p, uint64_t *stopped, uint64_t *asleep, uint64_t *woke)

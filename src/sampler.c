@@ -214,12 +214,22 @@ static uint64_t sum_errors(const struct sampler_stats *st)
     return e;
 }
 
-/* GILSCOPE_STATS=1 in the environment asks for statistics (bench/run; see
- * README, Performance). */
-static int stats_wanted(void)
+/* Whether the environment variable NAME is "1". GILSCOPE_STATS=1 asks for
+ * statistics (bench/run); GILSCOPE_STOP_ALL=1 for blocking mode to stop
+ * every thread, sleeping ones too (see README, Performance). */
+static int env_on(const char *name)
 {
-    const char *env = getenv("GILSCOPE_STATS");
+    const char *env = getenv(name);
     return env && strcmp(env, "1") == 0;
+}
+
+/* ptctl_attach for blocking mode, as the environment asks. */
+static struct ptctl *attach(pid_t pid, int *e, char *err, size_t errlen)
+{
+    struct ptctl *pt = ptctl_attach(pid, e, err, errlen);
+    if (pt && env_on("GILSCOPE_STOP_ALL"))
+        ptctl_set_sleep_proofs(pt, 0);
+    return pt;
 }
 
 /* One machine-readable line of the loop's statistics on stderr. FIRST_NS is
@@ -256,7 +266,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     memset(stats, 0, sizeof *stats);
     if (!cfg->nonblocking) {
         int e = 0;
-        pt = ptctl_attach(t->pid, &e, err, errlen);
+        pt = attach(t->pid, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
     }
@@ -266,7 +276,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
-    int want_stats = stats_wanted();
+    int want_stats = env_on("GILSCOPE_STATS");
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
         /* Tick k is due at start + k·interval, moved by up to ±25%. */
@@ -336,7 +346,7 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int 
     memset(stats, 0, sizeof *stats);
     if (!nonblocking) {
         int e = 0;
-        pt = ptctl_attach(t->pid, &e, err, errlen);
+        pt = attach(t->pid, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
     }

@@ -864,6 +864,25 @@ static unsigned long progress_of(int first, int last)
     return sum;
 }
 
+/* Kill a target of start_target_with, and close its wake pipe. */
+static void stop_waiter_target(pid_t pid)
+{
+    stop_target(pid);
+    close(wake_pipe[0]);
+    close(wake_pipe[1]);
+}
+
+/* ptctl_counts says STOPPED, ASLEEP and WOKE (WOKE < 0: not checked). */
+static void assert_counts(struct ptctl *p, uint64_t stopped, uint64_t asleep, int woke)
+{
+    uint64_t s, a, w;
+    ptctl_counts(p, &s, &a, &w);
+    ck_assert_uint_eq(s, stopped);
+    ck_assert_uint_eq(a, asleep);
+    if (woke >= 0)
+        ck_assert_uint_eq(w, (uint64_t)woke);
+}
+
 /* Wait until the main thread (slot 0) has moved. */
 static void let_main_run(void)
 {
@@ -886,7 +905,6 @@ START_TEST(asleep_threads_left_alone)
 {
     pid_t pid = start_target_with(0, 4);    /* main spins; slots 1-4 wait in read() */
     struct ptctl *p = attach_ok(pid);
-    uint64_t stopped, asleep, woke;
 
     /* Threads asleep in the kernel are not stopped, only watched. (A
      * thread resumed but not yet back on a CPU would not be stopped
@@ -900,10 +918,7 @@ START_TEST(asleep_threads_left_alone)
         assert_held(pid, p, 200);
         ck_assert_int_eq(ptctl_resume(p), 0);
     }
-    ptctl_counts(p, &stopped, &asleep, &woke);
-    ck_assert_uint_eq(stopped, 50);
-    ck_assert_uint_eq(asleep, 200);
-    ck_assert_uint_eq(woke, 0);
+    assert_counts(p, 50, 200, 0);
 
     /* A sleeper woken during the pause runs, since nothing stops it; the
      * settle that follows must see it and stop it. */
@@ -928,6 +943,7 @@ START_TEST(asleep_threads_left_alone)
     ck_assert_int_eq(stopped_ones, 1);
     assert_held(pid, p, 2000);
     ck_assert_int_eq(ptctl_resume(p), 0);
+    uint64_t stopped, asleep, woke;
     ptctl_counts(p, &stopped, &asleep, &woke);
     ck_assert_uint_eq(woke, 1);
 
@@ -987,9 +1003,37 @@ START_TEST(asleep_threads_left_alone)
     t0 = ms_now();
     while (progress_of(1, 4) < before + 2)
         ck_assert_msg(ms_now() - t0 < 5000, "the waiters do not run after detach");
-    stop_target(pid);
-    close(wake_pipe[0]);
-    close(wake_pipe[1]);
+    stop_waiter_target(pid);
+}
+END_TEST
+
+START_TEST(sleep_proofs_off)
+{
+    pid_t pid = start_target_with(0, 4);    /* main spins; slots 1-4 wait in read() */
+    struct ptctl *p = attach_ok(pid);
+
+    /* As on a kernel without scheduler statistics: every thread stopped. */
+    ptctl_set_sleep_proofs(p, 0);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        for (int k = 0; k <= 4; k++)
+            ck_assert_int_eq(thread_state(pid, k ? load(&sh->tid[k]) : pid), 't');
+        ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    assert_counts(p, 50, 0, -1);
+
+    /* And back on: the waiters are left asleep again. */
+    ptctl_set_sleep_proofs(p, 1);
+    let_main_run();
+    waiters_asleep(pid);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    for (int k = 1; k <= 4; k++)
+        ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ptctl_detach(p);
+    assert_untraced(pid);       /* and the waiters, asleep, untouched */
+    stop_waiter_target(pid);
 }
 END_TEST
 
@@ -1104,6 +1148,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, detach_leaves_running);
     tcase_add_test(tc, group_stop_passed_through);
     tcase_add_test(tc, asleep_threads_left_alone);
+    tcase_add_test(tc, sleep_proofs_off);
     suite_add_tcase(s, tc);
     return s;
 }
