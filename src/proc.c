@@ -524,36 +524,44 @@ struct proc_syscallfd {
     int fd;             /* /proc/PID/task/TID/syscall, read with pread at 0 */
 };
 
-/* Open /proc/PID/task/TID/NAME; returns the fd or -1 with errno set. */
-static int task_file_open(pid_t pid, pid_t tid, const char *name)
+/* The kept-open readers below are structs whose first member is their
+ * descriptor. A new one of SIZE bytes for /proc/PID/task/TID/NAME; NULL
+ * with errno set when the file cannot be opened or memory runs out. */
+static void *task_reader_open(pid_t pid, pid_t tid, const char *name, size_t size)
 {
     char rel[64];
     if (tid <= 0) {
         errno = ESRCH;
-        return -1;
+        return NULL;
     }
     snprintf(rel, sizeof rel, "task/%d/%s", (int)tid, name);
     int fd = pid_file_open(pid, rel, O_RDONLY);
     if (fd < 0) {
         errno = -fd;
-        return -1;
-    }
-    return fd;
-}
-
-struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid)
-{
-    int fd = task_file_open(pid, tid, "stat");
-    if (fd < 0)
         return NULL;
-    struct proc_statfd *s = malloc(sizeof *s);
-    if (s == NULL) {
+    }
+    int *r = malloc(size);
+    if (r == NULL) {
         close(fd);
         errno = ENOMEM;
         return NULL;
     }
-    s->fd = fd;
-    return s;
+    *r = fd;
+    return r;
+}
+
+/* Close and free such a reader (NULL is fine). */
+static void task_reader_close(void *r)
+{
+    if (r == NULL)
+        return;
+    close(*(int *)r);
+    free(r);
+}
+
+struct proc_statfd *proc_statfd_open(pid_t pid, pid_t tid)
+{
+    return task_reader_open(pid, tid, "stat", sizeof(struct proc_statfd));
 }
 
 int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out)
@@ -567,10 +575,7 @@ int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out)
 
 void proc_statfd_close(struct proc_statfd *s)
 {
-    if (s == NULL)
-        return;
-    close(s->fd);
-    free(s);
+    task_reader_close(s);
 }
 
 int proc_syscall_parse(const char *text, size_t len, long *nr)
@@ -594,17 +599,7 @@ int proc_syscall_parse(const char *text, size_t len, long *nr)
 
 struct proc_syscallfd *proc_syscallfd_open(pid_t pid, pid_t tid)
 {
-    int fd = task_file_open(pid, tid, "syscall");
-    if (fd < 0)
-        return NULL;
-    struct proc_syscallfd *s = malloc(sizeof *s);
-    if (s == NULL) {
-        close(fd);
-        errno = ENOMEM;
-        return NULL;
-    }
-    s->fd = fd;
-    return s;
+    return task_reader_open(pid, tid, "syscall", sizeof(struct proc_syscallfd));
 }
 
 int proc_syscallfd_read(struct proc_syscallfd *s, long *nr)
@@ -618,10 +613,7 @@ int proc_syscallfd_read(struct proc_syscallfd *s, long *nr)
 
 void proc_syscallfd_close(struct proc_syscallfd *s)
 {
-    if (s == NULL)
-        return;
-    close(s->fd);
-    free(s);
+    task_reader_close(s);
 }
 
 int proc_schedstat_parse(const char *text, size_t len, struct proc_schedstat *out)
@@ -647,17 +639,7 @@ struct proc_schedfd {
 
 struct proc_schedfd *proc_schedfd_open(pid_t pid, pid_t tid)
 {
-    int fd = task_file_open(pid, tid, "schedstat");
-    if (fd < 0)
-        return NULL;
-    struct proc_schedfd *s = malloc(sizeof *s);
-    if (s == NULL) {
-        close(fd);
-        errno = ENOMEM;
-        return NULL;
-    }
-    s->fd = fd;
-    return s;
+    return task_reader_open(pid, tid, "schedstat", sizeof(struct proc_schedfd));
 }
 
 int proc_schedfd_read(struct proc_schedfd *s, struct proc_schedstat *out)
@@ -671,10 +653,7 @@ int proc_schedfd_read(struct proc_schedfd *s, struct proc_schedstat *out)
 
 void proc_schedfd_close(struct proc_schedfd *s)
 {
-    if (s == NULL)
-        return;
-    close(s->fd);
-    free(s);
+    task_reader_close(s);
 }
 
 void proc_raise_fd_limit(void)

@@ -841,6 +841,17 @@ static int report_gone(const struct ptctl *p, int *exit_status)
     return -ESRCH;
 }
 
+/* The end of a call that stopped threads, with R its result so far: on
+ * failure resume what is stopped; forget the threads that exited. Returns
+ * R, or -ESRCH (with *EXIT_STATUS) when the process is gone. */
+static int after_stopping(struct ptctl *p, int r, int *exit_status)
+{
+    if (r < 0 && !p->gone)
+        resume_all(p);
+    thr_compact(p);
+    return p->gone ? report_gone(p, exit_status) : r;
+}
+
 int ptctl_pause(struct ptctl *p, int *exit_status)
 {
     if (p == NULL)
@@ -849,12 +860,7 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
         return report_gone(p, exit_status);
     if (p->paused)
         return 0;
-    int r = stop_all(p, 1);
-    if (r < 0 && !p->gone)
-        resume_all(p);
-    thr_compact(p);
-    if (p->gone)
-        return report_gone(p, exit_status);
+    int r = after_stopping(p, stop_all(p, 1), exit_status);
     if (r < 0)
         return r;
     p->paused = 1;
@@ -899,12 +905,7 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
         return report_gone(p, exit_status);
     if (!p->paused)
         return 0;
-    int r = stop_woken(p, stop_all_now);
-    if (r < 0 && !p->gone)
-        resume_all(p);
-    thr_compact(p);
-    if (p->gone)
-        return report_gone(p, exit_status);
+    int r = after_stopping(p, stop_woken(p, stop_all_now), exit_status);
     if (r < 0)
         return r;
     if (!stop_all_now)

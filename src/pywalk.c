@@ -1560,6 +1560,14 @@ static void spec_upkeep(struct pywalk *w)
     }
 }
 
+/* Append thread T, whose frames are the last ones in OUT, to OUT.
+ * Returns 0, or -1 when out of memory. */
+static int push_walked(struct sample *out, struct thread_sample *t)
+{
+    t->nframes = (uint32_t)(out->nframes - t->first);
+    return sample_push_thread(out, t);
+}
+
 /* ---- the slow path: one read per step ---- */
 
 static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
@@ -1599,8 +1607,7 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
             t.first = (uint32_t)out->nframes;
             int rc = walk_thread(w, tstate, ts, out, &t.flags);
             if (rc == 0) {
-                t.nframes = (uint32_t)(out->nframes - t.first);
-                if (sample_push_thread(out, &t) != 0)
+                if (push_walked(out, &t) != 0)
                     return -PYWALK_ERR_NOMEM;
                 added++;
             } else {
@@ -1673,8 +1680,7 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
                 errors[rc]++;
             continue;
         }
-        t.nframes = (uint32_t)(out->nframes - t.first);
-        if (sample_push_thread(out, &t) != 0)
+        if (push_walked(out, &t) != 0)
             return -PYWALK_ERR_NOMEM;
         added++;
     }
@@ -2012,12 +2018,8 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
         if (rc == FAST_MISS)
             goto miss;
         if (rc == 0) {
-            t.nframes = (uint32_t)(out->nframes - t.first);
-            if (sample_push_thread(out, &t) != 0) {
-                free(redo);
-                w->ab = NULL;
-                return -PYWALK_ERR_NOMEM;
-            }
+            if (push_walked(out, &t) != 0)
+                goto nomem;
             added++;
             continue;
         }
@@ -2055,12 +2057,8 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
                 out->nframes = t.first;
         }
         if (rc == 0) {
-            t.nframes = (uint32_t)(out->nframes - t.first);
-            if (sample_push_thread(out, &t) != 0) {
-                free(redo);
-                w->ab = NULL;
-                return -PYWALK_ERR_NOMEM;
-            }
+            if (push_walked(out, &t) != 0)
+                goto nomem;
             added++;
         } else {
             errs[rc]++;
@@ -2071,6 +2069,10 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
     for (int k = 0; errors && k < PYWALK_ERR_COUNT; k++)
         errors[k] += errs[k];
     return added;
+nomem:
+    free(redo);
+    w->ab = NULL;
+    return -PYWALK_ERR_NOMEM;
 miss:
     free(redo);
     w->ab = NULL;

@@ -107,7 +107,8 @@ static void *waiter_thread(void *arg)
     _exit(94);
 }
 
-static void target_add_waiter(void)
+/* Start a thread running FN in the next slot and wait until it runs. */
+static void target_add(void *(*fn)(void *))
 {
     pthread_t th;
     int slot = atomic_load(&sh->nthreads);
@@ -115,22 +116,7 @@ static void target_add_waiter(void)
     if (slot >= MAX_THREADS)
         _exit(90);
     atomic_store(&sh->nthreads, slot + 1);
-    if (pthread_create(&th, NULL, waiter_thread, (void *)(intptr_t)slot) != 0)
-        _exit(91);
-    pthread_detach(th);
-    while (atomic_load(&sh->tid[slot]) == 0)
-        sched_yield();
-}
-
-static void target_add_thread(void)
-{
-    pthread_t th;
-    int slot = atomic_load(&sh->nthreads);
-
-    if (slot >= MAX_THREADS)
-        _exit(90);
-    atomic_store(&sh->nthreads, slot + 1);
-    if (pthread_create(&th, NULL, target_thread, (void *)(intptr_t)slot) != 0)
+    if (pthread_create(&th, NULL, fn, (void *)(intptr_t)slot) != 0)
         _exit(91);
     pthread_detach(th);
     while (atomic_load(&sh->tid[slot]) == 0)
@@ -155,14 +141,14 @@ static void target_main(pid_t parent, int workers, int waiters)
     atomic_store(&sh->tid[0], gettid());
     atomic_store(&sh->nthreads, 1);
     for (int i = 0; i < workers; i++)
-        target_add_thread();
+        target_add(target_thread);
     for (int i = 0; i < waiters; i++)
-        target_add_waiter();
+        target_add(waiter_thread);
     atomic_store(&sh->ready, 1);
     for (;;) {
         target_step(0);
         while (atomic_load(&sh->spawn) > 0) {
-            target_add_thread();
+            target_add(target_thread);
             atomic_fetch_sub(&sh->spawn, 1);
         }
         if (atomic_load(&sh->leader_exit)) {
