@@ -54,6 +54,18 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 
+/* cli_build_desc — how S's interpreter was built, for headers and
+ * summaries: "" for a GIL build, else "free-threaded, GIL disabled",
+ * "free-threaded, GIL enabled" (re-enabled at run time), or
+ * "free-threaded" when that cannot be read. Writes BUF (LEN bytes) and
+ * returns it. */
+const char *cli_build_desc(struct session *s, char *buf, size_t len);
+
+/* cli_gil_only_check — for --gil: on a free-threaded target running
+ * without the GIL, print why --gil cannot work, end a launched program
+ * (SIGTERM, then wait) and return EXIT_ERROR; otherwise return 0. */
+int cli_gil_only_check(struct session *s);
+
 /* cli_stop_flag — install SIGINT/SIGTERM/SIGHUP handlers that set and return
  * a flag (no SA_RESTART, so sleeps wake up). SIGPIPE is ignored. */
 volatile sig_atomic_t *cli_stop_flag(void);

@@ -29,6 +29,7 @@ struct pyinterp {
     uint64_t tstate_current_addr; /* address of the word naming the GIL holder (≤3.11), else 0 */
     char binary[PATH_MAX];      /* the file that holds the interpreter, as the target maps it */
     uint64_t bias;              /* load bias of that file */
+    char warning[300];          /* "" or a warning to show once (a version newer than known) */
 };
 
 /* pyinterp_find — locate the interpreter in PID (memory through M) and fill
@@ -36,6 +37,12 @@ struct pyinterp {
  * version), PYINTERP_ENOTREADY (try again shortly — launch mode), or a
  * negative errno (-ESRCH, -EPERM …). ERR gets a one-line reason. */
 int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *out, char *err, size_t errlen);
+
+/* pyinterp_gil_enabled — whether the GIL of PI's main interpreter is in
+ * use: 1 on every GIL build, and on a free-threaded build that re-enabled it
+ * (PYTHON_GIL=1, or for an extension that needs it); 0 on a free-threaded
+ * build running without it; -EFAULT when it cannot be read. */
+int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m);
 
 /* pyinterp_parse_version_string — find the start of a sys.version text
  * ("3.11.2 (main, …" / "2.7.18 (default, …") inside BUF and parse it.

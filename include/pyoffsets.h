@@ -17,9 +17,47 @@
 
 #define PYOFF_NONE (-1)
 
+/* Values of the capability fields below. */
+#define PYOFF_FRAMES_HEAP     1    /* PyFrameObject chain from tstate->frame, f_back */
+#define PYOFF_FRAMES_CHUNKS   2    /* _PyInterpreterFrame in data-stack chunks, previous */
+
+#define PYOFF_LT_LNOTAB_U8    1    /* co_lnotab, unsigned line increments; instr in bytes */
+#define PYOFF_LT_LNOTAB       2    /* co_lnotab, signed line increments; instr in bytes */
+#define PYOFF_LT_LINETABLE    3    /* co_linetable (sdelta, ldelta) pairs; instr in code units */
+#define PYOFF_LT_LOCATIONS    4    /* location table; instr in code units */
+
+#define PYOFF_TEXT_PY2        1    /* str is bytes, unicode is Py_UNICODE[] */
+#define PYOFF_TEXT_PEP393     2    /* str is PEP 393 (kind, compact, ascii bits in state) */
+
+#define PYOFF_DICT_PY2        1    /* ma_mask / ma_table of entries */
+#define PYOFF_DICT_KEYS       2    /* ma_keys / ma_values, keys object with dk_size */
+#define PYOFF_DICT_KEYS_LOG2  3    /* keys object with dk_log2_size, dk_kind (unicode entries) */
+
+#define PYOFF_MD_NONE         0    /* instance dicts only through tp_dictoffset */
+#define PYOFF_MD_DICT_VALUES  1    /* managed: dict at managed_dict_off, values pointer one word before */
+#define PYOFF_MD_TAGGED       2    /* managed: one word, a dict or (tagged with bit 0) values */
+#define PYOFF_MD_INLINE       3    /* managed: dict at managed_dict_off, else values inline after the object */
+
 struct py_offsets {
-    int major;                     /* version the table describes, e.g. 3 */
-    int minor;                     /* e.g. 11 */
+    int major;                     /* version the table describes, e.g. 3 (for messages only) */
+    int minor;                     /* e.g. 11 (for messages only) */
+
+    /* What the layout can do. Readers ask these, never the version. */
+    int32_t free_threaded;         /* 1: built without the GIL (Py_GIL_DISABLED) */
+    int32_t frame_model;           /* PYOFF_FRAMES_* */
+    int32_t linetable_kind;        /* PYOFF_LT_* */
+    int32_t text_model;            /* PYOFF_TEXT_* */
+    int32_t dict_model;            /* PYOFF_DICT_* */
+    int32_t managed_dict;          /* PYOFF_MD_* */
+    int32_t managed_dict_off;      /* MANAGED_DICT_OFFSET, bytes from the object (negative) */
+    int32_t owner_cstack;          /* frame owner value of a C-stack entry shim frame, NONE if none */
+    int32_t owner_max;             /* highest valid frame owner value */
+    int32_t exec_may_be_other;     /* 1: a frame's executable may be a non-code object (skipped) */
+    int32_t stackref_tag_bits;     /* low bits of f_executable that tag a _PyStackRef, 0 if none */
+    int32_t uni_kind_shift;        /* first bit of kind in the PEP 393 state word */
+    int32_t uni_compact_shift;     /* bit of compact */
+    int32_t uni_ascii_shift;       /* bit of ascii */
+    int32_t uni_ready_shift;       /* bit of ready (≤3.11), NONE when strings are always ready */
 
     /* _PyRuntimeState (3.7+) */
     int32_t rt_size;               /* sizeof(_PyRuntimeState) */
@@ -40,6 +78,7 @@ struct py_offsets {
     /* struct _gil_runtime_state, reached through is_gil_ptr (3.12) */
     int32_t gil_locked;            /* locked */
     int32_t gil_last_holder;       /* last_holder */
+    int32_t gil_enabled;           /* enabled (free-threaded builds): 0 while the GIL is off */
 
     /* PyThreadState */
     int32_t ts_size;               /* sizeof(PyThreadState) */
@@ -52,6 +91,7 @@ struct py_offsets {
     int32_t ts_thread_id;          /* thread_id (pthread_t on 3.x, long on 2.7) */
     int32_t ts_native_thread_id;   /* native_thread_id (3.11+) */
     int32_t ts_datastack_chunk;    /* datastack_chunk (3.11+) */
+    int32_t ts_datastack_top;      /* datastack_top (3.11+) */
 
     /* _PyStackChunk (3.11+) */
     int32_t chunk_previous;        /* previous */
@@ -73,6 +113,7 @@ struct py_offsets {
     int32_t if_instr;              /* prev_instr (3.11–3.12) / instr_ptr (3.13+) */
     int32_t if_owner;              /* owner (char) */
     int32_t if_is_entry;           /* is_entry (bool, 3.11 only) */
+    int32_t if_tlbc_index;         /* tlbc_index (int32, free-threaded 3.14+) */
 
     /* PyCodeObject */
     int32_t co_size;               /* sizeof(PyCodeObject) */
@@ -82,6 +123,8 @@ struct py_offsets {
     int32_t co_firstlineno;        /* co_firstlineno (int) */
     int32_t co_linetable;          /* co_lnotab (≤3.9) / co_linetable (3.10+) */
     int32_t co_code_adaptive;      /* co_code_adaptive (3.11+) */
+    int32_t co_tlbc;               /* co_tlbc, _PyCodeArray * (free-threaded 3.14+) */
+    int32_t tlbc_entries;          /* _PyCodeArray.entries[] */
 
     /* PyObject / PyVarObject / PyTypeObject / PyHeapTypeObject */
     int32_t ob_type;               /* ob_type */
@@ -138,15 +181,21 @@ struct py_offsets {
 };
 
 /*
- * pyoffsets_for_version — the compiled-in table for MAJOR.MINOR.
- * Returns a pointer to static data (never freed), or NULL when no table
- * exists for that version.
+ * pyoffsets_for_version — the compiled-in table of the GIL build of
+ * MAJOR.MINOR. Returns a pointer to static data (never freed), or NULL
+ * when no table exists for that version.
  */
 const struct py_offsets *pyoffsets_for_version(int major, int minor);
 
 /*
- * pyoffsets_latest — the newest compiled-in table (used as the base for
- * versions newer than any table, with _Py_DebugOffsets on top). Static data.
+ * pyoffsets_for_build — like pyoffsets_for_version, for the free-threaded
+ * build when FREE_THREADED is non-zero. Static data or NULL.
+ */
+const struct py_offsets *pyoffsets_for_build(int major, int minor, int free_threaded);
+
+/*
+ * pyoffsets_latest — the newest compiled-in table of the GIL build
+ * (static data).
  */
 const struct py_offsets *pyoffsets_latest(void);
 
@@ -154,19 +203,48 @@ const struct py_offsets *pyoffsets_latest(void);
  * pyoffsets_from_debug — fill OUT from a copy of the target's _Py_DebugOffsets
  * block (BUF, LEN bytes, read from the start of _PyRuntime).
  *
- * BASE supplies the facts the debug offsets do not describe (dict, long,
- * chunk layout …); OUT starts as a copy of BASE and every field the block
- * describes is overwritten. The block is validated: cookie "xdebugpy",
- * version's major.minor equal to EXPECT_MAJOR.EXPECT_MINOR (or any when
- * EXPECT_MAJOR is 0), every struct size < 1 MiB and every offset inside its
- * struct. Returns 0, or -1 with a one-line reason in ERR (ERRLEN bytes).
- * On success *VERSION_HEX receives the block's PY_VERSION_HEX.
+ * The block's own layout differs per minor version: it is read through the
+ * description of EXPECT_MAJOR.EXPECT_MINOR (3.13 and 3.14 are described),
+ * or of the block's own version when EXPECT_MAJOR is 0. BASE supplies the
+ * facts the block does not describe (dict, long, chunk layout, capability
+ * fields …); OUT starts as a copy of BASE and every field the block
+ * describes is overwritten. The block is validated the way CPython's own
+ * remote-debugging reader does: cookie "xdebugpy", version's major.minor
+ * equal to the expected one, every section size > 0 and < 1 MiB, every
+ * offset plus its width inside its section, every offset aligned to its
+ * width; the first failure is named in ERR. Members that exist only in
+ * free-threaded builds are taken only when the block says it is one.
+ * Returns 0, or -1 with a one-line reason in ERR (ERRLEN bytes). On
+ * success *VERSION_HEX (may be NULL) receives the block's PY_VERSION_HEX.
  */
 int pyoffsets_from_debug(const void *buf, size_t len,
                          const struct py_offsets *base,
                          int expect_major, int expect_minor,
                          struct py_offsets *out, uint64_t *version_hex,
                          char *err, size_t errlen);
+
+/*
+ * pyoffsets_debug_described — 1 if the _Py_DebugOffsets layout of
+ * MAJOR.MINOR is described (pyoffsets_from_debug can read it), else 0.
+ */
+int pyoffsets_debug_described(int major, int minor);
+
+/*
+ * pyoffsets_select — the layout to read an interpreter of version
+ * MAJOR.MINOR with. BLOCK (LEN bytes) is the target's _Py_DebugOffsets
+ * block, or NULL when it has none; its free_threaded flag picks the build
+ * flavour. The choice:
+ *   - a compiled table (and the block over it where the block is described);
+ *   - a version newer than every description whose block validates through
+ *     the newest description, over the newest table of its flavour:
+ *     returns 1 with a warning in ERR (the result may be wrong where the
+ *     undescribed layout changed);
+ *   - otherwise -1 with the reason in ERR ("Python 3.5 is not supported …",
+ *     "invalid _Py_DebugOffsets: code_object.qualname = … does not fit …").
+ * Returns 0 (OUT filled), 1 (OUT filled, warning in ERR) or -1.
+ */
+int pyoffsets_select(int major, int minor, const void *block, size_t len,
+                     struct py_offsets *out, char *err, size_t errlen);
 
 /* Bytes of _PyRuntime that pyoffsets_from_debug wants to see. */
 #define PYOFF_DEBUG_BLOCK_SIZE 1024

@@ -54,19 +54,16 @@ struct pystr_state {
 
 /*
  * pystr_state_decode — split the 32-bit STATE word (PyASCIIObject.state, as
- * read from the target) of CPython MAJOR.MINOR into OUT.
- *
- * Layout from the headers, least significant bit first: 3.3–3.11 interned:2
- * kind:3 compact:1 ascii:1 ready:1; 3.12–3.13 interned:2 kind:3 compact:1
- * ascii:1 statically_allocated:1. FREE_THREADED (3.14t and later) selects
- * the free-threaded layout, where interned is a whole byte and the other
- * fields start at bit 8; it is ignored before 3.14 (3.13t keeps the normal
- * layout). Always fills OUT. Returns 0 when the state describes a string
- * whose characters can be read (kind 1/2/4, ascii only with kind 1, ready),
- * -EINVAL otherwise (including any version without PEP 393, < 3.3).
+ * read from the target) into OUT, using the bit positions of layout O
+ * (uni_kind_shift, uni_compact_shift, uni_ascii_shift, uni_ready_shift:
+ * generated from each version's own bit-fields; in free-threaded 3.14
+ * "interned" is a whole byte and the rest starts at bit 8). Fills OUT
+ * (zeros when O has no PEP 393 strings). Returns 0 when the state
+ * describes a string whose characters can be read (kind 1/2/4, ascii only
+ * with kind 1, ready), -EINVAL otherwise (including a layout without
+ * PEP 393 strings).
  */
-int pystr_state_decode(uint32_t state, int major, int minor, int free_threaded,
-                       struct pystr_state *out);
+int pystr_state_decode(uint32_t state, const struct py_offsets *o, struct pystr_state *out);
 
 /*
  * pystr_read — copy the string object at remote ADDR into OUT (OUTLEN

@@ -123,8 +123,11 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
                       volatile sig_atomic_t *stop)
 {
     char err[512];
-    if (session_open(s, pid, argv, nonblocking, stop, err, sizeof err) == 0)
+    if (session_open(s, pid, argv, nonblocking, stop, err, sizeof err) == 0) {
+        if (s->interp.warning[0])
+            cli_error("warning: %s", s->interp.warning);
         return 0;
+    }
     cli_error("%s", err);
     int code = EXIT_ERROR;
     if (s->target.launched) {
@@ -134,4 +137,30 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
     }
     session_close(s);
     return code;
+}
+
+const char *cli_build_desc(struct session *s, char *buf, size_t len)
+{
+    if (!s->interp.off.free_threaded)
+        snprintf(buf, len, "%s", "");
+    else
+        switch (pyinterp_gil_enabled(&s->interp, &s->mem)) {
+        case 1: snprintf(buf, len, "free-threaded, GIL enabled"); break;
+        case 0: snprintf(buf, len, "free-threaded, GIL disabled"); break;
+        default: snprintf(buf, len, "free-threaded"); break;
+        }
+    return buf;
+}
+
+int cli_gil_only_check(struct session *s)
+{
+    if (!s->interp.off.free_threaded || pyinterp_gil_enabled(&s->interp, &s->mem) == 1)
+        return 0;
+    cli_error("--gil: Python %s is a free-threaded build running without the GIL: no thread "
+              "holds one (leave out --gil)", s->interp.version);
+    if (s->target.launched && !s->target.exited) {
+        kill(s->target.pid, SIGTERM);
+        target_wait(&s->target);
+    }
+    return EXIT_ERROR;
 }

@@ -21,7 +21,7 @@ static const char usage[] =
     "      --full-filenames  (accepted for symmetry; dump always shows full paths)\n"
     "  -h, --help          this help\n";
 
-static void print_text(const struct session *s, const struct sample *smp)
+static void print_text(struct session *s, const struct sample *smp)
 {
     const struct strtab *st = s->strings;
     /* Colour only for a person at a terminal, and never against NO_COLOR (no-color.org). */
@@ -30,7 +30,10 @@ static void print_text(const struct session *s, const struct sample *smp)
     const char *bold = color ? "\033[1m" : "", *dim = color ? "\033[2m" : "",
                *green = color ? "\033[32m" : "", *yellow = color ? "\033[33m" : "",
                *off = color ? "\033[0m" : "";
-    printf("Process %d: Python %s (%s)\n", (int)s->target.pid, s->interp.version, s->interp.binary);
+    char build[64];
+    cli_build_desc(s, build, sizeof build);
+    printf("Process %d: Python %s%s%s (%s)\n", (int)s->target.pid, s->interp.version, build[0] ? ", " : "",
+           build, s->interp.binary);
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
         int active = (t->flags & SAMPLE_ACTIVE) != 0, gil = (t->flags & SAMPLE_GIL) != 0;
@@ -43,11 +46,13 @@ static void print_text(const struct session *s, const struct sample *smp)
     }
 }
 
-static void print_json(const struct session *s, const struct sample *smp)
+static void print_json(struct session *s, const struct sample *smp)
 {
     const struct strtab *st = s->strings;
     printf("{\"pid\": %d, \"python_version\": ", (int)s->target.pid);
     json_string(stdout, s->interp.version);
+    printf(", \"free_threaded\": %s, \"gil_enabled\": %s", s->interp.off.free_threaded ? "true" : "false",
+           pyinterp_gil_enabled(&s->interp, &s->mem) == 0 ? "false" : "true");
     printf(", \"threads\": [");
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];

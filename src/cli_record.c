@@ -203,7 +203,8 @@ static void make_title(const struct record_opts *o, pid_t pid, char *out, size_t
         at += (size_t)n;
     }
 }
-static void summary(const char *path, const struct sampler_stats *st, const struct profile *p)
+static void summary(const char *path, const struct sampler_stats *st, const struct profile *p,
+                    const char *build)
 {
     double secs = (double)(st->end_ns - st->start_ns) / 1e9;
     uint64_t all = st->thread_samples + st->errors;
@@ -212,6 +213,8 @@ static void summary(const char *path, const struct sampler_stats *st, const stru
             st->errors, all ? 100.0 * (double)st->errors / (double)all : 0.0);
     if (st->late)
         fprintf(stderr, ", %" PRIu64 " samples late", st->late);
+    if (build[0])
+        fprintf(stderr, "; Python is %s", build);
     fputc('\n', stderr);
 }
 
@@ -229,6 +232,12 @@ int cli_record(int argc, char **argv)
     rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop);
     if (rc != 0)
         return rc;
+    if (o.gil && (rc = cli_gil_only_check(&s)) != 0) {
+        session_close(&s);
+        return rc;
+    }
+    char build[64];
+    cli_build_desc(&s, build, sizeof build);
     char defname[128], title[512];
     const char *path = o.output;
     if (!path) {
@@ -280,7 +289,7 @@ int cli_record(int argc, char **argv)
             cli_error("cannot write %s: %s", path, strerror(wrc ? -wrc : EIO));
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
-            summary(path, &st, c.profile);
+            summary(path, &st, c.profile, build);
         }
         if (rc != 0)
             code = EXIT_ERROR;

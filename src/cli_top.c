@@ -464,6 +464,10 @@ int cli_top(int argc, char **argv)
     rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop);
     if (rc != 0)
         return rc;
+    if (o.gil && (rc = cli_gil_only_check(&s)) != 0) {
+        session_close(&s);
+        return rc;
+    }
     struct sampler_stats st;
     memset(&st, 0, sizeof st);
     struct toptable_opts to = { .idle = o.idle, .gil = o.gil };

@@ -319,8 +319,10 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
         return rc;
 
     uint64_t addr = 0, size = 0, runtime = 0;
-    if (elfsym_lookup(c.elf, "_PyRuntime", &addr, &size) == 0 ||
-        elfsym_section(c.elf, ".PyRuntime", &addr, &size) == 0)
+    /* CPython (3.10+) puts _PyRuntime alone in its own section so that
+     * tools find it without symbols; the symbol is for older builds. */
+    if (elfsym_section(c.elf, ".PyRuntime", &addr, &size) == 0 ||
+        elfsym_lookup(c.elf, "_PyRuntime", &addr, &size) == 0)
         runtime = addr + c.bias;
 
     uint8_t *block = calloc(1, PYOFF_DEBUG_BLOCK_SIZE);
@@ -342,34 +344,16 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     pi->bias = c.bias;
     pi->runtime = runtime;
 
-    const struct py_offsets *table = pyoffsets_for_version(pi->major, pi->minor);
-    if (!table && (pi->major > 3 || (pi->major == 3 && pi->minor > 13))) {
-        /* _Py_DebugOffsets only keeps its layout within a minor version
-         * (3.14 inserts fields), so a newer block cannot be read blindly. */
-        snprintf(err, errlen, "Python %s is not supported yet (newest supported: 3.13)", pi->version);
+    char lerr[300];
+    int sel = pyoffsets_select(pi->major, pi->minor, has_debug ? block : NULL, PYOFF_DEBUG_BLOCK_SIZE,
+                               &pi->off, lerr, sizeof lerr);
+    if (sel < 0) {
+        snprintf(err, errlen, "%s", lerr);
         rc = PYINTERP_EVERSION;
         goto out;
     }
-    if (has_debug) {
-        char derr[200];
-        const struct py_offsets *base = table ? table : pyoffsets_latest();
-        uint64_t hex;
-        if (pyoffsets_from_debug(block, PYOFF_DEBUG_BLOCK_SIZE, base, pi->major, pi->minor,
-                                 &pi->off, &hex, derr, sizeof derr) != 0) {
-            snprintf(err, errlen, "Python %s: invalid _Py_DebugOffsets: %s", pi->version, derr);
-            rc = PYINTERP_EVERSION;
-            goto out;
-        }
-        pi->off.major = pi->major;
-        pi->off.minor = pi->minor;
-    } else if (table) {
-        pi->off = *table;
-    } else {
-        snprintf(err, errlen, "Python %s is not supported (supported: 2.7, 3.6 to 3.13, "
-                 "and newer versions that publish _Py_DebugOffsets)", pi->version);
-        rc = PYINTERP_EVERSION;
-        goto out;
-    }
+    if (sel > 0)
+        snprintf(pi->warning, sizeof pi->warning, "%s", lerr);
 
     const struct py_offsets *o = &pi->off;
     if (runtime && o->rt_interpreters_head >= 0) {
@@ -409,4 +393,18 @@ out:
     free(block);
     elfsym_close(c.elf);
     return rc;
+}
+
+int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m)
+{
+    const struct py_offsets *o = &pi->off;
+    if (!o->free_threaded)
+        return 1;
+    uint64_t interp = 0, gil = 0;
+    int32_t enabled = 0;
+    if (o->is_gil_ptr < 0 || o->gil_enabled < 0 || read_u64(m, pi->interp_head_addr, &interp) != 0 ||
+        interp == 0 || (interp & 7) || read_u64(m, interp + (uint64_t)o->is_gil_ptr, &gil) != 0 ||
+        gil == 0 || (gil & 7) || proc_mem_read(m, gil + (uint64_t)o->gil_enabled, &enabled, sizeof enabled) != 0)
+        return -EFAULT;
+    return enabled != 0;
 }

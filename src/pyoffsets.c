@@ -1,6 +1,8 @@
 /*
- * pyoffsets — the compiled-in CPython layouts, and the reader for the
- * _Py_DebugOffsets block that CPython 3.13 embeds at the start of _PyRuntime.
+ * pyoffsets — the compiled-in CPython layouts, the reader for the
+ * _Py_DebugOffsets block that CPython 3.13+ embeds at the start of
+ * _PyRuntime, and the choice between them. The only module that knows
+ * version numbers.
  */
 #include "pyoffsets.h"
 
@@ -21,39 +23,53 @@
 #include "py3_11.h"
 #include "py3_12.h"
 #include "py3_13.h"
+#include "py3_14.h"
+#include "py3_14t.h"
 
 /* Oldest first: pyoffsets_latest() relies on the newest being last. */
 static const struct py_offsets *const tables[] = {
     &pyoff_2_7,  &pyoff_3_6,  &pyoff_3_7,  &pyoff_3_8,  &pyoff_3_9,
-    &pyoff_3_10, &pyoff_3_11, &pyoff_3_12, &pyoff_3_13,
+    &pyoff_3_10, &pyoff_3_11, &pyoff_3_12, &pyoff_3_13, &pyoff_3_14,
+    &pyoff_3_14t,
 };
 
 #define NTABLES (sizeof tables / sizeof tables[0])
 
-const struct py_offsets *pyoffsets_for_version(int major, int minor)
+const struct py_offsets *pyoffsets_for_build(int major, int minor, int free_threaded)
 {
     for (size_t i = 0; i < NTABLES; i++) {
-        if (tables[i]->major == major && tables[i]->minor == minor)
+        if (tables[i]->major == major && tables[i]->minor == minor &&
+            tables[i]->free_threaded == (free_threaded != 0))
             return tables[i];
     }
     return NULL;
 }
 
-const struct py_offsets *pyoffsets_latest(void)
+const struct py_offsets *pyoffsets_for_version(int major, int minor)
 {
-    return tables[NTABLES - 1];
+    return pyoffsets_for_build(major, minor, 0);
 }
 
-/* ---- _Py_DebugOffsets (CPython 3.13, Include/internal/pycore_runtime.h) ----
+const struct py_offsets *pyoffsets_latest(void)
+{
+    for (size_t i = NTABLES; i-- > 0;)
+        if (!tables[i]->free_threaded)
+            return tables[i];
+    return NULL;
+}
+
+/* ---- _Py_DebugOffsets (CPython 3.13+, Include/internal/pycore_debug_offsets.h) ----
  *
  * The block is char cookie[8], uint64_t version, uint64_t free_threaded,
- * then one sub-struct per CPython struct, each a uint64_t size followed by
- * uint64_t offsets, all packed without padding. The tables below list the
- * sub-structs and their members in declaration order, so a member's position
+ * then one section per CPython struct, each (mostly) a uint64_t size followed
+ * by uint64_t offsets, all packed without padding. A description lists the
+ * sections and their members in declaration order, so a member's position
  * in the block follows from walking them; nothing is hard-coded twice.
  *
- * The layout changes between minor versions (CPython promises stability only
- * within one), so this describes 3.13 exactly.
+ * CPython keeps the block's layout only within a minor version (3.14
+ * inserted members and sections), so each minor version has a description
+ * of its own. Adding one is adding a dbg_layout below from that version's
+ * pycore_debug_offsets.h.
  */
 
 #define DBG_HEADER_BYTES 24 /* cookie, version, free_threaded */
@@ -61,8 +77,10 @@ const struct py_offsets *pyoffsets_latest(void)
 #define DBG_MAX_STRUCT (1u << 20)
 
 enum dbg_kind {
-    DBG_OFFSET, /* offset of a member WIDTH bytes wide: must fit in the struct */
-    DBG_SIZE,   /* a size, e.g. sizeof(PyASCIIObject): must not exceed the struct */
+    DBG_OFFSET,  /* offset of a member WIDTH bytes wide: must fit in the struct */
+    DBG_SIZE,    /* a size, e.g. sizeof(PyASCIIObject): must not exceed the struct */
+    DBG_FT,      /* an offset that only free-threaded builds fill in (0 otherwise) */
+    DBG_VALUE,   /* a number (a buffer size) or an offset into some other struct */
 };
 
 struct dbg_member {
@@ -74,20 +92,30 @@ struct dbg_member {
 
 struct dbg_section {
     const char *name;
+    int sized;       /* 0: the section has no size word (llist_node, debugger_support) */
     size_t size_out; /* where the struct's size goes, or DBG_NO_OUT */
     const struct dbg_member *members;
     size_t nmembers;
 };
 
+struct dbg_layout {
+    int major, minor;
+    const struct dbg_section *sections;
+    size_t nsections;
+};
+
 #define OUT(field) offsetof(struct py_offsets, field)
 #define PTR sizeof(void *)
+#define U64 sizeof(uint64_t)
 
 /* A member holding a nested struct (gc, _gil) only has to start inside. */
 static const struct dbg_member dbg_runtime[] = {
     {"finalizing", DBG_OFFSET, PTR, DBG_NO_OUT},
     {"interpreters_head", DBG_OFFSET, PTR, OUT(rt_interpreters_head)},
 };
-static const struct dbg_member dbg_interp[] = {
+/* gil_runtime_state_locked and _holder are from the interpreter state, not
+ * from _gil; _enabled is from _gil. */
+static const struct dbg_member dbg_interp_313[] = {
     {"id", DBG_OFFSET, sizeof(int64_t), DBG_NO_OUT},
     {"next", DBG_OFFSET, PTR, OUT(is_next)},
     {"threads_head", DBG_OFFSET, PTR, OUT(is_tstate_head)},
@@ -97,11 +125,26 @@ static const struct dbg_member dbg_interp[] = {
     {"builtins", DBG_OFFSET, PTR, DBG_NO_OUT},
     {"ceval_gil", DBG_OFFSET, PTR, OUT(is_gil_ptr)},
     {"gil_runtime_state", DBG_OFFSET, 1, DBG_NO_OUT},
-    /* 0 in GIL builds (the member only exists free-threaded); 0 still fits. */
-    {"gil_runtime_state_enabled", DBG_OFFSET, sizeof(int), DBG_NO_OUT},
-    /* These two are from the interpreter state, not from _gil. */
+    {"gil_runtime_state_enabled", DBG_FT, sizeof(int), OUT(gil_enabled)},
     {"gil_runtime_state_locked", DBG_OFFSET, sizeof(int), OUT(is_gil_locked)},
     {"gil_runtime_state_holder", DBG_OFFSET, PTR, OUT(is_gil_last_holder)},
+};
+static const struct dbg_member dbg_interp_314[] = {
+    {"id", DBG_OFFSET, sizeof(int64_t), DBG_NO_OUT},
+    {"next", DBG_OFFSET, PTR, OUT(is_next)},
+    {"threads_head", DBG_OFFSET, PTR, OUT(is_tstate_head)},
+    {"threads_main", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"gc", DBG_OFFSET, 1, DBG_NO_OUT},
+    {"imports_modules", DBG_OFFSET, PTR, OUT(is_modules)},
+    {"sysdict", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"builtins", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"ceval_gil", DBG_OFFSET, PTR, OUT(is_gil_ptr)},
+    {"gil_runtime_state", DBG_OFFSET, 1, DBG_NO_OUT},
+    {"gil_runtime_state_enabled", DBG_FT, sizeof(int), OUT(gil_enabled)},
+    {"gil_runtime_state_locked", DBG_OFFSET, sizeof(int), OUT(is_gil_locked)},
+    {"gil_runtime_state_holder", DBG_OFFSET, PTR, OUT(is_gil_last_holder)},
+    {"code_object_generation", DBG_OFFSET, U64, DBG_NO_OUT},
+    {"tlbc_generation", DBG_FT, sizeof(uint32_t), DBG_NO_OUT},
 };
 static const struct dbg_member dbg_thread[] = {
     {"prev", DBG_OFFSET, PTR, DBG_NO_OUT},
@@ -115,14 +158,23 @@ static const struct dbg_member dbg_thread[] = {
 };
 /* The frame's size is sizeof(_PyInterpreterFrame), which counts one
  * localsplus slot; our if_size is the offset of localsplus instead. */
-static const struct dbg_member dbg_frame[] = {
+static const struct dbg_member dbg_frame_313[] = {
     {"previous", DBG_OFFSET, PTR, OUT(if_previous)},
     {"executable", DBG_OFFSET, PTR, OUT(if_code)},
     {"instr_ptr", DBG_OFFSET, PTR, OUT(if_instr)},
     {"localsplus", DBG_OFFSET, PTR, OUT(if_size)},
     {"owner", DBG_OFFSET, 1, OUT(if_owner)},
 };
-static const struct dbg_member dbg_code[] = {
+static const struct dbg_member dbg_frame_314[] = {
+    {"previous", DBG_OFFSET, PTR, OUT(if_previous)},
+    {"executable", DBG_OFFSET, PTR, OUT(if_code)},
+    {"instr_ptr", DBG_OFFSET, PTR, OUT(if_instr)},
+    {"localsplus", DBG_OFFSET, PTR, OUT(if_size)},
+    {"owner", DBG_OFFSET, 1, OUT(if_owner)},
+    {"stackpointer", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"tlbc_index", DBG_FT, sizeof(int32_t), OUT(if_tlbc_index)},
+};
+static const struct dbg_member dbg_code_313[] = {
     {"filename", DBG_OFFSET, PTR, OUT(co_filename)},
     {"name", DBG_OFFSET, PTR, OUT(co_name)},
     {"qualname", DBG_OFFSET, PTR, OUT(co_qualname)},
@@ -132,6 +184,18 @@ static const struct dbg_member dbg_code[] = {
     {"localsplusnames", DBG_OFFSET, PTR, DBG_NO_OUT},
     {"localspluskinds", DBG_OFFSET, PTR, DBG_NO_OUT},
     {"co_code_adaptive", DBG_OFFSET, 1, OUT(co_code_adaptive)},
+};
+static const struct dbg_member dbg_code_314[] = {
+    {"filename", DBG_OFFSET, PTR, OUT(co_filename)},
+    {"name", DBG_OFFSET, PTR, OUT(co_name)},
+    {"qualname", DBG_OFFSET, PTR, OUT(co_qualname)},
+    {"linetable", DBG_OFFSET, PTR, OUT(co_linetable)},
+    {"firstlineno", DBG_OFFSET, sizeof(int), OUT(co_firstlineno)},
+    {"argcount", DBG_OFFSET, sizeof(int), DBG_NO_OUT},
+    {"localsplusnames", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"localspluskinds", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"co_code_adaptive", DBG_OFFSET, 1, OUT(co_code_adaptive)},
+    {"co_tlbc", DBG_FT, PTR, OUT(co_tlbc)},
 };
 static const struct dbg_member dbg_pyobject[] = {
     {"ob_type", DBG_OFFSET, PTR, OUT(ob_type)},
@@ -149,6 +213,11 @@ static const struct dbg_member dbg_tuple[] = {
 static const struct dbg_member dbg_list[] = {
     {"ob_item", DBG_OFFSET, PTR, DBG_NO_OUT},
     {"ob_size", DBG_OFFSET, sizeof(size_t), DBG_NO_OUT},
+};
+static const struct dbg_member dbg_set[] = {
+    {"used", DBG_OFFSET, sizeof(size_t), DBG_NO_OUT},
+    {"table", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"mask", DBG_OFFSET, sizeof(size_t), DBG_NO_OUT},
 };
 static const struct dbg_member dbg_dict[] = {
     {"ma_keys", DBG_OFFSET, PTR, OUT(dict_ma_keys)},
@@ -175,16 +244,35 @@ static const struct dbg_member dbg_unicode[] = {
 static const struct dbg_member dbg_gc[] = {
     {"collecting", DBG_OFFSET, sizeof(int), DBG_NO_OUT},
 };
+static const struct dbg_member dbg_gen[] = {
+    {"gi_name", DBG_OFFSET, PTR, DBG_NO_OUT},
+    {"gi_iframe", DBG_OFFSET, 1, DBG_NO_OUT},
+    {"gi_frame_state", DBG_OFFSET, 1, DBG_NO_OUT},
+};
+static const struct dbg_member dbg_llist[] = {
+    {"next", DBG_VALUE, PTR, DBG_NO_OUT},
+    {"prev", DBG_VALUE, PTR, DBG_NO_OUT},
+};
+static const struct dbg_member dbg_debugger[] = {
+    {"eval_breaker", DBG_VALUE, PTR, DBG_NO_OUT},
+    {"remote_debugger_support", DBG_VALUE, 1, DBG_NO_OUT},
+    {"remote_debugging_enabled", DBG_VALUE, 1, DBG_NO_OUT},
+    {"debugger_pending_call", DBG_VALUE, 1, DBG_NO_OUT},
+    {"debugger_script_path", DBG_VALUE, 1, DBG_NO_OUT},
+    {"debugger_script_path_size", DBG_VALUE, 1, DBG_NO_OUT},
+};
 
 #define SECTION(name, size_out, members) \
-    {name, size_out, members, sizeof members / sizeof members[0]}
+    {name, 1, size_out, members, sizeof members / sizeof members[0]}
+#define UNSIZED(name, members) \
+    {name, 0, DBG_NO_OUT, members, sizeof members / sizeof members[0]}
 
-static const struct dbg_section dbg_sections[] = {
+static const struct dbg_section dbg_313[] = {
     SECTION("runtime_state", OUT(rt_size), dbg_runtime),
-    SECTION("interpreter_state", OUT(is_size), dbg_interp),
+    SECTION("interpreter_state", OUT(is_size), dbg_interp_313),
     SECTION("thread_state", OUT(ts_size), dbg_thread),
-    SECTION("interpreter_frame", DBG_NO_OUT, dbg_frame),
-    SECTION("code_object", OUT(co_size), dbg_code),
+    SECTION("interpreter_frame", DBG_NO_OUT, dbg_frame_313),
+    SECTION("code_object", OUT(co_size), dbg_code_313),
     SECTION("pyobject", DBG_NO_OUT, dbg_pyobject),
     SECTION("type_object", DBG_NO_OUT, dbg_type),
     SECTION("tuple_object", DBG_NO_OUT, dbg_tuple),
@@ -197,7 +285,50 @@ static const struct dbg_section dbg_sections[] = {
     SECTION("gc", DBG_NO_OUT, dbg_gc),
 };
 
-#define NSECTIONS (sizeof dbg_sections / sizeof dbg_sections[0])
+static const struct dbg_section dbg_314[] = {
+    SECTION("runtime_state", OUT(rt_size), dbg_runtime),
+    SECTION("interpreter_state", OUT(is_size), dbg_interp_314),
+    SECTION("thread_state", OUT(ts_size), dbg_thread),
+    SECTION("interpreter_frame", DBG_NO_OUT, dbg_frame_314),
+    SECTION("code_object", OUT(co_size), dbg_code_314),
+    SECTION("pyobject", DBG_NO_OUT, dbg_pyobject),
+    SECTION("type_object", DBG_NO_OUT, dbg_type),
+    SECTION("tuple_object", DBG_NO_OUT, dbg_tuple),
+    SECTION("list_object", DBG_NO_OUT, dbg_list),
+    SECTION("set_object", DBG_NO_OUT, dbg_set),
+    SECTION("dict_object", DBG_NO_OUT, dbg_dict),
+    SECTION("float_object", DBG_NO_OUT, dbg_float),
+    SECTION("long_object", DBG_NO_OUT, dbg_long),
+    SECTION("bytes_object", DBG_NO_OUT, dbg_bytes),
+    SECTION("unicode_object", DBG_NO_OUT, dbg_unicode),
+    SECTION("gc", DBG_NO_OUT, dbg_gc),
+    SECTION("gen_object", DBG_NO_OUT, dbg_gen),
+    UNSIZED("llist_node", dbg_llist),
+    UNSIZED("debugger_support", dbg_debugger),
+};
+
+#define LAYOUT(maj, min, sections) {maj, min, sections, sizeof sections / sizeof sections[0]}
+
+/* Oldest first: the last is the newest description. */
+static const struct dbg_layout dbg_layouts[] = {
+    LAYOUT(3, 13, dbg_313),
+    LAYOUT(3, 14, dbg_314),
+};
+
+#define NLAYOUTS (sizeof dbg_layouts / sizeof dbg_layouts[0])
+
+static const struct dbg_layout *dbg_layout_for(int major, int minor)
+{
+    for (size_t i = 0; i < NLAYOUTS; i++)
+        if (dbg_layouts[i].major == major && dbg_layouts[i].minor == minor)
+            return &dbg_layouts[i];
+    return NULL;
+}
+
+int pyoffsets_debug_described(int major, int minor)
+{
+    return dbg_layout_for(major, minor) != NULL;
+}
 
 static uint64_t load_u64(const unsigned char *p)
 {
@@ -212,30 +343,36 @@ static void store_i32(struct py_offsets *o, size_t out, uint64_t v)
     memcpy((char *)o + out, &v32, sizeof v32);
 }
 
-/* Bytes of the 3.13 block: the header plus a size and the members per section. */
-static size_t dbg_block_bytes(void)
+static size_t section_bytes(const struct dbg_section *s)
+{
+    return 8 * ((size_t)s->sized + s->nmembers);
+}
+
+/* Bytes of a block laid out as L: the header plus every section. */
+static size_t dbg_block_bytes(const struct dbg_layout *l)
 {
     size_t n = DBG_HEADER_BYTES;
-    for (size_t i = 0; i < NSECTIONS; i++)
-        n += 8 * (1 + dbg_sections[i].nmembers);
+    for (size_t i = 0; i < l->nsections; i++)
+        n += section_bytes(&l->sections[i]);
     return n;
 }
 
-/* Value of SECTION.MEMBER in block P (already length-checked). Both names are
- * literals from this file, so a miss is a bug here: the assert catches it in
- * the unit tests. */
-static uint64_t dbg_value(const unsigned char *p, const char *section, const char *member)
+/* Value of SECTION.MEMBER in block P laid out as L (already length-checked).
+ * Both names are literals from this file, so a miss is a bug here: the
+ * assert catches it in the unit tests. */
+static uint64_t dbg_value(const struct dbg_layout *l, const unsigned char *p, const char *section,
+                          const char *member)
 {
     size_t pos = DBG_HEADER_BYTES;
-    for (size_t i = 0; i < NSECTIONS; i++) {
-        const struct dbg_section *s = &dbg_sections[i];
+    for (size_t i = 0; i < l->nsections; i++) {
+        const struct dbg_section *s = &l->sections[i];
         if (strcmp(s->name, section) == 0) {
             for (size_t j = 0; j < s->nmembers; j++) {
                 if (strcmp(s->members[j].name, member) == 0)
-                    return load_u64(p + pos + 8 * (1 + j));
+                    return load_u64(p + pos + 8 * ((size_t)s->sized + j));
             }
         }
-        pos += 8 * (1 + s->nmembers);
+        pos += section_bytes(s);
     }
     assert(!"unknown _Py_DebugOffsets member");
     return 0;
@@ -254,6 +391,25 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* Whether member M's value V fits a section of SIZE bytes (0: unsized). */
+static int member_ok(const struct dbg_member *m, uint64_t v, uint64_t size, int free_threaded)
+{
+    size_t align = m->width >= 8 ? 8 : m->width ? m->width : 1;
+    switch (m->kind) {
+    case DBG_SIZE:
+        return v <= size;
+    case DBG_VALUE:
+        return v < DBG_MAX_STRUCT;
+    case DBG_FT:
+        if (!free_threaded)
+            return 1;   /* filled only in free-threaded builds; whatever it is, unused */
+        /* fall through */
+    case DBG_OFFSET:
+        return v < size && m->width <= size - v && v % align == 0;
+    }
+    return 0;
+}
+
 int pyoffsets_from_debug(const void *buf, size_t len,
                          const struct py_offsets *base,
                          int expect_major, int expect_minor,
@@ -261,13 +417,12 @@ int pyoffsets_from_debug(const void *buf, size_t len,
                          char *err, size_t errlen)
 {
     const unsigned char *p = buf;
-    size_t need = dbg_block_bytes();
 
     if (!buf || !base || !out)
         return fail(err, errlen, "debug offsets: no buffer, base or output");
-    if (len < need)
-        return fail(err, errlen, "debug offsets: buffer has %zu bytes, the block needs %zu",
-                    len, need);
+    if (len < DBG_HEADER_BYTES)
+        return fail(err, errlen, "debug offsets: buffer has %zu bytes, the header needs %d",
+                    len, DBG_HEADER_BYTES);
     if (memcmp(p, "xdebugpy", 8) != 0)
         return fail(err, errlen, "debug offsets: no \"xdebugpy\" cookie");
 
@@ -277,43 +432,47 @@ int pyoffsets_from_debug(const void *buf, size_t len,
     if (expect_major != 0 && (major != expect_major || minor != expect_minor))
         return fail(err, errlen, "debug offsets: block is for %d.%d, expected %d.%d",
                     major, minor, expect_major, expect_minor);
-    /* The base tables describe GIL builds; a free-threaded object header and
-     * dict layout differ in ways the block does not describe. */
-    if (load_u64(p + 16) != 0)
-        return fail(err, errlen, "debug offsets: free-threaded %d.%d is not supported",
-                    major, minor);
+    const struct dbg_layout *l = expect_major != 0 ? dbg_layout_for(expect_major, expect_minor)
+                                                   : dbg_layout_for(major, minor);
+    if (!l)
+        return fail(err, errlen, "debug offsets: the block of %d.%d is not described", major, minor);
+    size_t need = dbg_block_bytes(l);
+    if (len < need)
+        return fail(err, errlen, "debug offsets: buffer has %zu bytes, the block needs %zu",
+                    len, need);
+    uint64_t ft = load_u64(p + 16);
+    if (ft > 1)
+        return fail(err, errlen, "debug offsets: free_threaded = %" PRIu64 " is not 0 or 1", ft);
 
     struct py_offsets tmp = *base;
     size_t pos = DBG_HEADER_BYTES;
-    for (size_t i = 0; i < NSECTIONS; i++) {
-        const struct dbg_section *s = &dbg_sections[i];
-        uint64_t size = load_u64(p + pos);
-        if (size == 0 || size >= DBG_MAX_STRUCT)
+    for (size_t i = 0; i < l->nsections; i++) {
+        const struct dbg_section *s = &l->sections[i];
+        uint64_t size = s->sized ? load_u64(p + pos) : 0;
+        if (s->sized && (size == 0 || size >= DBG_MAX_STRUCT))
             return fail(err, errlen, "debug offsets: %s.size = %" PRIu64 " is out of range",
                         s->name, size);
         if (s->size_out != DBG_NO_OUT)
             store_i32(&tmp, s->size_out, size);
         for (size_t j = 0; j < s->nmembers; j++) {
             const struct dbg_member *m = &s->members[j];
-            uint64_t v = load_u64(p + pos + 8 * (1 + j));
-            int ok = m->kind == DBG_SIZE ? v <= size
-                                         : v < size && m->width <= size - v;
-            if (!ok)
+            uint64_t v = load_u64(p + pos + 8 * ((size_t)s->sized + j));
+            if (!member_ok(m, v, size, (int)ft))
                 return fail(err, errlen,
                             "debug offsets: %s.%s = %" PRIu64 " does not fit in its %"
-                            PRIu64 "-byte struct",
+                            PRIu64 "-byte struct (or is misaligned)",
                             s->name, m->name, v, size);
-            if (m->out != DBG_NO_OUT)
+            if (m->out != DBG_NO_OUT && (m->kind != DBG_FT || ft))
                 store_i32(&tmp, m->out, v);
         }
-        pos += 8 * (1 + s->nmembers);
+        pos += section_bytes(s);
     }
 
     /* locked/holder are given from the interpreter state; our gil_* fields
      * are inside struct _gil_runtime_state, which starts at _gil. */
-    uint64_t gil = dbg_value(p, "interpreter_state", "gil_runtime_state");
-    uint64_t locked = dbg_value(p, "interpreter_state", "gil_runtime_state_locked");
-    uint64_t holder = dbg_value(p, "interpreter_state", "gil_runtime_state_holder");
+    uint64_t gil = dbg_value(l, p, "interpreter_state", "gil_runtime_state");
+    uint64_t locked = dbg_value(l, p, "interpreter_state", "gil_runtime_state_locked");
+    uint64_t holder = dbg_value(l, p, "interpreter_state", "gil_runtime_state_holder");
     if (locked < gil || holder < gil)
         return fail(err, errlen,
                     "debug offsets: interpreter_state.gil_runtime_state = %" PRIu64
@@ -321,6 +480,13 @@ int pyoffsets_from_debug(const void *buf, size_t len,
                     gil, locked, holder);
     tmp.gil_locked = (int32_t)(locked - gil);
     tmp.gil_last_holder = (int32_t)(holder - gil);
+    /* datastack_top is not described; it follows datastack_chunk wherever
+     * the compiled table says it does, so it moves with it. */
+    if (base->ts_datastack_top >= 0 && base->ts_datastack_top == base->ts_datastack_chunk + 8)
+        tmp.ts_datastack_top = tmp.ts_datastack_chunk + 8;
+    if (ft != (uint64_t)base->free_threaded)
+        return fail(err, errlen, "debug offsets: the block is of a %s build, the base table of a %s one",
+                    ft ? "free-threaded" : "GIL", base->free_threaded ? "free-threaded" : "GIL");
 
     tmp.major = major;
     tmp.minor = minor;
@@ -328,4 +494,59 @@ int pyoffsets_from_debug(const void *buf, size_t len,
     if (version_hex)
         *version_hex = version;
     return 0;
+}
+
+int pyoffsets_select(int major, int minor, const void *block, size_t len,
+                     struct py_offsets *out, char *err, size_t errlen)
+{
+    int ft = 0;
+    if (block && len >= DBG_HEADER_BYTES && memcmp(block, "xdebugpy", 8) == 0)
+        ft = load_u64((const unsigned char *)block + 16) == 1;
+    else
+        block = NULL;
+    const struct py_offsets *table = pyoffsets_for_build(major, minor, ft);
+    const struct dbg_layout *newest = &dbg_layouts[NLAYOUTS - 1];
+
+    if (!block) {
+        if (!table)
+            return fail(err, errlen, "Python %d.%d is not supported (supported: 2.7, 3.6 to 3.14, "
+                        "free-threaded 3.14t, and newer versions whose _Py_DebugOffsets validate)",
+                        major, minor);
+        *out = *table;
+        return 0;
+    }
+    char derr[200];
+    if (dbg_layout_for(major, minor)) {
+        const struct py_offsets *base = table;
+        if (!base)
+            return fail(err, errlen, "Python %d.%d%s is not supported: no table for that build",
+                        major, minor, ft ? " (free-threaded)" : "");
+        if (pyoffsets_from_debug(block, len, base, major, minor, out, NULL, derr, sizeof derr) != 0)
+            return fail(err, errlen, "Python %d.%d: invalid _Py_DebugOffsets: %s", major, minor, derr);
+        return 0;
+    }
+    int newer = major > newest->major || (major == newest->major && minor > newest->minor);
+    const struct py_offsets *base = pyoffsets_for_build(newest->major, newest->minor, ft);
+    if (!newer || !base)
+        return fail(err, errlen, "Python %d.%d%s is not supported", major, minor,
+                    ft ? " (free-threaded)" : "");
+    /* The block's own layout may have changed too: it is tried through the
+     * newest description, and used only if it validates. */
+    struct py_offsets tmp;
+    unsigned char copy[PYOFF_DEBUG_BLOCK_SIZE];
+    size_t n = len < sizeof copy ? len : sizeof copy;
+    memcpy(copy, block, n);
+    uint64_t hex = ((uint64_t)newest->major << 24) | ((uint64_t)newest->minor << 16);
+    memcpy(copy + 8, &hex, sizeof hex);
+    if (pyoffsets_from_debug(copy, n, base, newest->major, newest->minor, &tmp, NULL, derr,
+                             sizeof derr) != 0)
+        return fail(err, errlen, "Python %d.%d is not supported: its _Py_DebugOffsets do not "
+                    "read as %d.%d's (%s)", major, minor, newest->major, newest->minor, derr);
+    tmp.major = major;
+    tmp.minor = minor;
+    *out = tmp;
+    fail(err, errlen, "Python %d.%d is newer than gilscope knows (%d.%d): reading it through "
+         "%d.%d's layout; results may be wrong", major, minor, newest->major, newest->minor,
+         newest->major, newest->minor);
+    return 1;
 }

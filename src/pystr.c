@@ -219,25 +219,28 @@ int pystr_pep393_to_utf8(const void *data, size_t nchars, int kind,
 
 /* ---------------------------------------------------------- PEP 393 state -- */
 
-int pystr_state_decode(uint32_t state, int major, int minor, int free_threaded,
-                       struct pystr_state *out)
+int pystr_state_decode(uint32_t state, const struct py_offsets *o, struct pystr_state *out)
 {
-    int v312 = major > 3 || (major == 3 && minor >= 12);
-    int ft = free_threaded && (major > 3 || (major == 3 && minor >= 14));
-    /* Free-threaded 3.14+: "unsigned char interned" takes the whole first
-     * byte, and the bit-fields after it start in the next one. */
-    unsigned base = ft ? 8 : 2;
-
-    out->interned = (int)(ft ? (state & 0xFF) : (state & 3));
-    out->kind = (int)((state >> base) & 7);
-    out->compact = (int)((state >> (base + 3)) & 1);
-    out->ascii = (int)((state >> (base + 4)) & 1);
-    /* Bit base+5 is "ready" up to 3.11 and "statically_allocated" after. */
-    out->ready = v312 ? 1 : (int)((state >> (base + 5)) & 1);
-    out->statically_allocated = v312 ? (int)((state >> (base + 5)) & 1) : 0;
-
-    if (major < 3 || (major == 3 && minor < 3))
+    memset(out, 0, sizeof *out);
+    if (o->text_model != PYOFF_TEXT_PEP393 || o->uni_kind_shift < 0 || o->uni_kind_shift > 24 ||
+        o->uni_compact_shift < 0 || o->uni_compact_shift > 31 || o->uni_ascii_shift < 0 ||
+        o->uni_ascii_shift > 30)
         return -EINVAL;
+    /* Everything below kind is "interned" (two bits, or a whole byte in
+     * free-threaded builds). */
+    out->interned = (int)(state & ((1u << o->uni_kind_shift) - 1));
+    out->kind = (int)((state >> o->uni_kind_shift) & 7);
+    out->compact = (int)((state >> o->uni_compact_shift) & 1);
+    out->ascii = (int)((state >> o->uni_ascii_shift) & 1);
+    /* After ascii: "ready" where strings can be not ready, else
+     * "statically_allocated". */
+    if (o->uni_ready_shift >= 0 && o->uni_ready_shift < 32) {
+        out->ready = (int)((state >> o->uni_ready_shift) & 1);
+    } else {
+        out->ready = 1;
+        out->statically_allocated = (int)((state >> (o->uni_ascii_shift + 1)) & 1);
+    }
+
     if (out->kind != 1 && out->kind != 2 && out->kind != 4)
         return -EINVAL;
     if (out->ascii && out->kind != 1)
@@ -351,8 +354,9 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
     /* The built-in names must agree with the flag: "str" is the text type
      * on 3.x but the bytes type on 2.7. Any other name is a subclass. */
     size_t len = strnlen(name, nlen);
-    const char *text_name = o->major == 2 ? "unicode" : "str";
-    const char *bytes_name = o->major == 2 ? "str" : "bytes";
+    int py2 = o->text_model == PYOFF_TEXT_PY2;
+    const char *text_name = py2 ? "unicode" : "str";
+    const char *bytes_name = py2 ? "str" : "bytes";
     if ((len == strlen(text_name) && memcmp(name, text_name, len) == 0 &&
          *cls != CLASS_UNICODE) ||
         (len == strlen(bytes_name) && memcmp(name, bytes_name, len) == 0 &&
@@ -480,9 +484,7 @@ static int read_pep393(struct proc_mem *m, const struct py_offsets *o,
     if (length < 0 || length > PYSTR_MAX_CHARS)
         return -EINVAL;
     memcpy(&state, hdr + o->uni_state, sizeof state);
-    /* Free-threaded 3.14+ builds are not described by py_offsets yet; their
-     * layout would need the flag passed here. */
-    if (pystr_state_decode(state, o->major, o->minor, 0, &st) < 0)
+    if (pystr_state_decode(state, o, &st) < 0)
         return -EINVAL;
 
     if (st.compact) {
@@ -570,7 +572,7 @@ int pystr_read(struct proc_mem *m, const struct py_offsets *o, uint64_t addr,
     if (addr == 0 || !field_ok(o->ob_type, 8))
         return -EINVAL;
 
-    if (o->major == 2) {
+    if (o->text_model == PYOFF_TEXT_PY2) {
         if (!field_ok(o->ob_size, 8) || !field_ok(o->bytes_sval, 0) ||
             !field_ok(o->uni2_length, 8) || !field_ok(o->uni2_str, 8))
             return -EINVAL;
@@ -597,11 +599,12 @@ int pystr_read(struct proc_mem *m, const struct py_offsets *o, uint64_t addr,
         return rc;
 
     struct sink s = {out, outlen, 0, 0};
-    if (o->major == 2 && cls == CLASS_BYTES)
+    int py2 = o->text_model == PYOFF_TEXT_PY2;
+    if (py2 && cls == CLASS_BYTES)
         rc = read_bytes_text(m, o, addr, hdr, got, &s);
-    else if (o->major == 2 && cls == CLASS_UNICODE)
+    else if (py2 && cls == CLASS_UNICODE)
         rc = read_unicode2(m, o, addr, hdr, got, &s);
-    else if (o->major != 2 && cls == CLASS_UNICODE)
+    else if (!py2 && cls == CLASS_UNICODE)
         rc = read_pep393(m, o, addr, hdr, got, &s);
     else
         rc = -EINVAL;

@@ -8,8 +8,8 @@
 
 #define MAX_DICT_ENTRIES 65536      /* bound on a dict we iterate */
 #define MAX_NAME 256
-#define TPFLAGS_INLINE_VALUES (1ul << 2)    /* 3.13+ */
-#define TPFLAGS_MANAGED_DICT (1ul << 4)     /* 3.11+ */
+#define TPFLAGS_INLINE_VALUES (1ul << 2)    /* where managed_dict is PYOFF_MD_INLINE */
+#define TPFLAGS_MANAGED_DICT (1ul << 4)     /* where managed_dict is set */
 
 /* Called per dict item; return 1 to stop iterating. */
 typedef int (*item_fn)(struct pythreads *p, uint64_t key, uint64_t value, void *ctx);
@@ -36,7 +36,7 @@ static int iter_keys3(struct pythreads *p, uint64_t keys, uint64_t values, item_
     uint64_t nentries, index_bytes, entry_size = (uint64_t)o->dict_entry_size;
     int32_t key_off = o->dict_entry_key, value_off = o->dict_entry_value;
     memcpy(&nentries, hdr + o->dk_nentries, 8);
-    if (o->dk_log2_size >= 0) {
+    if (o->dict_model == PYOFF_DICT_KEYS_LOG2) {
         uint8_t log2_index_bytes = hdr[o->dk_log2_index_bytes];
         if (log2_index_bytes > 40)
             return -EINVAL;
@@ -75,7 +75,7 @@ static int iter_keys3(struct pythreads *p, uint64_t keys, uint64_t values, item_
 static int iter_dict(struct pythreads *p, uint64_t dict, item_fn fn, void *ctx)
 {
     const struct py_offsets *o = p->o;
-    if (o->major == 2) {
+    if (o->dict_model == PYOFF_DICT_PY2) {
         uint64_t mask, table;
         if (rd64(p, dict + (uint64_t)o->dict2_ma_mask, &mask) != 0 ||
             rd64(p, dict + (uint64_t)o->dict2_ma_table, &table) != 0 || mask >= MAX_DICT_ENTRIES)
@@ -132,18 +132,18 @@ static uint64_t attr_get(struct pythreads *p, uint64_t obj, const char *name)
     uint64_t type, flags = 0, dict = 0;
     if (rd64(p, obj + (uint64_t)o->ob_type, &type) != 0 || rd64(p, type + (uint64_t)o->tp_flags, &flags) != 0)
         return 0;
-    if (o->major == 3 && o->minor >= 11 && (flags & TPFLAGS_MANAGED_DICT)) {
-        uint64_t word, values = 0;
-        if (rd64(p, obj - 24, &word) != 0)
+    if (o->managed_dict != PYOFF_MD_NONE && (flags & TPFLAGS_MANAGED_DICT)) {
+        uint64_t word, values = 0, at = obj + (uint64_t)(int64_t)o->managed_dict_off;
+        if (rd64(p, at, &word) != 0)
             return 0;
-        if (o->minor == 12 && (word & 1)) {
+        if (o->managed_dict == PYOFF_MD_TAGGED && (word & 1)) {
             values = word + 1;          /* tagged PyDictOrValues */
         } else if (word) {
             dict = word;
-        } else if (o->minor == 11) {
-            if (rd64(p, obj - 32, &values) != 0)
+        } else if (o->managed_dict == PYOFF_MD_DICT_VALUES) {
+            if (rd64(p, at - 8, &values) != 0)
                 return 0;
-        } else if (o->minor >= 13 && (flags & TPFLAGS_INLINE_VALUES)) {
+        } else if (o->managed_dict == PYOFF_MD_INLINE && (flags & TPFLAGS_INLINE_VALUES)) {
             uint64_t basic;
             if (rd64(p, type + (uint64_t)o->tp_basicsize, &basic) != 0 || basic > 4096)
                 return 0;
@@ -172,7 +172,7 @@ static uint64_t attr_get(struct pythreads *p, uint64_t obj, const char *name)
 static int int_value(struct pythreads *p, uint64_t obj, uint64_t *v)
 {
     const struct py_offsets *o = p->o;
-    if (o->major == 2) {
+    if (o->int2_ival >= 0) {
         /* 2.7 idents are ints (PyIntObject); reject anything else by type name. */
         uint64_t type, tp_name;
         char tn[8] = { 0 };
@@ -215,7 +215,8 @@ static int name_thread(struct pythreads *p, uint64_t key, uint64_t thread, void 
     for (size_t i = 0; i < c->n; i++) {
         if (c->idents[i] != ident)
             continue;
-        uint64_t name = attr_get(p, thread, p->o->major == 2 ? "_Thread__name" : "_name");
+        /* Python 2's threading keeps the name in a private, mangled attribute. */
+        uint64_t name = attr_get(p, thread, p->o->text_model == PYOFF_TEXT_PY2 ? "_Thread__name" : "_name");
         char buf[MAX_NAME];
         if (name && pystr_read(p->m, p->o, name, buf, sizeof buf) == 0)
             c->names[i] = strtab_intern(p->st, buf, strlen(buf));

@@ -18,8 +18,9 @@
 #define MAX_CHUNK_BYTES (4u << 20)  /* bound on one chunk's copy */
 #define FRAME_HDR 256               /* bytes read of a heap frame / interpreter frame */
 #define LINE_MEMO 4                 /* remembered instruction → line pairs per code object */
+#define TLBC_MEMO 4                 /* remembered thread-local bytecode copies per code object */
+#define MAX_TLBC_INDEX 65536        /* bound on a thread-local bytecode index */
 #define TORN_RETRIES 2
-#define FRAME_OWNED_BY_CSTACK 3     /* 3.12–3.13: the C entry shim frame */
 #define MAX_PENDING 512             /* code objects re-checked in one batched read */
 /* A freed code object leaves its address to a new one, so a cached decode
  * is re-checked against the object's name, file and line-table pointers
@@ -166,6 +167,10 @@ struct code_entry {
     uint64_t sig[3];        /* name, file and line-table pointers when decoded */
     uint64_t checked;       /* pass in which the entry was last re-checked */
     uint64_t checked_ns;    /* and when (CLOCK_MONOTONIC) */
+    uint32_t nbytes;                /* bytes of its bytecode (3.11+), 0 unknown */
+    int32_t tlbc_idx[TLBC_MEMO];    /* thread-local bytecode copies remembered (index ... */
+    uint64_t tlbc_at[TLBC_MEMO];    /* ... and where that copy starts), free-threaded builds */
+    uint32_t tlbc_next;
     int32_t memo_at[LINE_MEMO];     /* instruction offsets remembered */
     int32_t memo_line[LINE_MEMO];   /* their lines */
     uint32_t memo_next;
@@ -291,7 +296,7 @@ struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct 
     w->visited_used = calloc(PYWALK_MAX_DEPTH + 1, sizeof *w->visited_used);
     w->chain = calloc(CHAIN_MAX, sizeof *w->chain);
     int ok = w->codes && w->visited && w->visited_used && w->chain;
-    if (ok && o->ts_frame >= 0) {
+    if (ok && o->frame_model == PYOFF_FRAMES_HEAP) {
         /* Frame objects are remembered only where frames are objects (≤3.10). */
         w->fs.addr = calloc(FSET_MAX, sizeof *w->fs.addr);
         w->fs.last = calloc(FSET_MAX, sizeof *w->fs.last);
@@ -654,6 +659,11 @@ static struct code_entry *code_lookup(struct pywalk *w, uint64_t addr, int *err)
         return NULL;
     }
     e.firstlineno = get_i32(hdr, o->co_firstlineno);
+    if (o->co_code_adaptive >= 0) {
+        /* ob_size of a 3.11+ code object counts its code units. */
+        uint64_t units = get_u64(hdr, o->ob_size);
+        e.nbytes = units < (1u << 28) ? (uint32_t)units * 2 : 0;
+    }
     uint64_t tab = get_u64(hdr, o->co_linetable);
     size_t cap = 4096, len = 0;
     uint8_t *tbuf = malloc(cap);
@@ -762,9 +772,10 @@ static int32_t code_line(struct pywalk *w, struct code_entry *c, int32_t at)
     const struct py_offsets *o = w->o;
     if (at < 0)
         line = c->firstlineno;
-    else if (o->major == 2 || o->minor <= 9)
-        line = linetable_lnotab(c->table, c->table_len, c->firstlineno, at, o->major == 3);
-    else if (o->minor == 10)
+    else if (o->linetable_kind == PYOFF_LT_LNOTAB || o->linetable_kind == PYOFF_LT_LNOTAB_U8)
+        line = linetable_lnotab(c->table, c->table_len, c->firstlineno, at,
+                                o->linetable_kind == PYOFF_LT_LNOTAB);
+    else if (o->linetable_kind == PYOFF_LT_LINETABLE)
         line = linetable_310(c->table, c->table_len, c->firstlineno, at);
     else
         line = linetable_311(c->table, c->table_len, c->firstlineno, at);
@@ -1068,7 +1079,34 @@ static int frame_bytes(struct pywalk *w, uint64_t addr, size_t ifsize, uint8_t *
 
 static size_t interp_frame_len(const struct py_offsets *o)
 {
-    return (size_t)span(span(o->if_code, o->if_previous), span(o->if_instr, o->if_owner)) + 8;
+    return (size_t)span(span(span(o->if_code, o->if_previous), span(o->if_instr, o->if_owner)),
+                        o->if_tlbc_index) + 8;
+}
+
+/* Free-threaded builds: a thread runs its own copy of the bytecode, copy
+ * IDX of the code object C at CODE (co_tlbc->entries[IDX]), so INSTR is an
+ * offset into that copy. Copies are remembered per code object; one is
+ * used again only while INSTR falls inside it (a thread's index, and its
+ * copy, can go to another thread after it ends). Returns the copy's start,
+ * or 0 when it cannot be read (the line is then the first line). */
+static uint64_t tlbc_base(struct pywalk *w, struct code_entry *c, uint64_t code, int32_t idx,
+                          uint64_t instr)
+{
+    const struct py_offsets *o = w->o;
+    for (int k = 0; k < TLBC_MEMO; k++)
+        if (c->tlbc_idx[k] == idx && instr >= c->tlbc_at[k] && instr - c->tlbc_at[k] < c->nbytes)
+            return c->tlbc_at[k];
+    uint64_t arr = 0, size = 0, at = 0;
+    w->late_reads = 1;
+    if (idx < 0 || idx >= MAX_TLBC_INDEX || o->co_tlbc < 0 || o->tlbc_entries < 0 ||
+        proc_mem_read(w->m, code + (uint64_t)o->co_tlbc, &arr, 8) != 0 || arr == 0 || (arr & 7) ||
+        proc_mem_read(w->m, arr, &size, 8) != 0 || (uint64_t)idx >= size ||
+        proc_mem_read(w->m, arr + (uint64_t)o->tlbc_entries + 8 * (uint64_t)idx, &at, 8) != 0 || at == 0)
+        return 0;
+    c->tlbc_idx[c->tlbc_next] = idx;
+    c->tlbc_at[c->tlbc_next] = at;
+    c->tlbc_next = (c->tlbc_next + 1) % TLBC_MEMO;
+    return at;
 }
 
 /* Walk from FRAME through the chunks already held (w->chunks), loading
@@ -1106,22 +1144,20 @@ static int walk_interp_frames(struct pywalk *w, uint64_t frame, struct sample *o
         chain_note(w, frame, out->nframes - mark);
         uint64_t prev = get_u64(f, o->if_previous);
         int owner = o->if_owner >= 0 ? f[o->if_owner] : 0;
-        if (owner > 3)
+        if (owner > o->owner_max)
             return PYWALK_ERR_TORN;
-        if (o->minor >= 12 && owner == FRAME_OWNED_BY_CSTACK) {
+        if (owner == o->owner_cstack) {
             if (w->nxseen > 0 && w->xseen[w->nxseen - 1] == frame)
                 w->xshims |= 1u << (w->nxseen - 1);
             frame = prev;
             continue;
         }
-        uint64_t code = get_u64(f, o->if_code);
-        if (o->minor >= 14)
-            code &= ~(uint64_t)3;   /* _PyStackRef tag bits */
+        uint64_t code = get_u64(f, o->if_code) & ~(uint64_t)o->stackref_tag_bits;
         int err = 0;
         struct code_entry *c = code_lookup(w, code, &err);
         if (!c) {
             /* 3.13+: f_executable may be something other than code (a shim); skip it. */
-            if (err == PYWALK_ERR_BADCODE && o->minor >= 13 && !w->code_changed) {
+            if (err == PYWALK_ERR_BADCODE && o->exec_may_be_other && !w->code_changed) {
                 frame = prev;
                 continue;
             }
@@ -1129,6 +1165,11 @@ static int walk_interp_frames(struct pywalk *w, uint64_t frame, struct sample *o
         }
         uint64_t instr = get_u64(f, o->if_instr);
         uint64_t base = code + (uint64_t)o->co_code_adaptive;
+        if (o->if_tlbc_index >= 0) {
+            int32_t idx = get_i32(f, o->if_tlbc_index);
+            if (idx != 0)
+                base = tlbc_base(w, c, code, idx, instr);
+        }
         int32_t at = instr >= base && instr - base < (1u << 30) ? (int32_t)((instr - base) / 2) : -1;
         int rc = push_frame(w, out, c, at);
         if (rc)
@@ -1148,7 +1189,7 @@ static int chain_reaches(struct pywalk *w, uint64_t from, uint64_t to)
         if (from == to)
             return 1;
         const uint8_t *f = NULL;
-        if (o->ts_frame >= 0) {
+        if (o->frame_model == PYOFF_FRAMES_HEAP) {
             long k = w->fs.addr ? fset_find(&w->fs, from) : -1;
             if (k >= 0 && w->ab && w->fs.stamp[k] == w->ab->stamp)
                 f = batch_ptr(w->ab, w->fs.item[k]);
@@ -1339,7 +1380,7 @@ static int read_interp(struct pywalk *w, uint64_t interp, struct interp_view *v)
 static int top_frame(struct pywalk *w, const uint8_t *ts, uint64_t *frame)
 {
     const struct py_offsets *o = w->o;
-    if (o->ts_frame >= 0) {
+    if (o->frame_model == PYOFF_FRAMES_HEAP) {
         *frame = get_u64(ts, o->ts_frame);
         return 0;
     }
@@ -1402,7 +1443,8 @@ static size_t ts_len(const struct py_offsets *o)
 /* Bytes of a thread state that hold its top-frame fields (for re-reads). */
 static size_t ts_top_len(const struct py_offsets *o)
 {
-    return (size_t)span(span(o->ts_frame, o->ts_current_frame), span(o->ts_cframe, o->ts_datastack_chunk)) + 16;
+    return (size_t)span(span(o->ts_frame, o->ts_current_frame),
+                        span(o->ts_cframe, span(o->ts_datastack_chunk, o->ts_datastack_top))) + 8;
 }
 
 /* Re-read the current top frame of the thread state at TSTATE. */
@@ -1424,8 +1466,7 @@ static void chunks_start(struct pywalk *w, const uint8_t *ts)
     w->nx = 0;
     if (o->ts_datastack_chunk < 0)
         return;
-    /* datastack_top follows datastack_chunk in every 3.11–3.13 PyThreadState. */
-    chunk_load(w, get_u64(ts, o->ts_datastack_chunk), get_u64(ts, o->ts_datastack_chunk + 8));
+    chunk_load(w, get_u64(ts, o->ts_datastack_chunk), get_u64(ts, o->ts_datastack_top));
 }
 
 static int walk_from(struct pywalk *w, uint64_t frame, struct sample *out, uint32_t *flags)
@@ -1434,7 +1475,7 @@ static int walk_from(struct pywalk *w, uint64_t frame, struct sample *out, uint3
     w->nchain = 0;
     w->nxseen = 0;
     w->xshims = 0;
-    return w->o->ts_frame >= 0 ? walk_heap_frames(w, frame, out, flags)
+    return w->o->frame_model == PYOFF_FRAMES_HEAP ? walk_heap_frames(w, frame, out, flags)
                                : walk_interp_frames(w, frame, out, flags);
 }
 
@@ -1514,7 +1555,7 @@ static void spec_learn(struct pywalk *w, struct spec_thread *st, uint64_t tstate
     memcpy(st->extra, w->xseen, w->nxseen * sizeof *w->xseen);
     st->shims = w->xshims;
     st->nextra = (uint32_t)w->nxseen;
-    uint64_t chunk = get_u64(ts, o->ts_datastack_chunk), top = get_u64(ts, o->ts_datastack_chunk + 8);
+    uint64_t chunk = get_u64(ts, o->ts_datastack_chunk), top = get_u64(ts, o->ts_datastack_top);
     if (chunk != st->chunk[0])
         st->hwm_cur = st->hwm_prev = 0;
     uint64_t used = top > chunk && top - chunk <= MAX_CHUNK_BYTES ? top - chunk : 0;
@@ -1694,7 +1735,7 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
 static uint64_t top_word(const struct pywalk *w, const struct spec_thread *st)
 {
     const struct py_offsets *o = w->o;
-    if (o->ts_frame >= 0)
+    if (o->frame_model == PYOFF_FRAMES_HEAP)
         return st->tstate + (uint64_t)o->ts_frame;
     if (o->ts_current_frame >= 0)
         return st->tstate + (uint64_t)o->ts_current_frame;
@@ -1712,7 +1753,9 @@ static int plan_thread(struct pywalk *w, struct batch *b, struct spec_thread *st
     /* The second copy guards against a stack moving while it is read: a
      * thread that has not moved lately (an idle one) is read once, which
      * matters with many threads. */
-    int twice = w->nonblocking && o->ts_datastack_chunk >= 0 && st->quiet < QUIET_PASSES;
+    /* The data stack's chunk and top are read together, as one range. */
+    int twice = w->nonblocking && o->ts_datastack_chunk >= 0 && st->quiet < QUIET_PASSES &&
+                o->ts_datastack_top == o->ts_datastack_chunk + 8;
     /* datastack_top follows datastack_chunk in every 3.11–3.13 PyThreadState. */
     st->it_mid = twice ? batch_add(b, G_MID, st->tstate + (uint64_t)o->ts_datastack_chunk, 16) : NO_ITEM;
     for (uint32_t k = 0; k < st->nchunks; k++) {
@@ -1892,7 +1935,7 @@ static int fast_thread(struct pywalk *w, struct spec_thread *st, const struct ba
         return PYWALK_ERR_READ;
     }
     if (o->ts_datastack_chunk >= 0) {
-        uint64_t chunk = get_u64(ts, o->ts_datastack_chunk), top = get_u64(ts, o->ts_datastack_chunk + 8);
+        uint64_t chunk = get_u64(ts, o->ts_datastack_chunk), top = get_u64(ts, o->ts_datastack_top);
         st->last_top = top;
         w->nchunks = 0;
         if (st->nchunks && st->chunk[0] == chunk && st->it_chunk[0] != NO_ITEM &&

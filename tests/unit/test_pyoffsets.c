@@ -3,6 +3,7 @@
  * parser on synthetic blocks, and the parser against the block that a real
  * libpython3.13 carries in its _PyRuntime initializer.
  */
+#include "elfsym.h"
 #include "pyoffsets.h"
 
 #include <check.h>
@@ -45,12 +46,20 @@ START_TEST(test_tables_exist)
         ck_assert_int_eq(o->minor, versions[i][1]);
     }
     ck_assert_ptr_null(pyoffsets_for_version(3, 5));
-    ck_assert_ptr_null(pyoffsets_for_version(3, 14));
+    ck_assert_ptr_null(pyoffsets_for_version(3, 15));
     ck_assert_ptr_null(pyoffsets_for_version(2, 6));
     ck_assert_ptr_null(pyoffsets_for_version(0, 0));
     const struct py_offsets *latest = pyoffsets_latest();
     ck_assert_ptr_nonnull(latest);
-    ck_assert_ptr_eq(latest, pyoffsets_for_version(3, 13));
+    ck_assert_ptr_eq(latest, pyoffsets_for_version(3, 14));
+    ck_assert_int_eq(latest->free_threaded, 0);
+    /* The free-threaded build has a table of its own; 3.13t has none. */
+    const struct py_offsets *ft = pyoffsets_for_build(3, 14, 1);
+    ck_assert_ptr_nonnull(ft);
+    ck_assert_int_eq(ft->free_threaded, 1);
+    ck_assert_ptr_ne(ft, latest);
+    ck_assert_ptr_eq(pyoffsets_for_build(3, 14, 0), latest);
+    ck_assert_ptr_null(pyoffsets_for_build(3, 13, 1));
 }
 END_TEST
 
@@ -410,6 +419,7 @@ static struct py_offsets poisoned_base(void)
     b.minor = 13;
     for (size_t off = FIRST_FIELD; off < sizeof b; off += sizeof(int32_t))
         set_field_at(&b, off, POISON);
+    b.free_threaded = 0;    /* the flavour must match the block's */
     return b;
 }
 
@@ -454,16 +464,25 @@ START_TEST(test_debug_valid)
     ck_assert_int_eq(out.minor, 13);
     check_result(&out, t, &base);
 
-    /* The exact block length is enough; any version when expect_major is 0,
-     * and major/minor then come from the block. */
+    /* The exact block length is enough; with expect_major 0 the block is
+     * read through the description of its own version. */
+    rc = pyoffsets_from_debug(buf, sizeof d, t, 0, 0, &out, &hex, err, sizeof err);
+    ck_assert_msg(rc == 0, "rejected: %s", err);
+    ck_assert_int_eq(out.minor, 13);
+    /* No error buffer is fine. */
+    ck_assert_int_eq(pyoffsets_from_debug(buf, sizeof buf, t, 0, 0, &out, NULL, NULL, 0), 0);
+    /* A 3.13-shaped block that says 3.14 is read as 3.14's layout, which
+     * is longer (760 bytes): the 584 given are not enough. */
     d.version = 0x030e00a1;
     memcpy(buf, &d, sizeof d);
     rc = pyoffsets_from_debug(buf, sizeof d, t, 0, 0, &out, &hex, err, sizeof err);
-    ck_assert_msg(rc == 0, "rejected: %s", err);
-    ck_assert_int_eq(out.minor, 14);
-    ck_assert_uint_eq(hex, 0x030e00a1);
-    /* No error buffer is fine. */
-    ck_assert_int_eq(pyoffsets_from_debug(buf, sizeof buf, t, 0, 0, &out, NULL, NULL, 0), 0);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err, "760") != NULL, "err: %s", err);
+    /* A version with no description at all. */
+    d.version = 0x030c00f0;
+    memcpy(buf, &d, sizeof d);
+    ck_assert_int_eq(pyoffsets_from_debug(buf, sizeof buf, t, 0, 0, &out, &hex, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "not described") != NULL, "err: %s", err);
 }
 END_TEST
 
@@ -498,6 +517,12 @@ START_TEST(test_debug_rejects)
     d = good;
     d.code_object.filename = UINT64_MAX - 2;
     ck_assert_int_eq(parse(&d, sizeof d, t, 3, 13, &out, err, sizeof err), -1);
+
+    /* Misaligned for its width. */
+    d = good;
+    d.thread_state.next = 12;
+    ck_assert_int_eq(parse(&d, sizeof d, t, 3, 13, &out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "thread_state.next") != NULL, "err: %s", err);
 
     /* Starts inside but its 8 bytes run past the end. */
     d = good;
@@ -656,6 +681,139 @@ START_TEST(test_debug_real_libpython313)
 }
 END_TEST
 
+/* The block of a built 3.14 (scripts/install-deps --pythons), or a skip. */
+#define BUILT_PYTHONS "/opt/gilscope-pythons"
+
+static long read_built_block(const char *flavour, const char *lib, unsigned char *buf, size_t cap,
+                             const char *test)
+{
+    char path[512], why[1024];
+    snprintf(path, sizeof path, "%s/%s/lib/%s", BUILT_PYTHONS, flavour, lib);
+    if (access(path, R_OK) != 0) {
+        printf("SKIPPED: %s: %s not found (built by scripts/install-deps --pythons where "
+               "../shared/pythons exists)\n", test, path);
+        fflush(stdout);
+        return -1;
+    }
+    long n = read_symbol_init(path, "_PyRuntime", buf, cap, why, sizeof why);
+    ck_assert_msg(n >= 0, "%s", why);
+    /* gilscope finds _PyRuntime through the .PyRuntime section: it must be
+     * where the symbol says. */
+    struct elfsym *e = elfsym_open(path, why, sizeof why);
+    ck_assert_msg(e != NULL, "%s", why);
+    uint64_t sym = 0, sec = 0, size = 0;
+    ck_assert_int_eq(elfsym_lookup(e, "_PyRuntime", &sym, &size), 0);
+    ck_assert_int_eq(elfsym_section(e, ".PyRuntime", &sec, &size), 0);
+    ck_assert_uint_eq(sym, sec);
+    elfsym_close(e);
+    return n;
+}
+
+/* 3.14's block (of each flavour) read through its description must give
+ * exactly the compiled table's values: the description and the generated
+ * table agree, and every described field comes from the block. */
+static void check_real_314(int ft)
+{
+    const char *test = ft ? "test_debug_real_libpython314t" : "test_debug_real_libpython314";
+    unsigned char buf[PYOFF_DEBUG_BLOCK_SIZE];
+    memset(buf, 0, sizeof buf);
+    long n = read_built_block(ft ? "3.14t" : "3.14", ft ? "libpython3.14t.so.1.0" : "libpython3.14.so.1.0",
+                              buf, sizeof buf, test);
+    if (n < 0)
+        return;
+    const struct py_offsets *t = pyoffsets_for_build(3, 14, ft);
+    ck_assert_ptr_nonnull(t);
+    struct py_offsets out;
+    uint64_t hex = 0;
+    char err[300];
+    int rc = pyoffsets_from_debug(buf, (size_t)n, t, 3, 14, &out, &hex, err, sizeof err);
+    ck_assert_msg(rc == 0, "real 3.14%s block rejected: %s", ft ? "t" : "", err);
+    ck_assert_uint_eq((hex >> 16) & 0xffff, 0x030e);
+    ck_assert_msg(memcmp(&out, t, sizeof out) == 0, "3.14%s: the block disagrees with the table",
+                  ft ? "t" : "");
+    size_t extra[] = { offsetof(struct py_offsets, co_tlbc), offsetof(struct py_offsets, if_tlbc_index),
+                       offsetof(struct py_offsets, gil_enabled) };
+    /* Over a poisoned base: every described field must come from the file. */
+    struct py_offsets base = poisoned_base();
+    base.free_threaded = ft;
+    rc = pyoffsets_from_debug(buf, (size_t)n, &base, 3, 14, &out, &hex, err, sizeof err);
+    ck_assert_msg(rc == 0, "real 3.14 block rejected: %s", err);
+    for (size_t i = 0; i < NDESCRIBED; i++)
+        ck_assert_msg(field_at(&out, described[i].off) == field_at(t, described[i].off),
+                      "%s: libpython says %d, compiled table %d", described[i].name,
+                      field_at(&out, described[i].off), field_at(t, described[i].off));
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        ck_assert_int_eq(field_at(&out, extra[i]), ft ? field_at(t, extra[i]) : POISON);
+
+    /* The same block with the wrong flavour's table is refused. */
+    rc = pyoffsets_from_debug(buf, (size_t)n, pyoffsets_for_build(3, 14, !ft), 3, 14, &out, &hex,
+                              err, sizeof err);
+    ck_assert_int_eq(rc, -1);
+
+    /* pyoffsets_select: 3.14 itself; then the block as if of a 3.15 whose
+     * block kept 3.14's layout (read with a warning); then one whose layout
+     * does not validate as 3.14's (refused, naming the field). */
+    ck_assert_int_eq(pyoffsets_select(3, 14, buf, sizeof buf, &out, err, sizeof err), 0);
+    ck_assert_int_eq(out.free_threaded, ft);
+    ck_assert_int_eq(out.co_qualname, t->co_qualname);
+    unsigned char b2[PYOFF_DEBUG_BLOCK_SIZE];
+    memcpy(b2, buf, sizeof b2);
+    uint64_t v315 = 0x030f00a1;
+    memcpy(b2 + 8, &v315, 8);
+    ck_assert_int_eq(pyoffsets_select(3, 15, b2, sizeof b2, &out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "newer") != NULL, "warning: %s", err);
+    ck_assert_int_eq(out.minor, 15);
+    ck_assert_int_eq(out.co_qualname, t->co_qualname);
+    uint64_t bad = 3;   /* thread_state.size: nothing fits in it */
+    memcpy(b2 + 24 + 8 * 3 + 8 * 16, &bad, 8);
+    ck_assert_int_eq(pyoffsets_select(3, 15, b2, sizeof b2, &out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "thread_state.") != NULL, "err: %s", err);
+    printf("%s: PY_VERSION_HEX 0x%08llx, the block and the table agree\n", test, (unsigned long long)hex);
+    fflush(stdout);
+}
+
+START_TEST(test_debug_real_libpython314)
+{
+    check_real_314(0);
+    check_real_314(1);
+}
+END_TEST
+
+START_TEST(test_select)
+{
+    struct py_offsets out;
+    char err[300];
+    /* Without a block: the compiled table, or a clear refusal. */
+    ck_assert_int_eq(pyoffsets_select(3, 8, NULL, 0, &out, err, sizeof err), 0);
+    ck_assert_int_eq(memcmp(&out, pyoffsets_for_version(3, 8), sizeof out), 0);
+    ck_assert_int_eq(pyoffsets_select(3, 5, NULL, 0, &out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "3.5 is not supported") != NULL, "err: %s", err);
+    ck_assert_int_eq(pyoffsets_select(3, 16, NULL, 0, &out, err, sizeof err), -1);
+    /* A block of 3.13 over its table. */
+    const struct py_offsets *t = pyoffsets_for_version(3, 13);
+    struct dbg313 d = synth_block(t);
+    unsigned char buf[PYOFF_DEBUG_BLOCK_SIZE];
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, &d, sizeof d);
+    ck_assert_int_eq(pyoffsets_select(3, 13, buf, sizeof buf, &out, err, sizeof err), 0);
+    ck_assert_int_eq(out.ts_current_frame, t->ts_current_frame);
+    /* A free-threaded 3.13 has no table. */
+    d.free_threaded = 1;
+    memcpy(buf, &d, sizeof d);
+    ck_assert_int_eq(pyoffsets_select(3, 13, buf, sizeof buf, &out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "free-threaded") != NULL, "err: %s", err);
+    /* A corrupt block names the field. */
+    d = synth_block(t);
+    d.code_object.qualname = d.code_object.size;
+    memcpy(buf, &d, sizeof d);
+    ck_assert_int_eq(pyoffsets_select(3, 13, buf, sizeof buf, &out, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "code_object.qualname") != NULL, "err: %s", err);
+    ck_assert_int_eq(pyoffsets_debug_described(3, 13), 1);
+    ck_assert_int_eq(pyoffsets_debug_described(3, 14), 1);
+    ck_assert_int_eq(pyoffsets_debug_described(3, 12), 0);
+}
+END_TEST
+
 static Suite *pyoffsets_suite(void)
 {
     Suite *s = suite_create("pyoffsets");
@@ -666,6 +824,8 @@ static Suite *pyoffsets_suite(void)
     tcase_add_test(tc, test_debug_valid);
     tcase_add_test(tc, test_debug_rejects);
     tcase_add_test(tc, test_debug_real_libpython313);
+    tcase_add_test(tc, test_debug_real_libpython314);
+    tcase_add_test(tc, test_select);
     suite_add_tcase(s, tc);
     return s;
 }
