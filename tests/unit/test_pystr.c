@@ -695,13 +695,24 @@ static const char live_script[] =
     "sys.stdout.flush()\n"
     "time.sleep(120)\n";
 
-static const int live_versions[][2] = {{2, 7}, {3, 6}, {3, 7}, {3, 8}, {3, 9},
-                                       {3, 10}, {3, 11}, {3, 12}, {3, 13}};
+/* major, minor, free-threaded; 3.14 and 3.14t are the builds of
+ * scripts/install-deps --pythons. */
+static const int live_versions[][3] = {{2, 7, 0}, {3, 6, 0}, {3, 7, 0}, {3, 8, 0}, {3, 9, 0},
+                                       {3, 10, 0}, {3, 11, 0}, {3, 12, 0}, {3, 13, 0},
+                                       {3, 14, 0}, {3, 14, 1}};
 #define N_LIVE (sizeof live_versions / sizeof live_versions[0])
 
-/* The newest installed X.Y.* interpreter of pyenv, or "" with a reason. */
-static void find_python(int major, int minor, char *path, size_t len)
+/* The newest installed X.Y.* interpreter of pyenv (or the built 3.14,
+ * 3.14t in /opt/gilscope-pythons), or "". */
+static void find_python(int major, int minor, int ft, char *path, size_t len)
 {
+    if (major == 3 && minor >= 14) {
+        snprintf(path, len, "/opt/gilscope-pythons/%d.%d%s/bin/python%d.%d%s", major, minor,
+                 ft ? "t" : "", major, minor, ft ? "t" : "");
+        if (access(path, X_OK) != 0)
+            path[0] = '\0';
+        return;
+    }
     const char *root = getenv("PYENV_ROOT");
     char pattern[512];
     char home_root[256];
@@ -736,14 +747,14 @@ static size_t unhex(const char *h, uint8_t *out, size_t max)
 
 START_TEST(test_live)
 {
-    int major = live_versions[_i][0], minor = live_versions[_i][1];
+    int major = live_versions[_i][0], minor = live_versions[_i][1], ft = live_versions[_i][2];
     char py[600];
-    find_python(major, minor, py, sizeof py);
+    find_python(major, minor, ft, py, sizeof py);
     if (py[0] == '\0') {
-        printf("SKIPPED: live %d.%d: no pyenv interpreter installed\n", major, minor);
+        printf("SKIPPED: live %d.%d%s: interpreter not installed\n", major, minor, ft ? "t" : "");
         return;
     }
-    const struct py_offsets *o = pyoffsets_for_version(major, minor);
+    const struct py_offsets *o = pyoffsets_for_build(major, minor, ft);
     if (o == NULL) {
         printf("SKIPPED: live %d.%d: no offsets table\n", major, minor);
         return;
