@@ -19,6 +19,7 @@
 #include "strtab.h"
 
 #define PYWALK_MAX_DEPTH 2048
+#define PYWALK_MAX_THREADS 65536    /* bound on a thread list */
 
 /* Why a thread's stack could not be read (counted by the sampler). */
 enum pywalk_error {

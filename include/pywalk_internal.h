@@ -1,0 +1,41 @@
+/*
+ * pywalk_internal — the walker's state, shared by pywalk.c (slow path,
+ * public entry points) and walkspec.c (the fast path). Not for other
+ * callers: they use pywalk.h.
+ */
+#ifndef GILSCOPE_PYWALK_INTERNAL_H
+#define GILSCOPE_PYWALK_INTERNAL_H
+
+#include <stdint.h>
+
+#include "codecache.h"
+#include "framewalk.h"
+#include "proc.h"
+#include "pthread_tid.h"
+#include "pyinterp.h"
+#include "pywalk.h"
+#include "sample.h"
+#include "strtab.h"
+#include "walkspec.h"
+
+#define PYWALK_TORN_RETRIES 2       /* re-reads of a stack that moved while read */
+
+struct pywalk {
+    struct pyinterp pi;             /* what we walk */
+    const struct py_offsets *o;     /* = &pi.off */
+    struct proc_mem *m;
+    struct strtab *st;
+    int nonblocking;
+    uint64_t pass;                  /* sampling pass number */
+    uint64_t now_ns;                /* CLOCK_MONOTONIC at the start of the pass */
+    struct codecache cc;            /* decoded code objects */
+    struct framewalk fw;            /* one thread's walk: chunks, chain, frame set */
+    struct pthread_tid tids;        /* ≤3.10: pthread_t → tid */
+    struct walkspec spec;           /* the fast path */
+};
+
+/* pywalk_push_walked — append thread T, whose frames are the last ones in
+ * OUT (from T->first on), to OUT. Returns 0, or -1 when out of memory. */
+int pywalk_push_walked(struct sample *out, struct thread_sample *t);
+
+#endif
