@@ -279,6 +279,58 @@ START_TEST(test_line_memo)
 }
 END_TEST
 
+/* Thread-local bytecode (free-threaded layouts): the 3.12 layout with a
+ * co_tlbc member placed in the fake code object's spare bytes. */
+static _Alignas(16) uint8_t copy1[64], copy2[64], copy3[64];
+static _Alignas(16) uint64_t tlbc_array[4];
+
+START_TEST(test_thread_local_bytecode)
+{
+    struct py_offsets lo = *o;
+    lo.co_tlbc = 240;
+    lo.tlbc_entries = 8;
+    struct codecache tcc;
+    ck_assert_int_eq(codecache_init(&tcc, &lo, &self, st), 0);
+    codecache_set_clock(&tcc, 1, 1000000000ull);
+    uint8_t *code = codes[1];
+    put_u64(code, lo.ob_size, 16);              /* 16 code units: 32 bytes */
+    tlbc_array[0] = 3;                          /* size */
+    tlbc_array[1] = A(code) + (uint64_t)lo.co_code_adaptive;
+    tlbc_array[2] = A(copy1);
+    tlbc_array[3] = A(copy2);
+    put_u64(code, lo.co_tlbc, A(tlbc_array));
+    int err = 0, read = 0;
+    struct codecache_entry *c = codecache_lookup(&tcc, A(code), NULL, &err);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->nbytes, 32);
+
+    /* Index 0 is the code object's own bytecode: nothing read. */
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 0, A(code) + 200, &read),
+                      A(code) + (uint64_t)lo.co_code_adaptive);
+    ck_assert_int_eq(read, 0);
+    /* Index 2: entries[2], read once, then remembered. */
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 2, A(copy2) + 6, &read), A(copy2));
+    ck_assert_int_eq(read, 1);
+    read = 0;
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 2, A(copy2) + 30, &read), A(copy2));
+    ck_assert_int_eq(read, 0);
+    /* The index went to another thread with a new copy: an instruction
+     * outside the remembered copy makes it read again. */
+    tlbc_array[3] = A(copy3);
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 2, A(copy3) + 4, &read), A(copy3));
+    ck_assert_int_eq(read, 1);
+    /* Out of the array, negative, or no array: 0. */
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 3, A(copy1), &read), 0);
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), -1, A(copy1), &read), 0);
+    put_u64(code, lo.co_tlbc, 0);
+    ck_assert_uint_eq(codecache_bytecode(&tcc, c, A(code), 1, A(copy1), &read), 0);
+    /* A layout without thread-local bytecode ignores the index. */
+    ck_assert_uint_eq(codecache_bytecode(&cc, c, A(code), 2, A(copy2), &read),
+                      A(code) + (uint64_t)o->co_code_adaptive);
+    codecache_free(&tcc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("codecache");
@@ -290,6 +342,7 @@ int main(void)
     tcase_add_test(tc, test_recheck_from_batch);
     tcase_add_test(tc, test_clear_when_half_full);
     tcase_add_test(tc, test_line_memo);
+    tcase_add_test(tc, test_thread_local_bytecode);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
