@@ -378,6 +378,41 @@ static uint64_t dbg_value(const struct dbg_layout *l, const unsigned char *p, co
     return 0;
 }
 
+/* Fields the block does not describe but that live in structs it does
+ * (or right after an object header): each keeps its distance from a
+ * described field of the same struct, as the compiled table has it, so a
+ * patch release that moves the struct's members (a bigger header, a field
+ * inserted before them) moves these too. */
+static const struct {
+    size_t field, anchor;
+} rebased[] = {
+    {OUT(ts_datastack_top), OUT(ts_datastack_chunk)},   /* PyThreadState */
+    {OUT(dict_ma_used), OUT(dict_ma_keys)},             /* PyDictObject */
+    {OUT(tp_basicsize), OUT(tp_name)},                  /* PyTypeObject */
+    {OUT(tp_dictoffset), OUT(tp_name)},
+    {OUT(ht_cached_keys), OUT(tp_name)},                /* PyHeapTypeObject starts with it */
+    {OUT(uni_compact_size), OUT(uni_ascii_size)},       /* PyCompactUnicodeObject follows PyASCIIObject */
+    {OUT(uni_data), OUT(uni_ascii_size)},
+    {OUT(mod_dict), OUT(ob_type)},                      /* md_dict follows the object header */
+};
+
+static int32_t field_get(const struct py_offsets *o, size_t off)
+{
+    int32_t v;
+    memcpy(&v, (const char *)o + off, sizeof v);
+    return v;
+}
+
+static void rebase_undescribed(const struct py_offsets *base, struct py_offsets *out)
+{
+    for (size_t i = 0; i < sizeof rebased / sizeof rebased[0]; i++) {
+        int32_t f = field_get(base, rebased[i].field), a = field_get(base, rebased[i].anchor);
+        int32_t now = field_get(out, rebased[i].anchor);
+        if (f >= 0 && a >= 0 && now >= 0)
+            store_i32(out, rebased[i].field, (uint64_t)(int64_t)(now + (f - a)));
+    }
+}
+
 /* Writes the reason to ERR (may be NULL) and returns -1 for the caller. */
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -480,10 +515,7 @@ int pyoffsets_from_debug(const void *buf, size_t len,
                     gil, locked, holder);
     tmp.gil_locked = (int32_t)(locked - gil);
     tmp.gil_last_holder = (int32_t)(holder - gil);
-    /* datastack_top is not described; it follows datastack_chunk wherever
-     * the compiled table says it does, so it moves with it. */
-    if (base->ts_datastack_top >= 0 && base->ts_datastack_top == base->ts_datastack_chunk + 8)
-        tmp.ts_datastack_top = tmp.ts_datastack_chunk + 8;
+    rebase_undescribed(base, &tmp);
     if (ft != (uint64_t)base->free_threaded)
         return fail(err, errlen, "debug offsets: the block is of a %s build, the base table of a %s one",
                     ft ? "free-threaded" : "GIL", base->free_threaded ? "free-threaded" : "GIL");

@@ -400,6 +400,31 @@ static const struct {
 };
 #define NDESCRIBED (sizeof described / sizeof described[0])
 
+/* Fields the reader moves along with a described field of the same struct:
+ * {field, anchor}. */
+static const struct {
+    const char *name;
+    size_t off, anchor;
+} derived[] = {
+    {"ts_datastack_top", offsetof(struct py_offsets, ts_datastack_top), offsetof(struct py_offsets, ts_datastack_chunk)},
+    {"dict_ma_used", offsetof(struct py_offsets, dict_ma_used), offsetof(struct py_offsets, dict_ma_keys)},
+    {"tp_basicsize", offsetof(struct py_offsets, tp_basicsize), offsetof(struct py_offsets, tp_name)},
+    {"tp_dictoffset", offsetof(struct py_offsets, tp_dictoffset), offsetof(struct py_offsets, tp_name)},
+    {"ht_cached_keys", offsetof(struct py_offsets, ht_cached_keys), offsetof(struct py_offsets, tp_name)},
+    {"uni_compact_size", offsetof(struct py_offsets, uni_compact_size), offsetof(struct py_offsets, uni_ascii_size)},
+    {"uni_data", offsetof(struct py_offsets, uni_data), offsetof(struct py_offsets, uni_ascii_size)},
+    {"mod_dict", offsetof(struct py_offsets, mod_dict), offsetof(struct py_offsets, ob_type)},
+};
+#define NDERIVED (sizeof derived / sizeof derived[0])
+
+static int derived_index(size_t off)
+{
+    for (size_t i = 0; i < NDERIVED; i++)
+        if (derived[i].off == off)
+            return (int)i;
+    return -1;
+}
+
 static int is_described(size_t off)
 {
     for (size_t i = 0; i < NDESCRIBED; i++) {
@@ -423,12 +448,16 @@ static struct py_offsets poisoned_base(void)
     return b;
 }
 
-/* OUT has T's value in every described field and BASE's in every other. */
+/* OUT has T's value in every described field, BASE's in every other, but
+ * for the derived ones: T's anchor plus BASE's distance from it. */
 static void check_result(const struct py_offsets *out, const struct py_offsets *t,
                          const struct py_offsets *base)
 {
     for (size_t off = FIRST_FIELD; off < sizeof *out; off += sizeof(int32_t)) {
+        int d = derived_index(off);
         int32_t want = is_described(off) ? field_at(t, off) : field_at(base, off);
+        if (d >= 0)
+            want = field_at(t, derived[d].anchor) + field_at(base, off) - field_at(base, derived[d].anchor);
         ck_assert_msg(field_at(out, off) == want, "field at %zu: %d, want %d",
                       off, field_at(out, off), want);
     }
@@ -779,6 +808,46 @@ START_TEST(test_debug_real_libpython314)
 }
 END_TEST
 
+/* A patch release whose object header grew by 16 bytes: the block says so
+ * for the fields it describes, and the fields it does not describe in the
+ * same structs (ma_used, tp_dictoffset, the compact string size, md_dict …)
+ * move with them. */
+START_TEST(test_debug_moves_undescribed)
+{
+    const struct py_offsets *t = pyoffsets_for_version(3, 13);
+    struct dbg313 d = synth_block(t);
+    d.pyobject.size += 16;
+    d.dict_object.size += 16;
+    d.type_object.size += 16;
+    d.unicode_object.size += 16;
+    d.pyobject.ob_type += 16;
+    d.dict_object.ma_keys += 16;
+    d.dict_object.ma_values += 16;
+    d.type_object.tp_name += 16;
+    d.type_object.tp_flags += 16;
+    d.unicode_object.asciiobject_size += 16;
+    d.unicode_object.state += 16;
+    d.unicode_object.length += 16;
+    unsigned char buf[PYOFF_DEBUG_BLOCK_SIZE];
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, &d, sizeof d);
+    struct py_offsets out;
+    char err[200];
+    ck_assert_int_eq(pyoffsets_from_debug(buf, sizeof buf, t, 3, 13, &out, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(out.ob_type, t->ob_type + 16);
+    ck_assert_int_eq(out.dict_ma_used, t->dict_ma_used + 16);
+    ck_assert_int_eq(out.tp_basicsize, t->tp_basicsize + 16);
+    ck_assert_int_eq(out.tp_dictoffset, t->tp_dictoffset + 16);
+    ck_assert_int_eq(out.ht_cached_keys, t->ht_cached_keys + 16);
+    ck_assert_int_eq(out.uni_compact_size, t->uni_compact_size + 16);
+    ck_assert_int_eq(out.uni_data, t->uni_data + 16);
+    ck_assert_int_eq(out.mod_dict, t->mod_dict + 16);
+    /* Not in a described struct: unchanged. */
+    ck_assert_int_eq(out.dk_indices, t->dk_indices);
+    ck_assert_int_eq(out.chunk_data, t->chunk_data);
+}
+END_TEST
+
 START_TEST(test_select)
 {
     struct py_offsets out;
@@ -826,6 +895,7 @@ static Suite *pyoffsets_suite(void)
     tcase_add_test(tc, test_debug_real_libpython313);
     tcase_add_test(tc, test_debug_real_libpython314);
     tcase_add_test(tc, test_select);
+    tcase_add_test(tc, test_debug_moves_undescribed);
     suite_add_tcase(s, tc);
     return s;
 }
