@@ -75,10 +75,15 @@ int cli_last_signal(void);
 
 #define CLI_CHILD_GRACE_S 1   /* after our Ctrl-C, seconds a launched program gets to end itself */
 
-/* cli_finish_child — for a launched program: after a stop signal, let it end
- * on its own for CLI_CHILD_GRACE_S, then send it the same signal; then wait
- * for it (its exit status lands in T). No effect on an attached target. */
-void cli_finish_child(struct target *t, volatile sig_atomic_t *stop);
+/* cli_finish_child — for a launched program, once gilscope is done with
+ * it. After a stop signal (Ctrl-C, SIGTERM): let it end on its own for
+ * CLI_CHILD_GRACE_S, then send it the same signal. Else with END (the
+ * recording is over while it runs: -d passed, top quit): SIGTERM, and
+ * SIGKILL CLI_CHILD_GRACE_S later. Then wait for its exit (its status lands
+ * in T); a program that does not exit is waited for with a note on stderr,
+ * and killed (SIGKILL) on the next stop signal. No effect on an attached
+ * target. Returns 1 when gilscope ended the program itself (END), else 0. */
+int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end);
 
 /* cli_parse_pid — parse a PID argument; returns it, or -1 if not a positive integer. */
 pid_t cli_parse_pid(const char *s);

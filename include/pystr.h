@@ -22,9 +22,11 @@
 struct proc_mem;
 struct py_offsets;
 
-/* Longest string, in characters, that pystr_read accepts; anything longer is
- * treated as garbage (-EINVAL). Names and file names are far shorter. */
-#define PYSTR_MAX_CHARS 65536
+/* Longest string, in characters, that pystr_read accepts; a longer length
+ * is taken for garbage (-EINVAL). Legal names can be long (generated code
+ * has 70,000-character identifiers), and only what fits in the output is
+ * ever read, so this only rejects lengths no real string has. */
+#define PYSTR_MAX_CHARS (1 << 30)
 
 /*
  * pystr_pep393_to_utf8 — convert NCHARS code points stored as KIND bytes

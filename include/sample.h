@@ -13,6 +13,7 @@
 enum frame_kind {
     FRAME_PYTHON = 0,   /* a Python function */
     FRAME_NATIVE = 1,   /* a C function (later) */
+    FRAME_MARKER = 2,   /* a note of gilscope's in the stack ("[truncated N frames]"): a name only */
 };
 
 struct frame {

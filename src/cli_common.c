@@ -13,11 +13,13 @@
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t last_signal;
+static volatile sig_atomic_t signal_count;
 
 static void on_signal(int sig)
 {
     stop_flag = 1;
     last_signal = sig;
+    signal_count++;
 }
 
 volatile sig_atomic_t *cli_stop_flag(void)
@@ -101,22 +103,59 @@ void session_close(struct session *s)
     s->mem_open = 0;
 }
 
-void cli_finish_child(struct target *t, volatile sig_atomic_t *stop)
+/* Wait for the launched T to exit. It is killed (SIGKILL) on one more stop
+ * signal than SIGNALS had been seen, or at KILL_AT (0: never); past
+ * CLI_CHILD_GRACE_S the wait is said once, so a quiet gilscope is explained. */
+static void wait_child(struct target *t, int signals, uint64_t kill_at, const char *why)
 {
-    if (!t->launched || t->exited)
-        return;
+    uint64_t say_at = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
+    int said = 0;
+    while (!target_poll_exit(t)) {
+        uint64_t now = sampler_now_ns();
+        if (signal_count > signals || (kill_at && now >= kill_at)) {
+            kill(t->pid, SIGKILL);
+            target_wait(t);
+            return;
+        }
+        if (!said && now >= say_at) {
+            fprintf(stderr, "gilscope: waiting for PID %d to exit%s (Ctrl-C again kills it)\n", (int)t->pid,
+                    why);
+            said = 1;
+        }
+        struct timespec tick = { 0, 10000000L };
+        nanosleep(&tick, NULL);
+    }
+}
+
+int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
+{
+    if (!t->launched || t->exited || target_poll_exit(t))
+        return 0;
     if (*stop) {
         /* The terminal's Ctrl-C reached the program too: give it a moment to
          * act on it, then pass our signal on, so it never outlives us by accident. */
+        int signals = signal_count;
         uint64_t until = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
-        while (!target_poll_exit(t) && sampler_now_ns() < until) {
+        while (!target_poll_exit(t) && sampler_now_ns() < until && signal_count == signals) {
             struct timespec tick = { 0, 10000000L };
             nanosleep(&tick, NULL);
         }
-        if (!t->exited)
-            kill(t->pid, cli_last_signal() ? cli_last_signal() : SIGTERM);
+        if (t->exited)
+            return 0;
+        signals = signal_count;
+        kill(t->pid, cli_last_signal() ? cli_last_signal() : SIGTERM);
+        wait_child(t, signals, 0, ", which ignored the signal");
+        return 0;
     }
-    target_wait(t);
+    if (end) {
+        /* The recording is over (its duration passed): the program was
+         * started only to be profiled, so it ends with it, as under py-spy. */
+        kill(t->pid, SIGTERM);
+        wait_child(t, signal_count, sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull, "");
+        return 1;
+    }
+    wait_child(t, signal_count, 0, "");
+    return 0;
 }
 
 int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonblocking,
@@ -131,7 +170,7 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
     cli_error("%s", err);
     int code = EXIT_ERROR;
     if (s->target.launched) {
-        cli_finish_child(&s->target, stop);
+        cli_finish_child(&s->target, stop, 0);
         if (target_exit_code(&s->target))
             code = target_exit_code(&s->target);
     }

@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "sampler.h"
+#include "textesc.h"
 
 static const char usage[] =
     "usage: gilscope dump -p PID [-j|--json] [--nonblocking] [--full-filenames]\n"
@@ -32,17 +33,29 @@ static void print_text(struct session *s, const struct sample *smp)
                *off = color ? "\033[0m" : "";
     char build[64];
     cli_build_desc(s, build, sizeof build);
-    printf("Process %d: Python %s%s%s (%s)\n", (int)s->target.pid, s->interp.version, build[0] ? ", " : "",
-           build, s->interp.binary);
+    printf("Process %d: Python %s%s%s (", (int)s->target.pid, s->interp.version, build[0] ? ", " : "", build);
+    textesc_fputs(s->interp.binary, stdout);
+    printf(")\n");
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
         int active = (t->flags & SAMPLE_ACTIVE) != 0, gil = (t->flags & SAMPLE_GIL) != 0;
-        printf("\n%sThread %d \"%s\"%s (%s%s%s%s%s%s%s)\n", bold, (int)t->tid, strtab_get(st, t->name), off,
-               active ? green : dim, active ? "active" : "idle", off,
+        /* Names and files are the target's data: control characters escaped. */
+        printf("\n%sThread %d \"", bold, (int)t->tid);
+        textesc_fputs(strtab_get(st, t->name), stdout);
+        printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : dim, active ? "active" : "idle", off,
                gil ? ", " : "", gil ? yellow : "", gil ? "+gil" : "", gil ? off : "");
         const struct frame *f = sample_thread_frames(smp, i);
-        for (uint32_t k = 0; k < t->nframes; k++)
-            printf("    %s (%s:%d)\n", strtab_get(st, f[k].name), strtab_get(st, f[k].file), f[k].line);
+        for (uint32_t k = 0; k < t->nframes; k++) {
+            fputs("    ", stdout);
+            textesc_fputs(strtab_get(st, f[k].name), stdout);
+            if (f[k].kind == FRAME_MARKER) {
+                fputc('\n', stdout);
+                continue;
+            }
+            fputs(" (", stdout);
+            textesc_fputs(strtab_get(st, f[k].file), stdout);
+            printf(":%d)\n", f[k].line);
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "flamegraph.h"
+#include "outfile.h"
 
 static const char usage[] =
     "usage: gilscope flamegraph IN.folded [IN2.folded …] [-o OUT.svg] [options]\n"
@@ -164,10 +165,12 @@ int cli_flamegraph(int argc, char **argv)
                 code = EXIT_ERROR;
     }
     FILE *out = NULL;
+    struct outfile of;
     if (code == EXIT_OK) {
-        out = a.output ? fopen(a.output, "w") : stdout;
+        int orc = a.output ? outfile_open(&of, a.output) : 0;
+        out = a.output ? (orc == 0 ? of.f : NULL) : stdout;
         if (!out) {
-            cli_error("cannot write %s: %s", a.output, strerror(errno));
+            cli_error("cannot write %s: %s", a.output, strerror(-orc));
             code = EXIT_ERROR;
         }
     }
@@ -179,8 +182,10 @@ int cli_flamegraph(int argc, char **argv)
                                      .diff = a.diff, .negate = a.negate,
                                      .info = a.normalize ? "before scaled to the same total" : NULL };
         rc = flamegraph_write(fg, out, &o, NULL);
-        if (out != stdout && fclose(out) != 0 && rc == 0)
-            rc = -EIO;
+        /* The writer only knows a write failed; closing says why (ENOSPC …). */
+        int crc = out != stdout ? outfile_commit(&of) : 0;
+        if (rc == 0 || (rc == -EIO && crc != 0))
+            rc = crc;
         if (rc != 0) {
             cli_error("cannot write %s: %s", a.output ? a.output : "stdout", strerror(-rc));
             code = EXIT_ERROR;

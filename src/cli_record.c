@@ -15,6 +15,7 @@
 
 #include "fileshort.h"
 #include "folded.h"
+#include "outfile.h"
 #include "output.h"
 #include "profile.h"
 #include "sampler.h"
@@ -252,9 +253,13 @@ int cli_record(int argc, char **argv)
     struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno };
     struct collect c = { .profile = profile_new(), .opts = &o };
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, o.full_filenames);
-    FILE *out = fopen(path, "w");
+    /* Written under a temporary name and put in place when complete: a run
+     * that is killed or fails leaves the previous file as it was. */
+    struct outfile of;
+    int orc = outfile_open(&of, path);
+    FILE *out = orc == 0 ? of.f : NULL;
     if (!out) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
+        cli_error("cannot write %s: %s", path, strerror(-orc));
         code = EXIT_ERROR;
     } else if (!c.profile || !fs) {
         cli_error("out of memory");
@@ -282,11 +287,15 @@ int cli_record(int argc, char **argv)
         struct output_totals totals = { .samples = profile_total(c.profile), .errors = st.errors,
                                         .duration_s = rc == 0 ? (double)(st.end_ns - st.start_ns) / 1e9 : 0 };
         int wrc = o.format->end(c.writer, c.profile, &totals);
-        if (fclose(out) != 0 && wrc == 0)
+        if (c.write_error && wrc == 0)
             wrc = -EIO;
+        /* The writers only know a write failed; closing says why (ENOSPC …). */
+        int crc = out ? outfile_commit(&of) : 0;
         out = NULL;
-        if (wrc != 0 || c.write_error) {
-            cli_error("cannot write %s: %s", path, strerror(wrc ? -wrc : EIO));
+        if (wrc == 0 || (wrc == -EIO && crc != 0))
+            wrc = crc;
+        if (wrc != 0) {
+            cli_error("cannot write %s: %s", path, strerror(-wrc));
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
             summary(path, &st, c.profile, build);
@@ -297,10 +306,12 @@ int cli_record(int argc, char **argv)
             fprintf(stderr, "gilscope: process %d exited during the recording\n", (int)s.target.pid);
     }
     if (out)
-        fclose(out);
+        outfile_abort(&of);
     fileshort_free(fs);
-    cli_finish_child(&s.target, stop);
-    if (s.target.launched && code == EXIT_OK)
+    /* A program still running when the recording ends (-d, or an error)
+     * is ended; the recording's own result is then the exit code. */
+    int ended = cli_finish_child(&s.target, stop, 1);
+    if (s.target.launched && code == EXIT_OK && !ended)
         code = target_exit_code(&s.target);
     profile_free(c.profile);
     session_close(&s);

@@ -19,6 +19,7 @@
 
 #include "fileshort.h"
 #include "sampler.h"
+#include "textesc.h"
 #include "toptable.h"
 
 #define PLAIN_MAX_ROWS 30              /* rows per plain table: a pipe has no screen height to fill */
@@ -193,12 +194,17 @@ static void format_row(const struct top *t, const struct toptable_row *r, const 
     format_time(total, sizeof total, (double)r->total_all * per_sample);
     snprintf(nums, numslen, "%6.2f%%  %6.2f%%  %9s  %9s  ", toptable_pct(r->own, st->kept),
              toptable_pct(r->total, st->kept), own, total);
-    const char *name = strtab_get(t->s->strings, r->name);
+    /* Names and files are the target's data: control characters escaped,
+     * for the terminal (both modes) and the plain tables' line structure. */
     const char *file = fileshort_get(t->files, r->file);
+    char num[32] = "";
     if (r->line > 0)
-        snprintf(func, funclen, "%s (%s:%d)", name, file ? file : "?", (int)r->line);
-    else
-        snprintf(func, funclen, "%s (%s)", name, file ? file : "?");
+        snprintf(num, sizeof num, ":%d", (int)r->line);
+    size_t at = textesc_copy(func, funclen, 0, strtab_get(t->s->strings, r->name));
+    at = textesc_copy(func, funclen, at, " (");
+    at = textesc_copy(func, funclen, at, file ? file : "?");
+    at = textesc_copy(func, funclen, at, num);
+    textesc_copy(func, funclen, at, ")");
 }
 
 /* The three header lines, shared by both modes. */
@@ -512,13 +518,11 @@ int cli_top(int argc, char **argv)
         }
         if (rc == 0 && st.target_exited && !s.target.launched)
             fprintf(stderr, "gilscope: process %d exited\n", (int)s.target.pid);
-        /* q ends the watch, and a program started only to be watched with it. */
-        if (t.quit && s.target.launched && !s.target.exited && !target_poll_exit(&s.target))
-            kill(s.target.pid, SIGTERM);
     }
     fileshort_free(t.files);
     toptable_free(t.table);
-    cli_finish_child(&s.target, stop);
+    /* q ends the watch, and a program started only to be watched with it. */
+    cli_finish_child(&s.target, stop, t.quit);
     if (s.target.launched && code == EXIT_OK)
         code = target_exit_code(&s.target);
     session_close(&s);

@@ -11,7 +11,9 @@
 #include "pywalk.h"
 
 #define MAX_LINETABLE (1u << 20)    /* biggest line table we copy */
-#define MAX_NAME 1024               /* bytes of a function or file name */
+#define MAX_NAME 1024               /* bytes of a function name (longer ones are cut) */
+#define MAX_FILE 4096               /* bytes of a file name: a path is shortened by its tail,
+                                       so it must not be cut where paths can still be real */
 #define SIG_MAX 256                 /* bytes of a code object's identifying window */
 
 int codecache_init(struct codecache *cc, const struct py_offsets *o, struct proc_mem *m,
@@ -61,12 +63,12 @@ void codecache_set_clock(struct codecache *cc, uint64_t pass, uint64_t now_ns)
     cc->now_ns = now_ns;
 }
 
-static int read_name(struct codecache *cc, uint64_t addr, uint32_t *id)
+static int read_name(struct codecache *cc, uint64_t addr, size_t max, uint32_t *id)
 {
-    char buf[MAX_NAME];
-    if (addr == 0)
+    char buf[MAX_FILE];
+    if (addr == 0 || max > sizeof buf)
         return -EINVAL;
-    int rc = pystr_read(cc->m, cc->o, addr, buf, sizeof buf);
+    int rc = pystr_read(cc->m, cc->o, addr, buf, max);
     if (rc < 0)
         return rc;
     *id = strtab_intern(cc->st, buf, strlen(buf));
@@ -188,8 +190,8 @@ struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, co
     e.sig[0] = get_u64(hdr, name_off);
     e.sig[1] = get_u64(hdr, o->co_filename);
     e.sig[2] = get_u64(hdr, o->co_linetable);
-    if (read_name(cc, get_u64(hdr, name_off), &e.name) != 0 ||
-        read_name(cc, get_u64(hdr, o->co_filename), &e.file) != 0) {
+    if (read_name(cc, get_u64(hdr, name_off), MAX_NAME, &e.name) != 0 ||
+        read_name(cc, get_u64(hdr, o->co_filename), MAX_FILE, &e.file) != 0) {
         *err = PYWALK_ERR_BADCODE;
         return NULL;
     }

@@ -6,12 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copy S into OUT replacing the folded format's separators. */
+#include "textesc.h"
+
+/* Copy S into OUT with control characters escaped (a newline would end the
+ * line) and the frame separator ';' replaced. */
 static size_t put_clean(char *out, size_t outlen, size_t at, const char *s)
 {
-    for (; *s && at + 1 < outlen; s++)
-        out[at++] = (*s == ';') ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s;
-    out[at < outlen ? at : outlen - 1] = '\0';
+    size_t start = at;
+    at = textesc_copy(out, outlen, at, s);
+    for (size_t i = start; i < at; i++)
+        if (out[i] == ';')
+            out[i] = ':';
     return at;
 }
 
@@ -20,6 +25,8 @@ size_t folded_frame(const struct frame *f, const struct strtab *st, struct files
 {
     char num[32];
     size_t at = put_clean(out, outlen, 0, strtab_get(st, f->name));
+    if (f->kind == FRAME_MARKER)
+        return at;
     at = put_clean(out, outlen, at, " (");
     at = put_clean(out, outlen, at, fs ? fileshort_get(fs, f->file) : strtab_get(st, f->file));
     if (!o->nolineno) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "localcopy.h"
@@ -255,6 +256,37 @@ static int heap_frame(struct framewalk *fw, uint64_t addr, size_t hdr, uint8_t *
     return 0;
 }
 
+/* A walk cut at PYWALK_MAX_DEPTH ends with a marker frame at the root end,
+ * "[truncated N frames]", N the frames left out (counted up to
+ * FRAMEWALK_COUNT_MAX further links; "N+" when the count stopped short). */
+#define FRAMEWALK_COUNT_MAX 65536
+
+static int push_truncated(struct framewalk *fw, struct sample *out, uint64_t n, int more)
+{
+    char name[64];
+    snprintf(name, sizeof name, "[truncated %llu%s frames]", (unsigned long long)n, more ? "+" : "");
+    struct frame fr = { .name = strtab_intern(fw->cc->st, name, strlen(name)),
+                        .file = strtab_intern(fw->cc->st, "", 0), .kind = FRAME_MARKER };
+    if (fr.name == STRTAB_NONE || fr.file == STRTAB_NONE)
+        return PYWALK_ERR_NOMEM;
+    return sample_push_frame(out, &fr) == 0 ? 0 : PYWALK_ERR_NOMEM;
+}
+
+/* Frame objects from FRAME on (≤3.10): their f_back links counted. */
+static int truncated_heap(struct framewalk *fw, uint64_t frame, struct sample *out)
+{
+    uint64_t n = 0;
+    fw->late_reads = 1;
+    while (frame && n < FRAMEWALK_COUNT_MAX) {
+        uint64_t next;
+        if ((frame & 7) || proc_mem_read(fw->m, frame + (uint64_t)fw->o->f_back, &next, 8) != 0)
+            break;
+        n++;
+        frame = next;
+    }
+    return push_truncated(fw, out, n, frame != 0);
+}
+
 static int walk_heap_frames(struct framewalk *fw, uint64_t frame, struct sample *out, uint32_t *flags)
 {
     const struct py_offsets *o = fw->o;
@@ -264,7 +296,7 @@ static int walk_heap_frames(struct framewalk *fw, uint64_t frame, struct sample 
     while (frame) {
         if (depth >= PYWALK_MAX_DEPTH) {
             *flags |= SAMPLE_TRUNCATED;
-            break;
+            return truncated_heap(fw, frame, out);
         }
         const uint8_t *f;
         if ((frame & 7) || hdr > FRAMEWALK_HDR || heap_frame(fw, frame, hdr, buf, &f) != 0)
@@ -433,6 +465,28 @@ size_t framewalk_interp_frame_len(const struct py_offsets *o)
                            o->if_tlbc_index) + 8;
 }
 
+/* Interpreter frames from FRAME on (3.11+): counted as the walk would show
+ * them, so not C-stack shims, nor frames running something other than code. */
+static int truncated_interp(struct framewalk *fw, uint64_t frame, size_t ifsize, uint8_t *scratch,
+                            struct sample *out)
+{
+    const struct py_offsets *o = fw->o;
+    uint64_t n = 0;
+    for (int steps = 0; frame && steps < FRAMEWALK_COUNT_MAX; steps++) {
+        const uint8_t *f;
+        if ((frame & 7) || frame_bytes(fw, frame, ifsize, scratch, &f) != 0)
+            break;
+        int owner = o->if_owner >= 0 ? f[o->if_owner] : 0;
+        uint64_t code = get_u64(f, o->if_code) & ~(uint64_t)o->stackref_tag_bits;
+        int err = 0;
+        if (owner != o->owner_cstack &&
+            (!o->exec_may_be_other || codecache_lookup(fw->cc, code, fw->ab, &err) != NULL))
+            n++;
+        frame = get_u64(f, o->if_previous);
+    }
+    return push_truncated(fw, out, n, frame != 0);
+}
+
 /* Walk from FRAME through the chunks already held (fw->chunks), loading
  * older ones and reading frames outside them as needed. */
 static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sample *out, uint32_t *flags)
@@ -451,7 +505,7 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
     for (int steps = 0; frame; steps++) {
         if (steps >= PYWALK_MAX_DEPTH) {
             *flags |= SAMPLE_TRUNCATED;
-            break;
+            return truncated_interp(fw, frame, ifsize, scratch, out);
         }
         const uint8_t *f;
         if ((frame & 7) || frame_bytes(fw, frame, ifsize, scratch, &f) != 0)

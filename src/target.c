@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ int target_launch(char *const argv[], struct target *t, char *err, size_t errlen
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -errno;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -30,6 +32,12 @@ int target_launch(char *const argv[], struct target *t, char *err, size_t errlen
         return -e;
     }
     if (pid == 0) {
+        /* Should gilscope die without a chance to end it (SIGKILL, a
+         * crash), the program goes too rather than run on unobserved;
+         * checked again after setting, in case gilscope died before. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         /* The child restores default signal handling, then execs; a failed
          * exec reports its errno through the close-on-exec pipe. */
         signal(SIGINT, SIG_DFL);

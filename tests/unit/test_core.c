@@ -16,6 +16,8 @@
 #include "profile.h"
 #include "pyinterp.h"
 #include "strtab.h"
+#include "textesc.h"
+#include "outfile.h"
 
 /* A global the ELF test looks up in this very binary. */
 int gilscope_test_marker = 42;
@@ -87,19 +89,19 @@ START_TEST(test_folded)
     /* Without --threads, a and c are the same stack: 5 + 4. */
     ck_assert_str_eq(text, "<module> (/a/main.py:3);leaf (/a/m.py:7) 9\n"
                            "<module> (/a/main.py:3);leaf (/a/m.py:8) 1\n"
-                           "we:ird name (/a/x.py:1) 1\n");
+                           "we:ird\\x0aname (/a/x.py:1) 1\n");
     free(text);
 
     o.function = 1;
     text = render(p, t, &o);
     ck_assert_str_eq(text, "<module> (/a/main.py:1);leaf (/a/m.py:5) 10\n"
-                           "we:ird name (/a/x.py:1) 1\n");
+                           "we:ird\\x0aname (/a/x.py:1) 1\n");
     free(text);
 
     o = (struct folded_opts){ .threads = 1, .nolineno = 1 };
     text = render(p, t, &o);
     ck_assert_str_eq(text, "thread (11): MainThread;<module> (/a/main.py);leaf (/a/m.py) 6\n"
-                           "thread (11): MainThread;we:ird name (/a/x.py) 1\n"
+                           "thread (11): MainThread;we:ird\\x0aname (/a/x.py) 1\n"
                            "thread (12): worker;<module> (/a/main.py);leaf (/a/m.py) 4\n");
     free(text);
     profile_free(p);
@@ -256,6 +258,83 @@ START_TEST(test_output_for_path)
 }
 END_TEST
 
+START_TEST(test_textesc)
+{
+    char out[64];
+    /* ESC, BEL, newline, DEL and a C1 control (U+009B, C2 9B) escaped;
+     * other UTF-8 kept whole. */
+    textesc_copy(out, sizeof out, 0, "a\x1b[2J\x07\n\x7f\xc2\x9b\xc3\xbc\xe2\x82\xac");
+    ck_assert_str_eq(out, "a\\x1b[2J\\x07\\x0a\\x7f\\x9b\xc3\xbc\xe2\x82\xac");
+    /* Appends at AT; never splits an escape or a character. */
+    size_t at = textesc_copy(out, sizeof out, 0, "ab");
+    ck_assert_uint_eq(textesc_copy(out, sizeof out, at, "c"), 3);
+    ck_assert_str_eq(out, "abc");
+    char small[6];
+    ck_assert_uint_eq(textesc_copy(small, sizeof small, 0, "ab\x1b"), 2);
+    ck_assert_str_eq(small, "ab");
+    ck_assert_uint_eq(textesc_copy(small, sizeof small, 0, "abcd\xe2\x82\xac"), 4);
+    ck_assert_str_eq(small, "abcd");
+    /* fputs: the same, in pieces, whatever the length. */
+    char *big = malloc(1001);
+    ck_assert_ptr_nonnull(big);
+    for (int i = 0; i < 1000; i++)
+        big[i] = i % 50 == 0 ? '\n' : 'x';
+    big[1000] = '\0';
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_int_eq(textesc_fputs(big, f), 0);
+    fclose(f);
+    ck_assert_uint_eq(len, 1000 + 20 * 3);
+    ck_assert_ptr_null(strchr(text, '\n'));
+    free(text);
+    free(big);
+}
+END_TEST
+
+START_TEST(test_outfile)
+{
+    char dir[] = "/tmp/gilscope-outfile-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("old", f);
+    fclose(f);
+    /* Until committed, the old file stays; aborted, it is untouched. */
+    struct outfile of;
+    ck_assert_int_eq(outfile_open(&of, path), 0);
+    fputs("new", of.f);
+    fflush(of.f);
+    char buf[16] = "";
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "old");
+    outfile_abort(&of);
+    ck_assert_int_eq(outfile_open(&of, path), 0);
+    fputs("new", of.f);
+    ck_assert_int_eq(outfile_commit(&of), 0);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "new");
+    /* No temporary file is left behind either way. */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* A device is written in place, and its error is the real one. */
+    ck_assert_int_eq(outfile_open(&of, "/dev/full"), 0);
+    fputs("x", of.f);
+    ck_assert_int_eq(outfile_commit(&of), -ENOSPC);
+    /* A missing directory: the error, nothing created. */
+    snprintf(path, sizeof path, "%s/no/such/out.txt", dir);
+    ck_assert_int_eq(outfile_open(&of, path), -ENOENT);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -269,6 +348,8 @@ int main(void)
     tcase_add_test(tc, test_syscall_parse);
     tcase_add_test(tc, test_schedstat_parse);
     tcase_add_test(tc, test_output_for_path);
+    tcase_add_test(tc, test_textesc);
+    tcase_add_test(tc, test_outfile);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
