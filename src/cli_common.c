@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "sampler.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -108,8 +109,8 @@ void cli_finish_child(struct target *t, volatile sig_atomic_t *stop)
     if (*stop) {
         /* The terminal's Ctrl-C reached the program too: give it a moment to
          * act on it, then pass our signal on, so it never outlives us by accident. */
-        uint64_t until = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
-        while (!target_poll_exit(t) && sampler_now_ns() < until) {
+        uint64_t until = clock_mono_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
+        while (!target_poll_exit(t) && clock_mono_ns() < until) {
             struct timespec tick = { 0, 10000000L };
             nanosleep(&tick, NULL);
         }
