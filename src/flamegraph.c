@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "strtab.h"
+#include "utf8.h"
 
 #define NO_NODE UINT32_MAX
 #define MAX_LINE (16u << 20)        /* a 500-deep stack of long names is ~100 KiB */
@@ -496,22 +497,14 @@ static struct rgb diff_colour(double now, double before, int negate)
 /* Length of the valid UTF-8 sequence XML allows at S (N bytes left), or 0. */
 static size_t utf8_ok(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    if (c < 0x80)
-        return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
-    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    if (len == 0 || len > n || c < 0xc2 || c > 0xf4)
+    uint32_t cp;
+    int len = utf8_seq(s, n, &cp);
+    if (len <= 0)
         return 0;
-    uint32_t cp = c & (0x3fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    static const uint32_t minimum[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < minimum[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+    /* XML 1.0 Char: no C0 controls but tab, newline and return; no U+FFFE, U+FFFF. */
+    if (cp < 0x20 ? !(cp == '\t' || cp == '\n' || cp == '\r') : (cp == 0xfffe || cp == 0xffff))
         return 0;
-    return len;
+    return (size_t)len;
 }
 
 /* Escape at most MAXCHARS characters of S (LEN bytes); returns the number of

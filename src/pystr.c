@@ -14,6 +14,7 @@
 
 #include "proc.h"
 #include "pyoffsets.h"
+#include "utf8.h"
 
 enum {
     /* Bytes of data read together with the header: covers most names and
@@ -118,31 +119,6 @@ static uint32_t unit_at(const uint8_t *src, size_t i, int kind)
     return v;
 }
 
-/* Length and second-byte range of a UTF-8 sequence by its lead byte
- * (Unicode 15, table 3-7); 0 for a byte that cannot start one. */
-static int utf8_lead(uint8_t b, uint8_t *lo, uint8_t *hi)
-{
-    *lo = 0x80;
-    *hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF)
-        return 2;
-    if (b >= 0xE0 && b <= 0xEF) {
-        if (b == 0xE0)
-            *lo = 0xA0;
-        if (b == 0xED)      /* would encode a surrogate */
-            *hi = 0x9F;
-        return 3;
-    }
-    if (b >= 0xF0 && b <= 0xF4) {
-        if (b == 0xF0)
-            *lo = 0x90;
-        if (b == 0xF4)      /* would exceed U+10FFFF */
-            *hi = 0x8F;
-        return 4;
-    }
-    return 0;
-}
-
 /* Convert N units of SRC into S. MORE says the text continues after SRC:
  * then a sequence cut by the end of SRC (a surrogate pair, a UTF-8
  * sequence) is left for the next call instead of being replaced. Returns
@@ -169,29 +145,16 @@ static size_t convert(const uint8_t *src, size_t n, int kind,
                 }
             }
         } else if (form == FORM_UTF8 && cp >= 0x80) {
-            uint8_t lo, hi;
-            int need = utf8_lead((uint8_t)cp, &lo, &hi);
-            int j;
-            uint32_t acc = need == 2 ? (cp & 0x1F) : need == 3 ? (cp & 0x0F) : (cp & 0x07);
+            /* FORM_UTF8 text is bytes (kind 1). */
+            int k = utf8_seq(src + i, n - i, &cp);
 
-            for (j = 1; j < need; j++) {
-                if (i + (size_t)j >= n)
-                    break;
-                uint8_t b = src[i + (size_t)j];
-                if (b < (j == 1 ? lo : 0x80) || b > (j == 1 ? hi : 0xBF))
-                    break;
-                acc = (acc << 6) | (b & 0x3F);
-            }
-            if (need == 0) {
-                cp = REPLACEMENT;
-            } else if (j == need) {
-                cp = acc;
-                used = (size_t)need;
-            } else if (i + (size_t)j >= n && more) {
+            if (k > 0) {
+                used = (size_t)k;
+            } else if (k == 0 && more) {
                 break;      /* cut by the chunk end; finish it next time */
             } else {
-                cp = REPLACEMENT;
-                used = (size_t)j;
+                cp = REPLACEMENT;   /* one per maximal subpart */
+                used = k < 0 ? (size_t)-k : n - i;
             }
         }
         if (!sink_put(s, cp))
