@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "clock.h"
+#include "hashtab.h"
 #include "proc.h"
 
 #define NAME_RETRY_NS 200000000ull     /* look again for names not found, at most this often */
@@ -75,10 +76,8 @@ static uint64_t stack_fp(const struct sample *s, size_t i)
 {
     const struct frame *f = sample_thread_frames(s, i);
     uint64_t h = s->threads[i].nframes;
-    for (uint32_t k = 0; k < s->threads[i].nframes; k++) {
-        h ^= ((uint64_t)f[k].name << 32 | (uint32_t)f[k].line) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-        h *= 0xff51afd7ed558ccdull;
-    }
+    for (uint32_t k = 0; k < s->threads[i].nframes; k++)
+        h = hashtab_mix64(h, (uint64_t)f[k].name << 32 | (uint32_t)f[k].line);
     return h;
 }
 

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "unit.h"
 
 START_TEST(test_mono)
 {
@@ -53,9 +54,5 @@ int main(void)
     tcase_add_test(tc, test_mono);
     tcase_add_test(tc, test_thread_cpu);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }

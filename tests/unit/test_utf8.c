@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "unit.h"
 
 static int seq(const char *s, size_t n, uint32_t *cp)
 {
@@ -173,9 +174,5 @@ int main(void)
     tcase_add_test(tc, test_truncated);
     tcase_add_test(tc, test_against_reference);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }
