@@ -2,7 +2,7 @@
  * pystr — str / unicode / bytes objects of a target, as UTF-8 (see pystr.h).
  *
  * Cost model: the object header and the first DATA_CHUNK bytes of inline
- * data come in one proc_mem_read; only long strings, non-compact strings
+ * data come in one read; only long strings, non-compact strings
  * (data elsewhere) and 2.7 unicode (always a separate buffer) need more.
  * A type is verified once per pid (two small reads) and then cached.
  */
@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "proc.h"
+#include "pyobj.h"
 #include "pyoffsets.h"
 #include "utf8.h"
 
@@ -288,7 +289,7 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
     if (!field_ok(o->tp_name, 8) || !field_ok(o->tp_flags, 8))
         return -EINVAL;
     hlen = max_size((size_t)o->tp_name, (size_t)o->tp_flags) + 8;
-    rc = proc_mem_read(m, type, hdr, hlen);
+    rc = pyobj_read(m, type, hdr, hlen);
     if (rc < 0)
         return rc;
 
@@ -300,7 +301,7 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
         return -EINVAL;
 
     size_t nlen = clamp_to_granule(name_addr, sizeof name, 1);
-    rc = proc_mem_read(m, name_addr, name, nlen);
+    rc = pyobj_read(m, name_addr, name, nlen);
     if (rc < 0)
         return rc;
     /* A type name is a non-empty run of printable bytes (UTF-8 allowed for
@@ -364,7 +365,7 @@ static int read_head(struct proc_mem *m, uint64_t addr, uint8_t *buf,
                      size_t need, size_t want, size_t *got)
 {
     *got = clamp_to_granule(addr, want, need);
-    return proc_mem_read(m, addr, buf, *got);
+    return pyobj_read(m, addr, buf, *got);
 }
 
 /* Make sure BUF holds NEED bytes of the object at ADDR (the first read may
@@ -374,7 +375,7 @@ static int extend_head(struct proc_mem *m, uint64_t addr, uint8_t *buf,
 {
     if (*got >= need)
         return 0;
-    int rc = proc_mem_read(m, addr + *got, buf + *got, need - *got);
+    int rc = pyobj_read(m, addr + *got, buf + *got, need - *got);
     if (rc == 0)
         *got = need;
     return rc;
@@ -406,7 +407,7 @@ static int convert_remote(struct proc_mem *m, uint64_t data, size_t nunits,
             avail = sizeof stage / (size_t)kind;
             if (avail > nunits - done)
                 avail = nunits - done;
-            int rc = proc_mem_read(m, data + done * (uint64_t)kind, stage,
+            int rc = pyobj_read(m, data + done * (uint64_t)kind, stage,
                                    avail * (size_t)kind);
             if (rc < 0)
                 return rc;
@@ -619,7 +620,7 @@ int pybytes_read(struct proc_mem *m, const struct py_offsets *o, uint64_t addr,
     if (have > 0)
         memcpy(out, hdr + off, have);
     if (have < n) {
-        rc = proc_mem_read(m, addr + off + have, out + have, n - have);
+        rc = pyobj_read(m, addr + off + have, out + have, n - have);
         if (rc < 0)
             return rc;
     }
