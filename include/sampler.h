@@ -55,7 +55,4 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
 int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
                  struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
 
-/* sampler_now_ns — CLOCK_MONOTONIC in nanoseconds. */
-uint64_t sampler_now_ns(void);
-
 #endif

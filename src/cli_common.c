@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "sampler.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -108,10 +109,10 @@ void session_close(struct session *s)
  * CLI_CHILD_GRACE_S the wait is said once, so a quiet gilscope is explained. */
 static void wait_child(struct target *t, int signals, uint64_t kill_at, const char *why)
 {
-    uint64_t say_at = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
+    uint64_t say_at = clock_mono_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
     int said = 0;
     while (!target_poll_exit(t)) {
-        uint64_t now = sampler_now_ns();
+        uint64_t now = clock_mono_ns();
         if (signal_count > signals || (kill_at && now >= kill_at)) {
             kill(t->pid, SIGKILL);
             target_wait(t);
@@ -135,8 +136,8 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
         /* The terminal's Ctrl-C reached the program too: give it a moment to
          * act on it, then pass our signal on, so it never outlives us by accident. */
         int signals = signal_count;
-        uint64_t until = sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
-        while (!target_poll_exit(t) && sampler_now_ns() < until && signal_count == signals) {
+        uint64_t until = clock_mono_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
+        while (!target_poll_exit(t) && clock_mono_ns() < until && signal_count == signals) {
             struct timespec tick = { 0, 10000000L };
             nanosleep(&tick, NULL);
         }
@@ -151,7 +152,7 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
         /* The recording is over (its duration passed): the program was
          * started only to be profiled, so it ends with it, as under py-spy. */
         kill(t->pid, SIGTERM);
-        wait_child(t, signal_count, sampler_now_ns() + CLI_CHILD_GRACE_S * 1000000000ull, "");
+        wait_child(t, signal_count, clock_mono_ns() + CLI_CHILD_GRACE_S * 1000000000ull, "");
         return 1;
     }
     wait_child(t, signal_count, 0, "");

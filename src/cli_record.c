@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fileshort.h"
 #include "folded.h"
 #include "outfile.h"
@@ -267,7 +268,7 @@ int cli_record(int argc, char **argv)
     } else {
         struct output_info info = {
             .pid = s.target.pid, .title = title, .python_version = s.interp.version, .rate_hz = o.rate,
-            .start_ns = sampler_now_ns(), .strings = s.strings, .files = fs, .opts = &fo,
+            .start_ns = clock_mono_ns(), .strings = s.strings, .files = fs, .opts = &fo,
         };
         c.writer = o.format->begin(out, &info, err, sizeof err);
         if (!c.writer) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "clock.h"
 #include "fileshort.h"
 #include "sampler.h"
 #include "textesc.h"
@@ -210,7 +211,7 @@ static void format_row(const struct top *t, const struct toptable_row *r, const 
 /* The three header lines, shared by both modes. */
 static void format_header(const struct top *t, const struct toptable_stats *st, char lines[3][256])
 {
-    uint64_t now = sampler_now_ns();
+    uint64_t now = clock_mono_ns();
     double elapsed = t->stats->start_ns && now > t->stats->start_ns
                          ? (double)(now - t->stats->start_ns) / 1e9 : 0;
     struct toptable_opts o = toptable_get_opts(t->table);
@@ -397,7 +398,7 @@ static int on_sample(void *ctx, struct sample *s)
         return 1;
     }
     t->unshown++;
-    uint64_t now = sampler_now_ns();
+    uint64_t now = clock_mono_ns();
     int redraw = 0;
     if (t->screen) {
         redraw = handle_keys(t, now);

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "hashtab.h"
 #include "strtab.h"
+#include "utf8.h"
 
 #define NO_NODE UINT32_MAX
 #define MAX_LINE (16u << 20)        /* a 500-deep stack of long names is ~100 KiB */
@@ -34,23 +36,13 @@ struct flamegraph {
     struct strtab *names;
     struct node *nodes;         /* [0] is the root */
     size_t n, cap;
-    uint32_t *slots;            /* open-addressing index of (parent, name) → node */
-    size_t nslots;              /* power of two, at most half full */
+    struct hashtab index;       /* (parent, name) → node */
     uint32_t maxdepth;
 };
 
-static uint64_t mix(uint64_t h)
+static uint64_t child_hash(uint32_t parent, uint32_t name)
 {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    return h ^ (h >> 33);
-}
-
-static size_t slot_of(uint32_t parent, uint32_t name, size_t nslots)
-{
-    return (size_t)mix(((uint64_t)parent << 32) | name) & (nslots - 1);
+    return hashtab_key64(((uint64_t)parent << 32) | name);
 }
 
 struct flamegraph *flamegraph_new(void)
@@ -61,13 +53,10 @@ struct flamegraph *flamegraph_new(void)
     fg->names = strtab_new();
     fg->cap = 1024;
     fg->nodes = malloc(fg->cap * sizeof *fg->nodes);
-    fg->nslots = 2048;
-    fg->slots = malloc(fg->nslots * sizeof *fg->slots);
-    if (!fg->names || !fg->nodes || !fg->slots) {
+    if (!fg->names || !fg->nodes || hashtab_init(&fg->index, 1024) != 0) {
         flamegraph_free(fg);
         return NULL;
     }
-    memset(fg->slots, 0xff, fg->nslots * sizeof *fg->slots);
     fg->nodes[0] = (struct node){ .name = strtab_intern(fg->names, "all", 3), .parent = NO_NODE };
     fg->n = 1;
     if (fg->nodes[0].name == STRTAB_NONE) {
@@ -83,38 +72,18 @@ void flamegraph_free(struct flamegraph *fg)
         return;
     strtab_free(fg->names);
     free(fg->nodes);
-    free(fg->slots);
+    hashtab_free(&fg->index);
     free(fg);
-}
-
-static int grow_slots(struct flamegraph *fg)
-{
-    size_t n = fg->nslots * 2;
-    uint32_t *s = malloc(n * sizeof *s);
-    if (!s)
-        return -ENOMEM;
-    memset(s, 0xff, n * sizeof *s);
-    for (size_t i = 1; i < fg->n; i++) {
-        size_t k = slot_of(fg->nodes[i].parent, fg->nodes[i].name, n);
-        while (s[k] != NO_NODE)
-            k = (k + 1) & (n - 1);
-        s[k] = (uint32_t)i;
-    }
-    free(fg->slots);
-    fg->slots = s;
-    fg->nslots = n;
-    return 0;
 }
 
 /* The child NAME of PARENT, made if new; NO_NODE when out of memory. */
 static uint32_t child(struct flamegraph *fg, uint32_t parent, uint32_t name)
 {
-    size_t k = slot_of(parent, name, fg->nslots);
-    for (; fg->slots[k] != NO_NODE; k = (k + 1) & (fg->nslots - 1)) {
-        const struct node *c = &fg->nodes[fg->slots[k]];
-        if (c->parent == parent && c->name == name)
-            return fg->slots[k];
-    }
+    struct hashtab_iter it;
+    for (uint32_t id = hashtab_first(&fg->index, child_hash(parent, name), &it); id != HASHTAB_NONE;
+         id = hashtab_next(&fg->index, &it))
+        if (fg->nodes[id].parent == parent && fg->nodes[id].name == name)
+            return id;
     if (fg->n >= NO_NODE - 1)
         return NO_NODE;
     if (fg->n == fg->cap) {
@@ -124,18 +93,12 @@ static uint32_t child(struct flamegraph *fg, uint32_t parent, uint32_t name)
         fg->nodes = nn;
         fg->cap *= 2;
     }
-    if ((fg->n + 1) * 2 > fg->nslots) {
-        if (grow_slots(fg) != 0)
-            return NO_NODE;
-        k = slot_of(parent, name, fg->nslots);
-        while (fg->slots[k] != NO_NODE)
-            k = (k + 1) & (fg->nslots - 1);
-    }
+    if (hashtab_insert(&fg->index, &it, (uint32_t)fg->n) != 0)
+        return NO_NODE;
     uint32_t id = (uint32_t)fg->n++;
     fg->nodes[id] = (struct node){ .name = name, .parent = parent, .depth = fg->nodes[parent].depth + 1 };
     if (fg->nodes[id].depth > fg->maxdepth)
         fg->maxdepth = fg->nodes[id].depth;
-    fg->slots[k] = id;
     return id;
 }
 
@@ -294,14 +257,13 @@ size_t flamegraph_nodes(const struct flamegraph *fg)
     return fg->n;
 }
 
-/* The node called NAME (LEN bytes) under PARENT, or NO_NODE. A scan of the
- * whole index: names are not looked up without interning them, and only
+/* The node called NAME (LEN bytes) under PARENT, or NO_NODE. A scan of
+ * every node: names are not looked up without interning them, and only
  * tests ask. */
 static uint32_t find_child(const struct flamegraph *fg, uint32_t parent, const char *name, size_t len)
 {
-    for (size_t k = 0; k < fg->nslots; k++) {
-        uint32_t id = fg->slots[k];
-        if (id == NO_NODE || fg->nodes[id].parent != parent)
+    for (uint32_t id = 1; id < fg->n; id++) {
+        if (fg->nodes[id].parent != parent)
             continue;
         const char *s = strtab_get(fg->names, fg->nodes[id].name);
         if (strlen(s) == len && memcmp(s, name, len) == 0)
@@ -496,22 +458,14 @@ static struct rgb diff_colour(double now, double before, int negate)
 /* Length of the valid UTF-8 sequence XML allows at S (N bytes left), or 0. */
 static size_t utf8_ok(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    if (c < 0x80)
-        return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') ? 1 : 0;
-    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
-    if (len == 0 || len > n || c < 0xc2 || c > 0xf4)
+    uint32_t cp;
+    int len = utf8_seq(s, n, &cp);
+    if (len <= 0)
         return 0;
-    uint32_t cp = c & (0x3fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    static const uint32_t minimum[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < minimum[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+    /* XML 1.0 Char: no C0 controls but tab, newline and return; no U+FFFE, U+FFFF. */
+    if (cp < 0x20 ? !(cp == '\t' || cp == '\n' || cp == '\r') : (cp == 0xfffe || cp == 0xffff))
         return 0;
-    return len;
+    return (size_t)len;
 }
 
 /* Escape at most MAXCHARS characters of S (LEN bytes); returns the number of

@@ -1,15 +1,16 @@
-/* profile — see include/profile.h. Open addressing over stack hashes. */
+/* profile — see include/profile.h. A hashtab over stack hashes. */
 #include "profile.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
+
 struct entry {
     pid_t pid, tid;
     uint32_t thread_name, flags;
     uint32_t first, nframes;    /* into the profile's frame pool */
-    uint64_t hash;
     uint64_t count;
 };
 
@@ -18,8 +19,7 @@ struct profile {
     size_t n, cap;
     struct frame *pool;         /* every stack's frames, back to back */
     size_t npool, cappool;
-    uint32_t *slots;            /* index+1 into e, 0 = empty */
-    size_t nslots;              /* power of two */
+    struct hashtab index;       /* stack hash -> index into e */
     uint64_t total;
 };
 
@@ -28,9 +28,7 @@ struct profile *profile_new(void)
     struct profile *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->nslots = 1024;
-    p->slots = calloc(p->nslots, sizeof *p->slots);
-    if (!p->slots) {
+    if (hashtab_init(&p->index, 512) != 0) {
         free(p);
         return NULL;
     }
@@ -43,23 +41,19 @@ void profile_free(struct profile *p)
         return;
     free(p->e);
     free(p->pool);
-    free(p->slots);
+    hashtab_free(&p->index);
     free(p);
-}
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdull;
 }
 
 static uint64_t hash_stack(const struct profile_stack *s)
 {
-    uint64_t h = mix(mix(mix(0, (uint64_t)s->pid), (uint64_t)s->tid), ((uint64_t)s->thread_name << 32) | s->flags);
+    uint64_t h = hashtab_mix64(0, (uint64_t)s->pid);
+    h = hashtab_mix64(h, (uint64_t)s->tid);
+    h = hashtab_mix64(h, ((uint64_t)s->thread_name << 32) | s->flags);
     for (uint32_t i = 0; i < s->nframes; i++) {
         const struct frame *f = &s->frames[i];
-        h = mix(h, ((uint64_t)f->name << 32) | f->file);
-        h = mix(h, ((uint64_t)(uint32_t)f->line << 32) | ((uint64_t)f->kind << 24));
+        h = hashtab_mix64(h, ((uint64_t)f->name << 32) | f->file);
+        h = hashtab_mix64(h, ((uint64_t)(uint32_t)f->line << 32) | ((uint64_t)f->kind << 24));
     }
     return h;
 }
@@ -73,44 +67,22 @@ static int same_frames(const struct frame *a, const struct frame *b, uint32_t n)
     return 1;
 }
 
-static int grow_slots(struct profile *p)
-{
-    size_t n = p->nslots * 2;
-    uint32_t *s = calloc(n, sizeof *s);
-    if (!s)
-        return -ENOMEM;
-    for (size_t k = 0; k < p->n; k++) {
-        size_t i = p->e[k].hash & (n - 1);
-        while (s[i])
-            i = (i + 1) & (n - 1);
-        s[i] = (uint32_t)k + 1;
-    }
-    free(p->slots);
-    p->slots = s;
-    p->nslots = n;
-    return 0;
-}
-
 int profile_add_stack(struct profile *p, const struct profile_stack *st, uint64_t count)
 {
     uint64_t h = hash_stack(st);
-    size_t i = h & (p->nslots - 1);
-    while (p->slots[i]) {
-        struct entry *e = &p->e[p->slots[i] - 1];
-        if (e->hash == h && e->pid == st->pid && e->tid == st->tid && e->thread_name == st->thread_name &&
+    struct hashtab_iter it;
+    for (uint32_t k = hashtab_first(&p->index, h, &it); k != HASHTAB_NONE; k = hashtab_next(&p->index, &it)) {
+        struct entry *e = &p->e[k];
+        if (e->pid == st->pid && e->tid == st->tid && e->thread_name == st->thread_name &&
             e->flags == st->flags && e->nframes == st->nframes &&
             same_frames(p->pool + e->first, st->frames, st->nframes)) {
             e->count += count;
             p->total += count;
             return 0;
         }
-        i = (i + 1) & (p->nslots - 1);
     }
-    if ((p->n + 1) * 2 > p->nslots) {
-        if (grow_slots(p) != 0)
-            return -ENOMEM;
-        return profile_add_stack(p, st, count);
-    }
+    if (p->n >= HASHTAB_NONE)
+        return -ENOMEM;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
         struct entry *ne = realloc(p->e, cap * sizeof *ne);
@@ -129,14 +101,15 @@ int profile_add_stack(struct profile *p, const struct profile_stack *st, uint64_
         p->pool = np;
         p->cappool = cap;
     }
+    if (hashtab_insert(&p->index, &it, (uint32_t)p->n) != 0)
+        return -ENOMEM;
     if (st->nframes)
         memcpy(p->pool + p->npool, st->frames, st->nframes * sizeof *st->frames);
-    p->e[p->n] = (struct entry){
+    p->e[p->n++] = (struct entry){
         .pid = st->pid, .tid = st->tid, .thread_name = st->thread_name, .flags = st->flags,
-        .first = (uint32_t)p->npool, .nframes = st->nframes, .hash = h, .count = count,
+        .first = (uint32_t)p->npool, .nframes = st->nframes, .count = count,
     };
     p->npool += st->nframes;
-    p->slots[i] = (uint32_t)++p->n;
     p->total += count;
     return 0;
 }

@@ -45,6 +45,7 @@
  * ties a tracee to one tracer thread.
  */
 #include "ptrace_ctl.h"
+#include "clock.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -132,13 +133,6 @@ static const long leader_nap_max_ns = 200 * 1000;
  * all its threads are reaped; only reached when something unexpected holds
  * it back. */
 static const uint64_t exit_report_timeout_ns = 5ull * 1000 * 1000 * 1000;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void nap(long ns)
 {
@@ -463,14 +457,14 @@ static int wait_chld(long ns)
 static int wait_leader(struct ptctl *p, size_t i)
 {
     long ns = leader_wait_first_ns;
-    uint64_t next_look = now_ns() + (uint64_t)ns;
+    uint64_t next_look = clock_mono_ns() + (uint64_t)ns;
 
     for (;;) {
         int r = reap_nohang(p, i);
         if (r != 0)
             return r < 0 ? r : 0;
         /* A SIGCHLD may be stale (an earlier stop): then this loops once more. */
-        if (wait_chld(ns) && now_ns() < next_look)
+        if (wait_chld(ns) && clock_mono_ns() < next_look)
             continue;
         if (leader_is_zombie(p)) {
             p->t[i].st = TH_ZOMBIE;
@@ -479,7 +473,7 @@ static int wait_leader(struct ptctl *p, size_t i)
         if (recover_stolen_stop(p, i))
             return 0;
         ns = ns * 2 > leader_wait_max_ns ? leader_wait_max_ns : ns * 2;
-        next_look = now_ns() + (uint64_t)ns;
+        next_look = clock_mono_ns() + (uint64_t)ns;
     }
 }
 
@@ -488,7 +482,7 @@ static int wait_leader(struct ptctl *p, size_t i)
  * whose creation we never saw keep it back; adopt them from /proc. */
 static int finish_exit(struct ptctl *p)
 {
-    uint64_t deadline = now_ns() + exit_report_timeout_ns;
+    uint64_t deadline = clock_mono_ns() + exit_report_timeout_ns;
     long ns = leader_nap_first_ns;
 
     for (;;) {
@@ -522,7 +516,7 @@ static int finish_exit(struct ptctl *p)
          * process lives on: it is paused now, the caller proceeds. */
         if (any_live(p))
             return 0;
-        if (now_ns() > deadline) {
+        if (clock_mono_ns() > deadline) {
             process_gone(p, -1);
             return -ESRCH;
         }
@@ -628,7 +622,7 @@ static int stayed_asleep(struct thr *t)
 static void interrupt(struct ptctl *p, size_t i)
 {
     if (!p->t0)
-        p->t0 = now_ns();
+        p->t0 = clock_mono_ns();
     /* Errors are fine here: a thread that cannot be interrupted is exiting
      * or not ours, and its wait tells which. */
     pt(PTRACE_INTERRUPT, p->t[i].tid, NULL, 0);
@@ -639,7 +633,7 @@ static void interrupt(struct ptctl *p, size_t i)
  * another negative errno. */
 static int wait_stops(struct ptctl *p, uint64_t spin_ns)
 {
-    uint64_t until = spin_ns ? now_ns() + spin_ns : 0;
+    uint64_t until = spin_ns ? clock_mono_ns() + spin_ns : 0;
     while (until) {
         int pending = 0;
         for (size_t i = 0; i < p->n && !p->gone; i++) {
@@ -652,7 +646,7 @@ static int wait_stops(struct ptctl *p, uint64_t spin_ns)
         }
         if (p->gone)
             return -ESRCH;
-        if (!pending || now_ns() >= until)
+        if (!pending || clock_mono_ns() >= until)
             break;
     }
     for (;;) {
@@ -729,7 +723,7 @@ static int stop_all(struct ptctl *p, int let_sleep)
     p->t0 = 0;
     for (size_t i = 0; i < p->n && !p->t0; i++)
         if (p->t[i].st == TH_STOPPED)
-            p->t0 = now_ns();
+            p->t0 = clock_mono_ns();
     /* Every look before the first interrupt: looking is not holding. */
     if (let_sleep && !p->no_sleep_proof)
         for (size_t i = 0; i < p->n && !p->no_sleep_proof; i++)
@@ -809,7 +803,7 @@ static int resume_stopped(struct ptctl *p)
     }
     p->n_stopped += tried;
     if (p->t0)
-        p->held_ns += now_ns() - p->t0;
+        p->held_ns += clock_mono_ns() - p->t0;
     p->t0 = 0;
     return tried > 0 && ok == 0 ? -ESRCH : 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "elfsym.h"
+#include "pyobj.h"
 
 #define SCAN_MAX_BYTES (8u << 20)   /* bound on writable data scanned for fallbacks */
 #define SCAN_CHUNK 65536
@@ -79,11 +80,6 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int read_u64(struct proc_mem *m, uint64_t addr, uint64_t *v)
-{
-    return proc_mem_read(m, addr, v, sizeof *v);
-}
-
 /* The interpreter's own structure is the final proof: the first thread of a
  * candidate interpreter must point back at it. NOTREADY when it has none yet. */
 static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
@@ -91,23 +87,13 @@ static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t
     uint64_t ts = 0, back = 0;
     if (interp == 0 || (interp & 7))
         return PYINTERP_ENOTREADY;
-    if (read_u64(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
+    if (pyobj_read_word(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
         return -EFAULT;
     if (ts == 0)
         return PYINTERP_ENOTREADY;
-    if ((ts & 7) || read_u64(m, ts + (uint64_t)o->ts_interp, &back) != 0)
+    if ((ts & 7) || pyobj_read_word(m, ts + (uint64_t)o->ts_interp, &back) != 0)
         return -EFAULT;
     return back == interp ? 0 : -EINVAL;
-}
-
-static int type_name_is(struct proc_mem *m, const struct py_offsets *o, uint64_t obj, const char *want)
-{
-    uint64_t type, name;
-    char buf[16] = { 0 };
-    size_t n = strlen(want) + 1;
-    return n <= sizeof buf && read_u64(m, obj + (uint64_t)o->ob_type, &type) == 0 &&
-           read_u64(m, type + (uint64_t)o->tp_name, &name) == 0 && proc_mem_read(m, name, buf, n) == 0 &&
-           memcmp(buf, want, n) == 0;
 }
 
 /* A word found by scanning is trusted only when the whole structure holds:
@@ -118,20 +104,20 @@ static int check_interp_deep(struct proc_mem *m, const struct py_offsets *o, uin
 {
     uint64_t ts = 0;
     int frames = 0;
-    if (o->ts_frame < 0 || read_u64(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
+    if (o->ts_frame < 0 || pyobj_read_word(m, interp + (uint64_t)o->is_tstate_head, &ts) != 0)
         return -EINVAL;
     for (int n = 0; ts && n < 4096; n++) {
         uint64_t back = 0, frame = 0, code = 0;
-        if ((ts & 7) || read_u64(m, ts + (uint64_t)o->ts_interp, &back) != 0 || back != interp ||
-            read_u64(m, ts + (uint64_t)o->ts_frame, &frame) != 0)
+        if ((ts & 7) || pyobj_read_word(m, ts + (uint64_t)o->ts_interp, &back) != 0 || back != interp ||
+            pyobj_read_word(m, ts + (uint64_t)o->ts_frame, &frame) != 0)
             return -EINVAL;
         if (frame) {
-            if (!type_name_is(m, o, frame, "frame") || read_u64(m, frame + (uint64_t)o->f_code, &code) != 0 ||
-                !type_name_is(m, o, code, "code"))
+            if (!pyobj_type_name_is(m, o, frame, "frame") ||
+                pyobj_read_word(m, frame + (uint64_t)o->f_code, &code) != 0 || !pyobj_type_name_is(m, o, code, "code"))
                 return -EINVAL;
             frames++;
         }
-        if (read_u64(m, ts + (uint64_t)o->ts_next, &ts) != 0)
+        if (pyobj_read_word(m, ts + (uint64_t)o->ts_next, &ts) != 0)
             return -EINVAL;
     }
     return frames ? 0 : -EINVAL;
@@ -369,7 +355,7 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
 
     uint64_t head = 0;
     if (pi->interp_head_addr) {
-        if (read_u64(m, pi->interp_head_addr, &head) != 0) {
+        if (pyobj_read_word(m, pi->interp_head_addr, &head) != 0) {
             snprintf(err, errlen, "cannot read the memory of PID %d", (int)pid);
             rc = -EFAULT;
             goto out;
@@ -402,8 +388,8 @@ int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m)
         return 1;
     uint64_t interp = 0, gil = 0;
     int32_t enabled = 0;
-    if (o->is_gil_ptr < 0 || o->gil_enabled < 0 || read_u64(m, pi->interp_head_addr, &interp) != 0 ||
-        interp == 0 || (interp & 7) || read_u64(m, interp + (uint64_t)o->is_gil_ptr, &gil) != 0 ||
+    if (o->is_gil_ptr < 0 || o->gil_enabled < 0 || pyobj_read_word(m, pi->interp_head_addr, &interp) != 0 ||
+        interp == 0 || (interp & 7) || pyobj_read_word(m, interp + (uint64_t)o->is_gil_ptr, &gil) != 0 ||
         gil == 0 || (gil & 7) || proc_mem_read(m, gil + (uint64_t)o->gil_enabled, &enabled, sizeof enabled) != 0)
         return -EFAULT;
     return enabled != 0;

@@ -2,7 +2,7 @@
  * pystr — str / unicode / bytes objects of a target, as UTF-8 (see pystr.h).
  *
  * Cost model: the object header and the first DATA_CHUNK bytes of inline
- * data come in one proc_mem_read; only long strings, non-compact strings
+ * data come in one read; only long strings, non-compact strings
  * (data elsewhere) and 2.7 unicode (always a separate buffer) need more.
  * A type is verified once per pid (two small reads) and then cached.
  */
@@ -13,7 +13,9 @@
 #include <sys/types.h>
 
 #include "proc.h"
+#include "pyobj.h"
 #include "pyoffsets.h"
+#include "utf8.h"
 
 enum {
     /* Bytes of data read together with the header: covers most names and
@@ -118,31 +120,6 @@ static uint32_t unit_at(const uint8_t *src, size_t i, int kind)
     return v;
 }
 
-/* Length and second-byte range of a UTF-8 sequence by its lead byte
- * (Unicode 15, table 3-7); 0 for a byte that cannot start one. */
-static int utf8_lead(uint8_t b, uint8_t *lo, uint8_t *hi)
-{
-    *lo = 0x80;
-    *hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF)
-        return 2;
-    if (b >= 0xE0 && b <= 0xEF) {
-        if (b == 0xE0)
-            *lo = 0xA0;
-        if (b == 0xED)      /* would encode a surrogate */
-            *hi = 0x9F;
-        return 3;
-    }
-    if (b >= 0xF0 && b <= 0xF4) {
-        if (b == 0xF0)
-            *lo = 0x90;
-        if (b == 0xF4)      /* would exceed U+10FFFF */
-            *hi = 0x8F;
-        return 4;
-    }
-    return 0;
-}
-
 /* Convert N units of SRC into S. MORE says the text continues after SRC:
  * then a sequence cut by the end of SRC (a surrogate pair, a UTF-8
  * sequence) is left for the next call instead of being replaced. Returns
@@ -169,29 +146,16 @@ static size_t convert(const uint8_t *src, size_t n, int kind,
                 }
             }
         } else if (form == FORM_UTF8 && cp >= 0x80) {
-            uint8_t lo, hi;
-            int need = utf8_lead((uint8_t)cp, &lo, &hi);
-            int j;
-            uint32_t acc = need == 2 ? (cp & 0x1F) : need == 3 ? (cp & 0x0F) : (cp & 0x07);
+            /* FORM_UTF8 text is bytes (kind 1). */
+            int k = utf8_seq(src + i, n - i, &cp);
 
-            for (j = 1; j < need; j++) {
-                if (i + (size_t)j >= n)
-                    break;
-                uint8_t b = src[i + (size_t)j];
-                if (b < (j == 1 ? lo : 0x80) || b > (j == 1 ? hi : 0xBF))
-                    break;
-                acc = (acc << 6) | (b & 0x3F);
-            }
-            if (need == 0) {
-                cp = REPLACEMENT;
-            } else if (j == need) {
-                cp = acc;
-                used = (size_t)need;
-            } else if (i + (size_t)j >= n && more) {
+            if (k > 0) {
+                used = (size_t)k;
+            } else if (k == 0 && more) {
                 break;      /* cut by the chunk end; finish it next time */
             } else {
-                cp = REPLACEMENT;
-                used = (size_t)j;
+                cp = REPLACEMENT;   /* one per maximal subpart */
+                used = k < 0 ? (size_t)-k : n - i;
             }
         }
         if (!sink_put(s, cp))
@@ -325,7 +289,7 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
     if (!field_ok(o->tp_name, 8) || !field_ok(o->tp_flags, 8))
         return -EINVAL;
     hlen = max_size((size_t)o->tp_name, (size_t)o->tp_flags) + 8;
-    rc = proc_mem_read(m, type, hdr, hlen);
+    rc = pyobj_read(m, type, hdr, hlen);
     if (rc < 0)
         return rc;
 
@@ -337,7 +301,7 @@ static int classify_type(struct proc_mem *m, const struct py_offsets *o,
         return -EINVAL;
 
     size_t nlen = clamp_to_granule(name_addr, sizeof name, 1);
-    rc = proc_mem_read(m, name_addr, name, nlen);
+    rc = pyobj_read(m, name_addr, name, nlen);
     if (rc < 0)
         return rc;
     /* A type name is a non-empty run of printable bytes (UTF-8 allowed for
@@ -401,7 +365,7 @@ static int read_head(struct proc_mem *m, uint64_t addr, uint8_t *buf,
                      size_t need, size_t want, size_t *got)
 {
     *got = clamp_to_granule(addr, want, need);
-    return proc_mem_read(m, addr, buf, *got);
+    return pyobj_read(m, addr, buf, *got);
 }
 
 /* Make sure BUF holds NEED bytes of the object at ADDR (the first read may
@@ -411,7 +375,7 @@ static int extend_head(struct proc_mem *m, uint64_t addr, uint8_t *buf,
 {
     if (*got >= need)
         return 0;
-    int rc = proc_mem_read(m, addr + *got, buf + *got, need - *got);
+    int rc = pyobj_read(m, addr + *got, buf + *got, need - *got);
     if (rc == 0)
         *got = need;
     return rc;
@@ -443,7 +407,7 @@ static int convert_remote(struct proc_mem *m, uint64_t data, size_t nunits,
             avail = sizeof stage / (size_t)kind;
             if (avail > nunits - done)
                 avail = nunits - done;
-            int rc = proc_mem_read(m, data + done * (uint64_t)kind, stage,
+            int rc = pyobj_read(m, data + done * (uint64_t)kind, stage,
                                    avail * (size_t)kind);
             if (rc < 0)
                 return rc;
@@ -656,7 +620,7 @@ int pybytes_read(struct proc_mem *m, const struct py_offsets *o, uint64_t addr,
     if (have > 0)
         memcpy(out, hdr + off, have);
     if (have < n) {
-        rc = proc_mem_read(m, addr + off + have, out + have, n - have);
+        rc = pyobj_read(m, addr + off + have, out + have, n - have);
         if (rc < 0)
             return rc;
     }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ptrace_ctl.h"
 
 #define STATUS_EVERY_NS 250000000ull
@@ -22,33 +23,18 @@
  * CPU on a virtual machine measured by bench/run), and wakes up late. */
 #define SPIN_BELOW_NS 20000ull
 
-uint64_t sampler_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* This thread's CPU time, for statistics only: it is a system call. */
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Wait until WHEN_NS. With MEASURE, returns the CPU time spent spinning
  * (waiting is not sampling, and bench/run tells them apart), else 0. */
 static uint64_t sleep_until(uint64_t when_ns, int measure)
 {
-    uint64_t now = sampler_now_ns();
+    uint64_t now = clock_mono_ns();
     if (now >= when_ns)
         return 0;
     if (when_ns - now < SPIN_BELOW_NS) {
-        uint64_t cpu0 = measure ? thread_cpu_ns() : 0;
-        while (sampler_now_ns() < when_ns)
+        uint64_t cpu0 = measure ? clock_thread_cpu_ns() : 0;
+        while (clock_mono_ns() < when_ns)
             ;
-        return measure ? thread_cpu_ns() - cpu0 : 0;
+        return measure ? clock_thread_cpu_ns() - cpu0 : 0;
     }
     struct timespec ts = { .tv_sec = (time_t)(when_ns / 1000000000ull),
                            .tv_nsec = (long)(when_ns % 1000000000ull) };
@@ -165,7 +151,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
 {
     int exit_status = -1, n;
     sample_clear(s);
-    s->time_ns = sampler_now_ns();
+    s->time_ns = clock_mono_ns();
     if (pt) {
         int rc = ptctl_pause(pt, &exit_status);
         if (rc == -ESRCH)
@@ -272,7 +258,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     }
     struct sample s = { 0 };
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
-    uint64_t start = sampler_now_ns(), next_status = start + STATUS_EVERY_NS;
+    uint64_t start = clock_mono_ns(), next_status = start + STATUS_EVERY_NS;
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
@@ -284,12 +270,12 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         uint64_t due = slot - interval / 4 + next_rand(&seed) % (interval / 2 + 1);
         if (k == 0)
             due = start;
-        uint64_t now = sampler_now_ns();
+        uint64_t now = clock_mono_ns();
         if (now < due) {
             spin_ns += sleep_until(due, want_stats);
             if (*stop)
                 break;
-            now = sampler_now_ns();
+            now = clock_mono_ns();
         }
         if (now >= end)
             break;
@@ -317,7 +303,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             break;
         }
         stats->errors = sum_errors(stats);
-        stats->end_ns = sampler_now_ns();
+        stats->end_ns = clock_mono_ns();
         if (!first_ns)
             first_ns = stats->end_ns;
         if (s.nthreads && fn(ctx, &s) != 0)
@@ -330,7 +316,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     ptctl_detach(pt);
     stats->errors = sum_errors(stats);
     if (!stats->end_ns)
-        stats->end_ns = sampler_now_ns();
+        stats->end_ns = clock_mono_ns();
     if (cfg->status_line)
         fprintf(stderr, "\r\033[K");
     if (want_stats)

@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
+#include "clock.h"
+#include "hashtab.h"
 #include "proc.h"
 
 #define NAME_RETRY_NS 200000000ull     /* look again for names not found, at most this often */
@@ -47,13 +47,6 @@ struct threadinfo {
     uint64_t names_at_ns;       /* when names were last looked up */
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx)
 {
     struct threadinfo *ti = calloc(1, sizeof *ti);
@@ -83,10 +76,8 @@ static uint64_t stack_fp(const struct sample *s, size_t i)
 {
     const struct frame *f = sample_thread_frames(s, i);
     uint64_t h = s->threads[i].nframes;
-    for (uint32_t k = 0; k < s->threads[i].nframes; k++) {
-        h ^= ((uint64_t)f[k].name << 32 | (uint32_t)f[k].line) + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-        h *= 0xff51afd7ed558ccdull;
-    }
+    for (uint32_t k = 0; k < s->threads[i].nframes; k++)
+        h = hashtab_mix64(h, (uint64_t)f[k].name << 32 | (uint32_t)f[k].line);
     return h;
 }
 
@@ -174,7 +165,7 @@ static struct tinfo *track(struct threadinfo *ti, const struct thread_sample *ts
 
 void threadinfo_paused(struct threadinfo *ti, struct sample *s)
 {
-    uint64_t now = s->time_ns ? s->time_ns : now_ns();
+    uint64_t now = s->time_ns ? s->time_ns : clock_mono_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = track(ti, &s->threads[i]);
         long nr;
@@ -216,13 +207,13 @@ static void refresh_names(struct threadinfo *ti, struct sample *s)
     free(names);
     for (size_t i = 0; i < ti->n; i++)
         ti->v[i].name_tried = 1;
-    ti->names_at_ns = now_ns();
+    ti->names_at_ns = clock_mono_ns();
 }
 
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
     int need_names = 0;
-    uint64_t now = s->time_ns ? s->time_ns : now_ns();
+    uint64_t now = s->time_ns ? s->time_ns : clock_mono_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = track(ti, &s->threads[i]);
         if (!t)
@@ -247,7 +238,7 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
     /* A new thread is named on first sight; a miss (the thread may not be
      * registered with threading yet) is retried soon; names are refreshed
      * now and then since threads can be renamed. */
-    uint64_t since = now_ns() - ti->names_at_ns;
+    uint64_t since = clock_mono_ns() - ti->names_at_ns;
     if (ti->names && (need_names == 2 || (need_names == 1 && since >= NAME_RETRY_NS) ||
                       since >= NAME_REFRESH_NS))
         refresh_names(ti, s);

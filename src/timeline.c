@@ -1,10 +1,11 @@
-/* timeline — see include/timeline.h. Two open-addressing hash tables (frames
- * and threads) holding index+1, 0 = empty. */
+/* timeline — see include/timeline.h. Two hashtabs: frames and threads. */
 #include "timeline.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hashtab.h"
 
 /* An interval longer than this many periods, and than GAP_MIN_NS, means
  * passes were missed even when no other thread showed one. The scheduler's
@@ -21,13 +22,11 @@ struct timeline {
 
     struct tl_frame *frames;
     size_t nframes, cap_frames;
-    uint32_t *frame_slots;      /* frame id + 1 */
-    size_t nframe_slots;        /* power of two */
+    struct hashtab frame_index; /* frame hash -> frame id */
 
     struct tl_thread **threads;
     size_t nthreads, cap_threads;
-    uint32_t *thread_slots;     /* thread index + 1 */
-    size_t nthread_slots;       /* power of two */
+    struct hashtab thread_index; /* thread hash -> thread index */
 
     /* The passes this timeline has seen (a pass shows only when at least
      * one of its thread samples was kept). A thread whose latest sample is
@@ -39,15 +38,10 @@ struct timeline {
     uint32_t cap_scratch;
 };
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdull;
-}
-
 static uint64_t frame_hash(const struct tl_frame *f)
 {
-    return mix(mix(mix(mix(0, f->name), f->file), (uint32_t)f->line), f->kind);
+    uint64_t h = hashtab_mix64(0, ((uint64_t)f->name << 32) | f->file);
+    return hashtab_mix64(h, ((uint64_t)(uint32_t)f->line << 32) | f->kind);
 }
 
 static int frame_eq(const struct tl_frame *a, const struct tl_frame *b)
@@ -57,7 +51,7 @@ static int frame_eq(const struct tl_frame *a, const struct tl_frame *b)
 
 static uint64_t thread_hash(pid_t pid, pid_t tid, uint64_t thread_id)
 {
-    return mix(mix(mix(0, (uint32_t)pid), (uint32_t)tid), thread_id);
+    return hashtab_mix64(hashtab_mix64(0, ((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid), thread_id);
 }
 
 struct timeline *timeline_new(const struct output_info *info)
@@ -73,11 +67,7 @@ struct timeline *timeline_new(const struct output_info *info)
     tl->gap_ns = GAP_PERIODS * tl->period_ns;
     if (tl->gap_ns < GAP_MIN_NS)
         tl->gap_ns = GAP_MIN_NS;
-    tl->nframe_slots = 256;
-    tl->nthread_slots = 64;
-    tl->frame_slots = calloc(tl->nframe_slots, sizeof *tl->frame_slots);
-    tl->thread_slots = calloc(tl->nthread_slots, sizeof *tl->thread_slots);
-    if (!tl->frame_slots || !tl->thread_slots) {
+    if (hashtab_init(&tl->frame_index, 128) != 0 || hashtab_init(&tl->thread_index, 32) != 0) {
         timeline_free(tl);
         return NULL;
     }
@@ -94,42 +84,11 @@ void timeline_free(struct timeline *tl)
         free(tl->threads[i]);
     }
     free(tl->threads);
-    free(tl->thread_slots);
+    hashtab_free(&tl->thread_index);
     free(tl->frames);
-    free(tl->frame_slots);
+    hashtab_free(&tl->frame_index);
     free(tl->scratch);
     free(tl);
-}
-
-/* Rebuild a slot table twice as large. HASH gives item I's hash. */
-static int grow_slots(uint32_t **slots, size_t *nslots, size_t nitems,
-                      uint64_t (*hash)(const struct timeline *, size_t), const struct timeline *tl)
-{
-    size_t n = *nslots * 2;
-    uint32_t *s = calloc(n, sizeof *s);
-    if (!s)
-        return -ENOMEM;
-    for (size_t id = 0; id < nitems; id++) {
-        size_t i = hash(tl, id) & (n - 1);
-        while (s[i])
-            i = (i + 1) & (n - 1);
-        s[i] = (uint32_t)id + 1;
-    }
-    free(*slots);
-    *slots = s;
-    *nslots = n;
-    return 0;
-}
-
-static uint64_t frame_hash_at(const struct timeline *tl, size_t id)
-{
-    return frame_hash(&tl->frames[id]);
-}
-
-static uint64_t thread_hash_at(const struct timeline *tl, size_t id)
-{
-    const struct tl_thread *th = tl->threads[id];
-    return thread_hash(th->pid, th->tid, th->thread_id);
 }
 
 /* The id of frame F as displayed, added if new. */
@@ -139,14 +98,13 @@ static int frame_id(struct timeline *tl, const struct frame *fr, uint32_t *out)
     struct tl_frame f = { .name = fr->name, .file = fr->file, .kind = fr->kind,
                           .line = (o && o->nolineno) ? TL_NOLINE
                                   : (o && o->function) ? fr->first_line : fr->line };
-    size_t i = frame_hash(&f) & (tl->nframe_slots - 1);
-    while (tl->frame_slots[i]) {
-        uint32_t id = tl->frame_slots[i] - 1;
+    struct hashtab_iter it;
+    for (uint32_t id = hashtab_first(&tl->frame_index, frame_hash(&f), &it); id != HASHTAB_NONE;
+         id = hashtab_next(&tl->frame_index, &it)) {
         if (frame_eq(&tl->frames[id], &f)) {
             *out = id;
             return 0;
         }
-        i = (i + 1) & (tl->nframe_slots - 1);
     }
     if (tl->nframes >= UINT32_MAX - 1)
         return -ENOMEM;
@@ -158,17 +116,11 @@ static int frame_id(struct timeline *tl, const struct frame *fr, uint32_t *out)
         tl->frames = nf;
         tl->cap_frames = cap;
     }
-    /* Grow first, so the slot found below is in the table that stays. */
-    if ((tl->nframes + 1) * 2 > tl->nframe_slots) {
-        if (grow_slots(&tl->frame_slots, &tl->nframe_slots, tl->nframes, frame_hash_at, tl) != 0)
-            return -ENOMEM;
-        i = frame_hash(&f) & (tl->nframe_slots - 1);
-        while (tl->frame_slots[i])
-            i = (i + 1) & (tl->nframe_slots - 1);
-    }
-    uint32_t id = (uint32_t)tl->nframes++;
+    uint32_t id = (uint32_t)tl->nframes;
+    if (hashtab_insert(&tl->frame_index, &it, id) != 0)
+        return -ENOMEM;
+    tl->nframes++;
     tl->frames[id] = f;
-    tl->frame_slots[i] = id + 1;
     *out = id;
     return 0;
 }
@@ -177,15 +129,15 @@ static int frame_id(struct timeline *tl, const struct frame *fr, uint32_t *out)
 static int find_thread(struct timeline *tl, const struct thread_sample *t, struct tl_thread **out, int *created)
 {
     uint64_t h = thread_hash(t->pid, t->tid, t->thread_id);
-    size_t i = h & (tl->nthread_slots - 1);
+    struct hashtab_iter it;
     *created = 0;
-    while (tl->thread_slots[i]) {
-        struct tl_thread *th = tl->threads[tl->thread_slots[i] - 1];
+    for (uint32_t k = hashtab_first(&tl->thread_index, h, &it); k != HASHTAB_NONE;
+         k = hashtab_next(&tl->thread_index, &it)) {
+        struct tl_thread *th = tl->threads[k];
         if (th->pid == t->pid && th->tid == t->tid && th->thread_id == t->thread_id) {
             *out = th;
             return 0;
         }
-        i = (i + 1) & (tl->nthread_slots - 1);
     }
     if (tl->nthreads == tl->cap_threads) {
         size_t cap = tl->cap_threads ? tl->cap_threads * 2 : 16;
@@ -195,23 +147,19 @@ static int find_thread(struct timeline *tl, const struct thread_sample *t, struc
         tl->threads = nt;
         tl->cap_threads = cap;
     }
-    if ((tl->nthreads + 1) * 2 > tl->nthread_slots) {
-        if (grow_slots(&tl->thread_slots, &tl->nthread_slots, tl->nthreads, thread_hash_at, tl) != 0)
-            return -ENOMEM;
-        i = h & (tl->nthread_slots - 1);
-        while (tl->thread_slots[i])
-            i = (i + 1) & (tl->nthread_slots - 1);
-    }
     struct tl_thread *th = calloc(1, sizeof *th);
     if (!th)
         return -ENOMEM;
+    if (tl->nthreads >= HASHTAB_NONE || hashtab_insert(&tl->thread_index, &it, (uint32_t)tl->nthreads) != 0) {
+        free(th);
+        return -ENOMEM;
+    }
     th->pid = t->pid;
     th->tid = t->tid;
     th->thread_id = t->thread_id;
     th->name = t->name;
     th->index = tl->nthreads;
     tl->threads[tl->nthreads++] = th;
-    tl->thread_slots[i] = (uint32_t)th->index + 1;
     *out = th;
     *created = 1;
     return 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
+
 struct entry {
     struct toptable_row row;        /* own/total hold the last completed interval */
     uint64_t cur_own, cur_total;    /* the interval being counted */
@@ -20,8 +22,7 @@ struct toptable {
     struct toptable_opts opts;
     struct entry *entries;
     size_t n, cap;
-    uint32_t *index;            /* open addressing: entry index + 1, 0 = empty */
-    size_t index_cap;           /* a power of two, at least twice n */
+    struct hashtab index;       /* (name, file, line) hash -> entry index */
     struct counts cur, shown;
     uint64_t passes_all, kept_all;
     uint64_t first_ns, last_ns; /* time of the first and latest pass since the reset */
@@ -40,6 +41,10 @@ struct toptable *toptable_new(const struct toptable_opts *o)
         return NULL;
     if (o)
         t->opts = *o;
+    if (hashtab_init(&t->index, 32) != 0) {
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -48,51 +53,29 @@ void toptable_free(struct toptable *t)
     if (!t)
         return;
     free(t->entries);
-    free(t->index);
+    hashtab_free(&t->index);
     free(t->scratch);
     free(t->sorted);
     free(t);
 }
 
-static uint32_t key_hash(uint32_t name, uint32_t file, int32_t line)
+static uint64_t key_hash(uint32_t name, uint32_t file, int32_t line)
 {
-    uint64_t h = (uint64_t)name * 0x9E3779B97F4A7C15ull;
-    h ^= ((uint64_t)file << 32 | (uint32_t)line) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 29;
-    return (uint32_t)(h ^ (h >> 32));
-}
-
-static int grow_index(struct toptable *t)
-{
-    size_t cap = t->index_cap ? t->index_cap * 2 : 64;
-    uint32_t *idx = calloc(cap, sizeof *idx);
-    if (!idx)
-        return -ENOMEM;
-    for (size_t i = 0; i < t->n; i++) {
-        const struct toptable_row *r = &t->entries[i].row;
-        size_t at = key_hash(r->name, r->file, r->line) & (cap - 1);
-        while (idx[at])
-            at = (at + 1) & (cap - 1);
-        idx[at] = (uint32_t)(i + 1);
-    }
-    free(t->index);
-    t->index = idx;
-    t->index_cap = cap;
-    return 0;
+    return hashtab_mix64(hashtab_mix64(0, name), ((uint64_t)file << 32) | (uint32_t)line);
 }
 
 /* The index of the entry for (NAME, FILE, LINE), made if new; -ENOMEM. */
 static long find_or_add(struct toptable *t, uint32_t name, uint32_t file, int32_t line)
 {
-    if ((t->n + 1) * 2 > t->index_cap && grow_index(t) != 0)
-        return -ENOMEM;
-    size_t at = key_hash(name, file, line) & (t->index_cap - 1);
-    while (t->index[at]) {
-        const struct toptable_row *r = &t->entries[t->index[at] - 1].row;
+    struct hashtab_iter it;
+    for (uint32_t k = hashtab_first(&t->index, key_hash(name, file, line), &it); k != HASHTAB_NONE;
+         k = hashtab_next(&t->index, &it)) {
+        const struct toptable_row *r = &t->entries[k].row;
         if (r->name == name && r->file == file && r->line == line)
-            return (long)t->index[at] - 1;
-        at = (at + 1) & (t->index_cap - 1);
+            return (long)k;
     }
+    if (t->n >= HASHTAB_NONE)
+        return -ENOMEM;
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
         struct entry *e = realloc(t->entries, cap * sizeof *e);
@@ -101,12 +84,13 @@ static long find_or_add(struct toptable *t, uint32_t name, uint32_t file, int32_
         t->entries = e;
         t->cap = cap;
     }
+    if (hashtab_insert(&t->index, &it, (uint32_t)t->n) != 0)
+        return -ENOMEM;
     struct entry *e = &t->entries[t->n];
     memset(e, 0, sizeof *e);
     e->row.name = name;
     e->row.file = file;
     e->row.line = line;
-    t->index[at] = (uint32_t)(t->n + 1);
     return (long)t->n++;
 }
 
@@ -193,8 +177,7 @@ void toptable_roll(struct toptable *t)
 void toptable_reset(struct toptable *t)
 {
     t->n = 0;
-    if (t->index)
-        memset(t->index, 0, t->index_cap * sizeof *t->index);
+    hashtab_clear(&t->index);
     memset(&t->cur, 0, sizeof t->cur);
     memset(&t->shown, 0, sizeof t->shown);
     t->passes_all = t->kept_all = 0;

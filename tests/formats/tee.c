@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "fileshort.h"
 #include "output.h"
 #include "profile.h"
@@ -173,7 +174,7 @@ static int record(const char *prefix, double rate, int idle, char **argv)
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, 0);
     struct tee t = { .profile = profile_new(), .idle = idle };
     struct output_info info = { .pid = s.target.pid, .title = argv[0], .python_version = s.interp.version,
-                                .rate_hz = rate, .start_ns = sampler_now_ns(), .strings = s.strings,
+                                .rate_hz = rate, .start_ns = clock_mono_ns(), .strings = s.strings,
                                 .files = fs, .opts = &opts };
     int rc = (!fs || !t.profile) ? -1 : tee_open(&t, prefix, &info);
     struct sampler_stats st = { 0 };
