@@ -54,6 +54,11 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 
+/* cli_warn_unknown_states — one warning line when some thread's run state
+ * could not be read during S (then it counted as idle), with the likely
+ * fix. Prints nothing otherwise. */
+void cli_warn_unknown_states(const struct session *s);
+
 /* cli_build_desc — how S's interpreter was built, for headers and
  * summaries: "" for a GIL build, else "free-threaded, GIL disabled",
  * "free-threaded, GIL enabled" (re-enabled at run time), or

@@ -28,6 +28,7 @@ enum sample_flag {
     SAMPLE_GIL = 1u << 0,       /* the thread held the GIL */
     SAMPLE_ACTIVE = 1u << 1,    /* the thread was running (not sleeping in the kernel) */
     SAMPLE_TRUNCATED = 1u << 2, /* the stack was cut at the depth bound */
+    SAMPLE_UNKNOWN = 1u << 3,   /* its run state could not be read (then not SAMPLE_ACTIVE) */
 };
 
 struct thread_sample {

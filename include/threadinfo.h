@@ -1,6 +1,7 @@
 /*
  * threadinfo — per-thread facts the stack walk does not give: whether the
- * thread is running (from /proc/PID/task/TID/stat, descriptors kept open)
+ * thread is running (from /proc/PID/task/TID/stat or …/syscall, descriptors
+ * kept open up to a share of the open-files limit)
  * and its name (Python's threading name when known, else the OS name).
  */
 #ifndef GILSCOPE_THREADINFO_H
@@ -34,9 +35,14 @@ void threadinfo_paused(struct threadinfo *ti, struct sample *s);
 
 /* threadinfo_after — set SAMPLE_ACTIVE and the name of each thread in S.
  * PAUSED: threadinfo_paused already read the states; otherwise (the target
- * runs) each thread's state is read now from /proc/PID/task/TID/stat. A
- * thread whose state cannot be read counts as active. Threads not in S are
- * forgotten. */
+ * runs) each thread's state is read now from /proc/PID/task/TID/stat. The
+ * GIL holder is always active. A thread whose state cannot be read (out of
+ * file descriptors, the thread gone) is not active, and counted (see
+ * threadinfo_unknown). Threads not in S are forgotten. */
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused);
+
+/* threadinfo_unknown — thread samples so far whose run state could not be
+ * read (so not counted active). */
+uint64_t threadinfo_unknown(const struct threadinfo *ti);
 
 #endif

@@ -179,6 +179,15 @@ int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonb
     return code;
 }
 
+void cli_warn_unknown_states(const struct session *s)
+{
+    uint64_t n = s->threads ? threadinfo_unknown(s->threads) : 0;
+    if (n)
+        cli_error("warning: the run state of %llu thread sample%s could not be read, so they "
+                  "count as idle (out of file descriptors? raise the limit: ulimit -n)",
+                  (unsigned long long)n, n == 1 ? "" : "s");
+}
+
 const char *cli_build_desc(struct session *s, char *buf, size_t len)
 {
     if (!s->interp.off.free_threaded)

@@ -39,10 +39,12 @@ static void print_text(struct session *s, const struct sample *smp)
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
         int active = (t->flags & SAMPLE_ACTIVE) != 0, gil = (t->flags & SAMPLE_GIL) != 0;
+        int unknown = (t->flags & SAMPLE_UNKNOWN) != 0;
         /* Names and files are the target's data: control characters escaped. */
         printf("\n%sThread %d \"", bold, (int)t->tid);
         textesc_fputs(strtab_get(st, t->name), stdout);
-        printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : dim, active ? "active" : "idle", off,
+        printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : dim,
+               active ? "active" : unknown ? "state unknown" : "idle", off,
                gil ? ", " : "", gil ? yellow : "", gil ? "+gil" : "", gil ? off : "");
         const struct frame *f = sample_thread_frames(smp, i);
         for (uint32_t k = 0; k < t->nframes; k++) {
@@ -71,7 +73,8 @@ static void print_json(struct session *s, const struct sample *smp)
         const struct thread_sample *t = &smp->threads[i];
         printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
         json_string(stdout, strtab_get(st, t->name));
-        printf(", \"active\": %s, \"gil\": %s, \"frames\": [", (t->flags & SAMPLE_ACTIVE) ? "true" : "false",
+        printf(", \"active\": %s, \"gil\": %s, \"frames\": [",
+               (t->flags & SAMPLE_ACTIVE) ? "true" : (t->flags & SAMPLE_UNKNOWN) ? "null" : "false",
                (t->flags & SAMPLE_GIL) ? "true" : "false");
         const struct frame *f = sample_thread_frames(smp, i);
         for (uint32_t k = 0; k < t->nframes; k++) {
@@ -135,6 +138,8 @@ int cli_dump(int argc, char **argv)
     } else {
         print_text(&s, &smp);
     }
+    if (rc >= 0)
+        cli_warn_unknown_states(&s);
     sample_free(&smp);
     session_close(&s);
     return rc < 0 ? EXIT_ERROR : EXIT_OK;

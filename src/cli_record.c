@@ -300,6 +300,8 @@ int cli_record(int argc, char **argv)
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
             summary(path, &st, c.profile, build);
+        if (rc == 0)
+            cli_warn_unknown_states(&s);
         }
         if (rc != 0)
             code = EXIT_ERROR;

@@ -519,6 +519,7 @@ int cli_top(int argc, char **argv)
         }
         if (rc == 0 && st.target_exited && !s.target.launched)
             fprintf(stderr, "gilscope: process %d exited\n", (int)s.target.pid);
+        cli_warn_unknown_states(&s);
     }
     fileshort_free(t.files);
     toptable_free(t.table);

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
 #include "clock.h"
 #include "hashtab.h"
 #include "proc.h"
@@ -22,6 +24,12 @@
 #define STATE_TTL_RUNNING_NS 1000000ull
 #define STATE_TTL_IDLE_NS 200000000ull
 
+/* Descriptors kept open for state reads: at most a quarter of the
+ * open-files limit (ptrace_ctl keeps some of its own per thread); threads
+ * past the budget open, read and close each time. A state that still
+ * cannot be read is unknown, and counted. */
+#define FD_SHARE 4
+
 struct tinfo {
     pid_t tid;
     struct proc_statfd *fd;     /* stat, kept open between samples (non-blocking mode) */
@@ -29,6 +37,7 @@ struct tinfo {
     char state;                 /* 'R' running, 'S' in the kernel, 0 = unknown */
     uint64_t state_ns;          /* when STATE was read (CLOCK_MONOTONIC), 0 = never */
     uint64_t state_fp;          /* fingerprint of the thread's stack when it was read */
+    int state_gil;              /* whether it held the GIL then */
     uint32_t os_name;           /* strtab id of comm */
     uint64_t ident;             /* Python thread ident last seen with this tid */
     uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
@@ -45,6 +54,8 @@ struct threadinfo {
     size_t n, cap;
     uint64_t generation;
     uint64_t names_at_ns;       /* when names were last looked up */
+    size_t fds, fd_budget;      /* descriptors kept open, and how many may be */
+    uint64_t unknown;           /* thread samples whose state could not be read */
 };
 
 struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx)
@@ -56,6 +67,9 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
     ti->st = st;
     ti->names = names;
     ti->names_ctx = ctx;
+    struct rlimit rl;
+    ti->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                        ? (size_t)rl.rlim_cur / FD_SHARE : 4096;
     return ti;
 }
 
@@ -83,11 +97,14 @@ static uint64_t stack_fp(const struct sample *s, size_t i)
 
 /* Whether T's state, read at t->state_ns with the stack then
  * t->state_fp, must be read again now (NOW), thread I of S. Stores the
- * stack's fingerprint in *FP when it is due (it is computed only when needed). */
+ * stack's fingerprint in *FP when it is due (it is computed only when needed).
+ * A thread that took or gave up the GIL since has run, whatever its stack
+ * shows (a loop stays on one line while it waits for the GIL and then runs). */
 static int state_due(const struct tinfo *t, const struct sample *s, size_t i, uint64_t now, uint64_t *fp)
 {
     int due;
-    if (t->state == 0 || t->state_ns == 0)
+    int gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
+    if (t->state == 0 || t->state_ns == 0 || gil != t->state_gil)
         due = 1;
     else if (t->state == 'R')
         due = now - t->state_ns >= STATE_TTL_RUNNING_NS;
@@ -103,9 +120,14 @@ static int state_due(const struct tinfo *t, const struct sample *s, size_t i, ui
 static void read_state(struct threadinfo *ti, struct tinfo *t)
 {
     struct proc_stat st;
+    struct proc_statfd *once = NULL;
+    if (!t->fd && ti->fds < ti->fd_budget && (t->fd = proc_statfd_open(ti->pid, t->tid)))
+        ti->fds++;
     if (!t->fd)
-        t->fd = proc_statfd_open(ti->pid, t->tid);
-    if (!t->fd || proc_statfd_read(t->fd, &st) != 0) {
+        once = proc_statfd_open(ti->pid, t->tid);
+    int rc = t->fd ? proc_statfd_read(t->fd, &st) : once ? proc_statfd_read(once, &st) : -1;
+    proc_statfd_close(once);
+    if (rc != 0) {
         t->state = 0;
         return;
     }
@@ -176,14 +198,20 @@ void threadinfo_paused(struct threadinfo *ti, struct sample *s)
             continue;
         t->state_ns = now;
         t->state_fp = fp;
+        t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
+        struct proc_syscallfd *once = NULL;
+        if (!t->sfd && ti->fds < ti->fd_budget && (t->sfd = proc_syscallfd_open(ti->pid, t->tid)))
+            ti->fds++;
         if (!t->sfd)
-            t->sfd = proc_syscallfd_open(ti->pid, t->tid);
+            once = proc_syscallfd_open(ti->pid, t->tid);
         /* Stopped in user space (-1): it was running Python or C code; stopped
          * inside a system call: it was waiting in the kernel (sleep, I/O, a lock). */
-        if (t->sfd && proc_syscallfd_read(t->sfd, &nr) == 0 && nr >= -1)
+        struct proc_syscallfd *fd = t->sfd ? t->sfd : once;
+        if (fd && proc_syscallfd_read(fd, &nr) == 0 && nr >= -1)
             t->state = nr == -1 ? 'R' : 'S';
         else
             t->state = 0;
+        proc_syscallfd_close(once);
     }
 }
 
@@ -223,6 +251,7 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
             read_state(ti, t);
             t->state_ns = now;
             t->state_fp = fp;
+            t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
         } else if (t->os_name == STRTAB_NONE) {
             /* The stat file also gives the OS name: read it at least once. */
             char state = t->state;
@@ -245,9 +274,17 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
     for (size_t i = 0; i < s->nthreads; i++) {
         struct thread_sample *ts = &s->threads[i];
         struct tinfo *t = ts->tid > 0 ? find(ti, ts->tid, 0) : NULL;
-        /* A thread whose state is unknown is counted active: never hide samples. */
-        if (!t || t->state == 0 || t->state == 'R')
+        /* The GIL holder runs Python, whatever its state read said a moment
+         * ago. A state that could not be read is unknown: not active (it
+         * would make every sleeping thread look busy), and counted. */
+        if (ts->flags & SAMPLE_GIL)
             ts->flags |= SAMPLE_ACTIVE;
+        else if (t && t->state == 'R')
+            ts->flags |= SAMPLE_ACTIVE;
+        else if (!t || t->state == 0) {
+            ts->flags |= SAMPLE_UNKNOWN;
+            ti->unknown++;
+        }
         if (t && t->py_name != STRTAB_NONE)
             ts->name = t->py_name;
         else if (t && t->os_name != STRTAB_NONE)
@@ -261,9 +298,15 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         if (ti->v[i].generation == ti->generation) {
             ti->v[k++] = ti->v[i];
         } else {
+            ti->fds -= (ti->v[i].fd != NULL) + (ti->v[i].sfd != NULL);
             proc_statfd_close(ti->v[i].fd);
             proc_syscallfd_close(ti->v[i].sfd);
         }
     }
     ti->n = k;
+}
+
+uint64_t threadinfo_unknown(const struct threadinfo *ti)
+{
+    return ti->unknown;
 }
