@@ -26,10 +26,11 @@ enum pywalk_error {
     PYWALK_OK = 0,
     PYWALK_ERR_READ,        /* a memory read failed (unmapped, gone) */
     PYWALK_ERR_CYCLE,       /* the frame chain loops */
-    PYWALK_ERR_BADCODE,     /* a frame names something that is not a code object */
+    PYWALK_ERR_BADCODE,     /* a code object whose name, file or line table cannot be read */
     PYWALK_ERR_TORN,        /* the stack changed while it was read (non-blocking) */
     PYWALK_ERR_THREADS,     /* the thread list is corrupt or too long */
     PYWALK_ERR_NOMEM,       /* out of memory */
+    PYWALK_ERR_NOTCODE,     /* a frame names something that is not a code object */
     PYWALK_ERR_COUNT
 };
 
@@ -41,6 +42,12 @@ struct pywalk;          /* opaque */
  * tearing and retry. Returns NULL when out of memory. */
 struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct strtab *st,
                           int nonblocking);
+
+/* pywalk_keep_failed — with KEEP, pywalk_sample and pywalk_resample also
+ * append a thread whose stack cannot be read, with no frames, SAMPLE_FAILED
+ * and the reason in its error field (still counted in ERRORS), so that a
+ * one-off look (dump) can show it; by default such a thread is left out. */
+void pywalk_keep_failed(struct pywalk *w, int keep);
 
 /* pywalk_free — release W and its caches (NULL is fine). */
 void pywalk_free(struct pywalk *w);

@@ -32,10 +32,17 @@ struct pywalk {
     struct framewalk fw;            /* one thread's walk: chunks, chain, frame set */
     struct pthread_tid tids;        /* ≤3.10: pthread_t → tid */
     struct walkspec spec;           /* the fast path */
+    int keep_failed;                /* list threads whose stacks cannot be read (pywalk_keep_failed) */
 };
 
 /* pywalk_push_walked — append thread T, whose frames are the last ones in
  * OUT (from T->first on), to OUT. Returns 0, or -1 when out of memory. */
 int pywalk_push_walked(struct sample *out, struct thread_sample *t);
+
+/* pywalk_failed — thread T's stack could not be read (RC, an enum
+ * pywalk_error): drop its frames from OUT, count it in ERRORS (may be
+ * NULL) and, when W keeps failed threads, append it without frames.
+ * Returns 1 when appended, 0 when not, -1 when out of memory. */
+int pywalk_failed(struct pywalk *w, struct sample *out, struct thread_sample *t, int rc, uint64_t *errors);
 
 #endif

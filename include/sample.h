@@ -29,6 +29,7 @@ enum sample_flag {
     SAMPLE_ACTIVE = 1u << 1,    /* the thread was running (not sleeping in the kernel) */
     SAMPLE_TRUNCATED = 1u << 2, /* the stack was cut at the depth bound */
     SAMPLE_UNKNOWN = 1u << 3,   /* its run state could not be read (then not SAMPLE_ACTIVE) */
+    SAMPLE_FAILED = 1u << 4,    /* its stack could not be read: no frames, ERROR says why */
 };
 
 struct thread_sample {
@@ -39,6 +40,7 @@ struct thread_sample {
     uint32_t flags;     /* enum sample_flag bits */
     uint32_t first;     /* index of the leaf frame in struct sample.frames */
     uint32_t nframes;   /* frames, leaf first */
+    uint32_t error;     /* with SAMPLE_FAILED: why (an enum pywalk_error) */
 };
 
 /* One pass over every thread. Arrays are owned by the struct and reused

@@ -46,6 +46,8 @@ static void print_text(struct session *s, const struct sample *smp)
         printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : dim,
                active ? "active" : unknown ? "state unknown" : "idle", off,
                gil ? ", " : "", gil ? yellow : "", gil ? "+gil" : "", gil ? off : "");
+        if (t->flags & SAMPLE_FAILED)
+            printf("    %s[stack not readable: %s]%s\n", dim, pywalk_error_name((int)t->error), off);
         const struct frame *f = sample_thread_frames(smp, i);
         for (uint32_t k = 0; k < t->nframes; k++) {
             fputs("    ", stdout);
@@ -73,9 +75,15 @@ static void print_json(struct session *s, const struct sample *smp)
         const struct thread_sample *t = &smp->threads[i];
         printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
         json_string(stdout, strtab_get(st, t->name));
-        printf(", \"active\": %s, \"gil\": %s, \"frames\": [",
+        printf(", \"active\": %s, \"gil\": %s, ",
                (t->flags & SAMPLE_ACTIVE) ? "true" : (t->flags & SAMPLE_UNKNOWN) ? "null" : "false",
                (t->flags & SAMPLE_GIL) ? "true" : "false");
+        if (t->flags & SAMPLE_FAILED) {
+            printf("\"error\": ");
+            json_string(stdout, pywalk_error_name((int)t->error));
+            printf(", ");
+        }
+        printf("\"frames\": [");
         const struct frame *f = sample_thread_frames(smp, i);
         for (uint32_t k = 0; k < t->nframes; k++) {
             printf("%s\n    {\"name\": ", k ? "," : "");
@@ -130,6 +138,8 @@ int cli_dump(int argc, char **argv)
         return rc;
     struct sample smp = { 0 };
     struct sampler_stats stats;
+    /* A look at every thread: one whose stack cannot be read is shown, with why. */
+    pywalk_keep_failed(s.walk, 1);
     rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);

@@ -182,7 +182,7 @@ struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, co
         return NULL;
     }
     if (!is_code_object(cc, get_u64(hdr, o->ob_type))) {
-        *err = PYWALK_ERR_BADCODE;
+        *err = PYWALK_ERR_NOTCODE;
         return NULL;
     }
     struct codecache_entry e = { .addr = addr, .checked = cc->pass, .checked_ns = cc->now_ns };

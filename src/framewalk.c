@@ -534,8 +534,9 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
         int err = 0;
         struct codecache_entry *c = codecache_lookup(fw->cc, code, fw->ab, &err);
         if (!c) {
-            /* f_executable may be something other than code (a shim); skip it. */
-            if (err == PYWALK_ERR_BADCODE && o->exec_may_be_other && !fw->cc->changed) {
+            /* f_executable may be something other than code (a shim); skip
+             * it. A code object whose names cannot be read is an error. */
+            if (err == PYWALK_ERR_NOTCODE && o->exec_may_be_other && !fw->cc->changed) {
                 frame = prev;
                 continue;
             }

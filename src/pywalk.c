@@ -22,6 +22,7 @@
 
 static const char *const error_names[PYWALK_ERR_COUNT] = {
     "ok", "read", "cycle", "bad code object", "torn stack", "thread list", "out of memory",
+    "not a code object",
 };
 
 const char *pywalk_error_name(int code)
@@ -80,6 +81,23 @@ int pywalk_push_walked(struct sample *out, struct thread_sample *t)
 {
     t->nframes = (uint32_t)(out->nframes - t->first);
     return sample_push_thread(out, t);
+}
+
+int pywalk_failed(struct pywalk *w, struct sample *out, struct thread_sample *t, int rc, uint64_t *errors)
+{
+    out->nframes = t->first;
+    if (errors)
+        errors[rc]++;
+    if (!w->keep_failed)
+        return 0;
+    t->flags |= SAMPLE_FAILED;
+    t->error = (uint32_t)rc;
+    return pywalk_push_walked(out, t) == 0 ? 1 : -1;
+}
+
+void pywalk_keep_failed(struct pywalk *w, int keep)
+{
+    w->keep_failed = keep;
 }
 
 /* The slow path's walk of one thread: plain reads; non-blocking, the stack
@@ -166,9 +184,10 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
                     return -PYWALK_ERR_NOMEM;
                 added++;
             } else {
-                out->nframes = t.first;
-                if (errors)
-                    errors[rc]++;
+                int kept = pywalk_failed(w, out, &t, rc, errors);
+                if (kept < 0)
+                    return -PYWALK_ERR_NOMEM;
+                added += kept;
             }
             struct walkspec_thread *st = learn ? walkspec_thread_at(sp, sp->n) : NULL;
             if (st) {
@@ -230,9 +249,10 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
         t.first = (uint32_t)out->nframes;
         int rc = walk_thread(w, st->tstate, ts, out, &t.flags);
         if (rc != 0) {
-            out->nframes = t.first;
-            if (errors)
-                errors[rc]++;
+            int kept = pywalk_failed(w, out, &t, rc, errors);
+            if (kept < 0)
+                return -PYWALK_ERR_NOMEM;
+            added += kept;
             continue;
         }
         if (pywalk_push_walked(out, &t) != 0)

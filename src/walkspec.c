@@ -419,21 +419,21 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
             continue;
         }
         out->nframes = t.first;
-        if (!w->nonblocking) {
-            errs[rc]++;
+        if (!w->nonblocking || (!redo && !(redo = malloc(sp->n * sizeof *redo)))) {
+            int kept = pywalk_failed(w, out, &t, rc, errs);
+            if (kept < 0)
+                goto nomem;
+            added += kept;
             continue;
         }
         /* Read it again once the others are done (their data is in B). */
-        if (!redo && !(redo = malloc(sp->n * sizeof *redo))) {
-            errs[rc]++;
-            continue;
-        }
         redo[nredo++] = i;
     }
     for (size_t r = 0; r < nredo; r++) {
         struct walkspec_thread *st = &sp->t[redo[r]];
         int rc = PYWALK_ERR_TORN;
-        struct thread_sample t;
+        struct thread_sample t = { .pid = w->pi.pid, .tid = st->tid, .thread_id = st->thread_id,
+                                   .first = (uint32_t)out->nframes };
         for (int attempt = 0; attempt < PYWALK_TORN_RETRIES && rc != 0; attempt++) {
             struct readbatch *rb = &sp->retry;
             readbatch_reset(rb);
@@ -456,7 +456,10 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
                 goto nomem;
             added++;
         } else {
-            errs[rc]++;
+            int kept = pywalk_failed(w, out, &t, rc, errs);
+            if (kept < 0)
+                goto nomem;
+            added += kept;
         }
     }
     free(redo);

@@ -137,7 +137,7 @@ START_TEST(test_lookup_hit_miss)
     make_code(codes[2], type_dict, name_f, 1);
     err = 0;
     ck_assert_ptr_null(codecache_lookup(&cc, A(codes[2]), NULL, &err));
-    ck_assert_int_eq(err, PYWALK_ERR_BADCODE);
+    ck_assert_int_eq(err, PYWALK_ERR_NOTCODE);
     ck_assert_ptr_null(codecache_lookup(&cc, A(codes[1]) + 4, NULL, &err));
     ck_assert_int_eq(err, PYWALK_ERR_READ);
     ck_assert_ptr_null(codecache_lookup(&cc, 64, NULL, &err));
