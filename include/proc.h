@@ -74,6 +74,7 @@ void proc_maps_free(struct proc_maps *out);
 struct proc_stat {
     char comm[64];      /* thread name, as the kernel has it (may hold ')' and spaces) */
     char state;         /* 'R', 'S', 'D', 'Z', 't' … */
+    pid_t ppid;         /* parent process */
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
     int cpu;            /* CPU it last ran on, -1 when the text does not say */

@@ -13,11 +13,18 @@
 #include "pyinterp.h"
 
 struct target {
-    pid_t pid;          /* the process */
-    int launched;       /* 1 when it is our child */
-    int exited;         /* 1 once its end was seen */
-    int wait_status;    /* its wait status once exited (launched only), else -1 */
+    pid_t pid;          /* the process profiled */
+    pid_t child;        /* launched: the process we started (PID, or a launcher in front of
+                           it: a shell, a wrapper script); 0 when attached */
+    int launched;       /* 1 when we started it */
+    int exited;         /* 1 once the end of PID was seen */
+    int wait_status;    /* launched: the wait status of PID (when our child) or CHILD, else -1 */
+    int child_reaped;   /* launched: CHILD has been waited for */
 };
+
+/* Called by target_find_python once, when a launched program has run a
+ * while without any Python in it or in the processes it started. */
+typedef void (*target_notice_fn)(pid_t pid, const char *comm);
 
 /* target_launch — fork and exec ARGV[0] (searched in PATH) with the
  * profiler's stdin/stdout/stderr and environment. Returns 0, or -ENOENT /
@@ -30,11 +37,15 @@ int target_launch(char *const argv[], struct target *t, char *err, size_t errlen
 int target_attach(pid_t pid, struct target *t, char *err, size_t errlen);
 
 /* target_find_python — locate the interpreter. For a launched target this
- * retries until it is found, the program exits (-ECHILD; ERR says the
- * program exited first) or *STOP is set (-EINTR); for an attached one it
- * tries once. Other errors as pyinterp_find. */
+ * retries until it is found in the program or in any process it started
+ * (a launcher in front of Python: `sh -c "python app.py"`, a wrapper
+ * script) — T->pid then becomes that process and M is reopened on it —,
+ * until the program exits (-ECHILD; ERR says the program exited first) or
+ * *STOP is set (-EINTR); NOTICE (may be NULL) is called once if none has
+ * Python after a couple of seconds. For an attached target it tries once.
+ * Other errors as pyinterp_find. */
 int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi,
-                       volatile sig_atomic_t *stop, char *err, size_t errlen);
+                       volatile sig_atomic_t *stop, target_notice_fn notice, char *err, size_t errlen);
 
 /* target_poll_exit — for a launched target, reap it if it has exited
  * (without blocking). Returns 1 when it has exited, 0 otherwise. For an

@@ -65,6 +65,12 @@ void cli_error(const char *fmt, ...)
     fprintf(stderr, "gilscope: %s\n", buf);
 }
 
+static void say_no_python(pid_t pid, const char *comm)
+{
+    cli_error("no Python yet in PID %d (%s) or the processes it started; waiting for one "
+              "(Ctrl-C to give up)", (int)pid, comm);
+}
+
 int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
                  volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
@@ -77,7 +83,7 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
     proc_raise_fd_limit();
     proc_mem_open(&s->mem, s->target.pid);
     s->mem_open = 1;
-    rc = target_find_python(&s->target, &s->mem, &s->interp, stop, err, errlen);
+    rc = target_find_python(&s->target, &s->mem, &s->interp, stop, say_no_python, err, errlen);
     if (rc != 0)
         return rc;
     s->strings = strtab_new();

@@ -448,7 +448,7 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
+enum { STAT_STATE = 3, STAT_PPID = 4, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -489,6 +489,13 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
                 return -EINVAL;
             st.state = *tok;
             break;
+        case STAT_PPID: {
+            uint64_t ppid;
+            if (parse_dec(&tp, p, &ppid) < 0 || tp != p || ppid > INT32_MAX)
+                return -EINVAL;
+            st.ppid = (pid_t)ppid;
+            break;
+        }
         case STAT_UTIME:
             if (parse_dec(&tp, p, &st.utime) < 0 || tp != p)
                 return -EINVAL;

@@ -1,10 +1,12 @@
 /* target — see include/target.h. */
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -67,7 +69,7 @@ int target_launch(char *const argv[], struct target *t, char *err, size_t errlen
                  strerror(e));
         return -e;
     }
-    t->pid = pid;
+    t->pid = t->child = pid;
     t->launched = 1;
     return 0;
 }
@@ -84,6 +86,42 @@ int target_attach(pid_t pid, struct target *t, char *err, size_t errlen)
     return 0;
 }
 
+/* Reap CHILD if it has ended (BLOCK: wait for it). */
+static void reap_child(struct target *t, int block)
+{
+    while (t->child && !t->child_reaped) {
+        int st;
+        pid_t r = waitpid(t->child, &st, block ? 0 : WNOHANG);
+        if (r == t->child && (WIFEXITED(st) || WIFSIGNALED(st))) {
+            t->child_reaped = 1;
+            if (t->pid == t->child || t->wait_status < 0)
+                t->wait_status = st;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else if (r < 0) {
+            t->child_reaped = 1;
+        }
+        if (!block)
+            return;
+    }
+}
+
+/* Whether PID is gone: no such process, or a zombie waiting for its parent. */
+static int gone(pid_t pid)
+{
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return 1;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    struct proc_stat st;
+    return n <= 0 || proc_stat_parse(buf, (size_t)n, &st) != 0 || st.state == 'Z' || st.state == 'X';
+}
+
 int target_poll_exit(struct target *t)
 {
     if (t->exited)
@@ -94,34 +132,20 @@ int target_poll_exit(struct target *t)
         t->exited = kill(t->pid, 0) != 0 && errno == ESRCH;
         return t->exited;
     }
-    int st;
-    pid_t r = waitpid(t->pid, &st, WNOHANG);
-    if (r == t->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
-        t->exited = 1;
-        t->wait_status = st;
-    } else if (r < 0 && errno == ECHILD) {
-        t->exited = 1;
-    }
+    reap_child(t, 0);
+    if (t->pid == t->child)
+        t->exited = t->child_reaped;
+    else
+        t->exited = gone(t->pid);
     return t->exited;
 }
 
 void target_wait(struct target *t)
 {
-    if (!t->launched || t->exited)
+    if (!t->launched)
         return;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(t->pid, &st, 0);
-        if (r == t->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
-            t->exited = 1;
-            t->wait_status = st;
-            return;
-        }
-        if (r < 0 && errno != EINTR) {
-            t->exited = 1;
-            return;
-        }
-    }
+    reap_child(t, 1);
+    t->exited = 1;
 }
 
 int target_exit_code(const struct target *t)
@@ -135,9 +159,66 @@ int target_exit_code(const struct target *t)
     return 0;
 }
 
-int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi,
-                       volatile sig_atomic_t *stop, char *err, size_t errlen)
+/* The processes started by ROOT, directly or not (at most MAX, nearest
+ * first), from every process's parent in /proc. Returns how many. */
+static size_t descendants(pid_t root, pid_t *out, size_t max)
 {
+    size_t n = 0, cap = 0, nall = 0;
+    struct { pid_t pid, ppid; } *all = NULL;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        struct proc_stat st;
+        if (k <= 0 || proc_stat_parse(buf, (size_t)k, &st) != 0)
+            continue;
+        if (nall == cap) {
+            cap = cap ? cap * 2 : 256;
+            void *na = realloc(all, cap * sizeof *all);
+            if (!na)
+                break;
+            all = na;
+        }
+        all[nall].pid = (pid_t)pid;
+        all[nall++].ppid = st.ppid;
+    }
+    if (d)
+        closedir(d);
+    /* Breadth first from ROOT: OUT doubles as the queue. */
+    pid_t parent = root;
+    for (size_t q = 0;; q++) {
+        for (size_t i = 0; i < nall && n < max; i++)
+            if (all[i].ppid == parent)
+                out[n++] = all[i].pid;
+        if (q >= n)
+            break;
+        parent = out[q];
+    }
+    free(all);
+    return n;
+}
+
+#define DESCENDANTS_MAX 64
+#define FIND_SCAN_NS 50000000ull        /* a scan of /proc for new processes at most this often */
+#define FIND_NOTICE_NS 2000000000ull    /* say that no Python was found after this long */
+
+int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi,
+                       volatile sig_atomic_t *stop, target_notice_fn notice, char *err, size_t errlen)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t start = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec, last_scan = 0;
+    int noticed = 0;
     for (;;) {
         int rc = pyinterp_find(t->pid, m, pi, err, errlen);
         if (rc == 0 || !t->launched)
@@ -156,6 +237,46 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
             return rc;
         if (stop && *stop)
             return -EINTR;
+        struct timespec now_ts;
+        clock_gettime(CLOCK_MONOTONIC, &now_ts);
+        uint64_t now = (uint64_t)now_ts.tv_sec * 1000000000ull + (uint64_t)now_ts.tv_nsec;
+        /* A launcher in front of Python (a shell, a wrapper): look in the
+         * processes it started, nearest first. */
+        if (rc == PYINTERP_ENOTPYTHON && now - last_scan >= FIND_SCAN_NS) {
+            last_scan = now;
+            pid_t kids[DESCENDANTS_MAX];
+            size_t nk = descendants(t->child, kids, DESCENDANTS_MAX);
+            for (size_t i = 0; i < nk; i++) {
+                struct proc_mem km;
+                if (proc_mem_open(&km, kids[i]) != 0)
+                    continue;
+                char kerr[256];
+                int krc = pyinterp_find(kids[i], &km, pi, kerr, sizeof kerr);
+                proc_mem_close(&km);
+                if (krc == 0) {
+                    proc_mem_close(m);
+                    proc_mem_open(m, kids[i]);
+                    t->pid = kids[i];
+                    t->exited = 0;
+                    break;
+                }
+            }
+            if (t->pid != t->child)
+                continue;   /* found in a descendant: read it through M now */
+        }
+        if (!noticed && notice && now - start >= FIND_NOTICE_NS) {
+            noticed = 1;
+            struct proc_stat st = { 0 };
+            char path[64], buf[512];
+            snprintf(path, sizeof path, "/proc/%d/stat", (int)t->child);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+            if (fd >= 0)
+                close(fd);
+            if (k <= 0 || proc_stat_parse(buf, (size_t)k, &st) != 0)
+                st.comm[0] = '\0';
+            notice(t->child, st.comm);
+        }
         struct timespec ts = { 0, FIND_RETRY_NS };
         nanosleep(&ts, NULL);
     }
