@@ -17,7 +17,8 @@ UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HEADERS   = $(wildcard include/*.h python_offsets/*.h)
 
-.PHONY: all deps testdeps check unit integration terminal asan demo install clean bench bench-soak offsets
+.PHONY: all deps testdeps check unit integration terminal asan demo install clean bench bench-soak offsets \
+        fuzz fuzz-build fuzz-smoke
 
 all: gilscope
 
@@ -71,7 +72,7 @@ formats: $(BUILD)/gilscope
 
 check: testdeps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration terminal browser formats
+	@$(MAKE) --no-print-directory unit integration terminal browser formats fuzz-smoke
 
 asan: testdeps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -87,6 +88,43 @@ asan: testdeps
 	  GILSCOPE=build-asan/gilscope tests/browser/run
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  GILSCOPE=build-asan/gilscope tests/formats/run
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) for every parser of untrusted
+# bytes, built with clang against the parsers' sources instrumented with
+# ASan + UBSan, in FUZZ_BUILD. `make fuzz` runs each for FUZZ_SECONDS from
+# its committed corpus (tests/fuzz/corpus/NAME; new inputs go to
+# FUZZ_BUILD/corpus, or are merged into the committed corpus with
+# FUZZ_MERGE=1; crashes are kept in FUZZ_BUILD/crashes). fuzz-smoke, part of
+# check, replays each corpus and fuzzes a few seconds more; without clang or
+# libFuzzer it prints SKIPPED. tests/fuzz/seed regenerates the corpora.
+FUZZ_CC     ?= clang
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude \
+               -Ipython_offsets -Itests/unit $(shell pkg-config --cflags libelf 2>/dev/null)
+FUZZ_LIBSRC  = linetable pystr proc pyoffsets flamegraph strtab elfsym
+FUZZ_OBJS    = $(patsubst %,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIBSRC))
+FUZZ_BINS    = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS) $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJS) \
+	  $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_BINS)
+
+fuzz-smoke:
+	@if why=$$(FUZZ_CC=$(FUZZ_CC) tests/fuzz/run --probe); then \
+	  $(MAKE) --no-print-directory -s fuzz-build && \
+	  FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run --smoke $(FUZZ_BINS); \
+	else echo "SKIPPED: fuzz smoke: $$why"; fi
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -119,4 +157,4 @@ install: all
 	install -m 0644 docs/gilscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/gilscope.1
 
 clean:
-	rm -rf build build-asan gilscope
+	rm -rf build build-asan $(FUZZ_BUILD) gilscope

@@ -183,4 +183,10 @@ int proc_exe_path(pid_t pid, char *out, size_t outlen);
  * thread), -ENOENT (no such field), -EINVAL (field is not an integer). */
 int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out);
 
+/* proc_status_parse — the parser behind proc_status_int: the integer after
+ * KEY at the start of a line of a status file's text (TEXT, LEN bytes, need
+ * not be NUL-terminated). Returns 0, -ENOENT (no such field) or -EINVAL
+ * (field is not an integer, or out of range of a long). */
+int proc_status_parse(const char *text, size_t len, const char *key, long *out);
+
 #endif

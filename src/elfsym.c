@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,18 @@ struct elfsym {
     Elf *elf;           /* libelf handle over fd */
     uint64_t load_base; /* first PT_LOAD vaddr, aligned down */
 };
+
+/* The number of program headers, 0 when the file does not say. With
+ * PN_XNUM it comes from section 0 and can be anything up to 2^32 whatever
+ * the file's size, so loops over it stop at the first header libelf cannot
+ * give: libelf loads the table whole or not at all. */
+static size_t phdr_count(Elf *elf)
+{
+    size_t nph = 0;
+    if (elf_getphdrnum(elf, &nph) != 0)
+        return 0;
+    return nph;
+}
 
 struct elfsym *elfsym_open(const char *path, char *err, size_t errlen)
 {
@@ -51,11 +64,12 @@ struct elfsym *elfsym_open(const char *path, char *err, size_t errlen)
     }
     e->fd = fd;
     e->elf = elf;
-    size_t nph = 0;
-    elf_getphdrnum(elf, &nph);
+    size_t nph = phdr_count(elf);
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
-        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD) {
+        if (!gelf_getphdr(elf, (int)i, &ph))
+            break;
+        if (ph.p_type == PT_LOAD) {
             uint64_t align = ph.p_align ? ph.p_align : 1;
             e->load_base = ph.p_vaddr & ~(align - 1);
             break;
@@ -79,8 +93,15 @@ static int lookup_in(const struct elfsym *e, Elf_Scn *scn, const GElf_Shdr *sh,
     Elf_Data *data = elf_getdata(scn, NULL);
     if (!data || sh->sh_entsize == 0)
         return -ENOENT;
+    /* sh_size / sh_entsize is what the header claims; the symbols there
+     * are no more than the section's data holds. */
     size_t n = sh->sh_size / sh->sh_entsize;
-    for (size_t i = 0; i < n; i++) {
+    size_t fsize = gelf_fsize(e->elf, ELF_T_SYM, 1, EV_CURRENT);
+    if (fsize == 0)
+        return -ENOENT;
+    if (n > data->d_size / fsize)
+        n = data->d_size / fsize;
+    for (size_t i = 0; i < n && i <= INT_MAX; i++) {
         GElf_Sym sym;
         if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
             continue;
@@ -137,11 +158,12 @@ uint64_t elfsym_load_base(const struct elfsym *e)
 
 int elfsym_read(const struct elfsym *e, uint64_t addr, void *buf, size_t len)
 {
-    size_t nph = 0;
-    elf_getphdrnum(e->elf, &nph);
+    size_t nph = phdr_count(e->elf);
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+        if (!gelf_getphdr(e->elf, (int)i, &ph))
+            break;
+        if (ph.p_type != PT_LOAD)
             continue;
         if (addr < ph.p_vaddr || addr - ph.p_vaddr > ph.p_filesz || len > ph.p_filesz - (addr - ph.p_vaddr))
             continue;
@@ -154,11 +176,12 @@ int elfsym_read(const struct elfsym *e, uint64_t addr, void *buf, size_t len)
 
 size_t elfsym_writable(const struct elfsym *e, struct elfsym_range *out, size_t max)
 {
-    size_t nph = 0, k = 0;
-    elf_getphdrnum(e->elf, &nph);
+    size_t nph = phdr_count(e->elf), k = 0;
     for (size_t i = 0; i < nph && k < max; i++) {
         GElf_Phdr ph;
-        if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_W)) {
+        if (!gelf_getphdr(e->elf, (int)i, &ph))
+            break;
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W)) {
             out[k].addr = ph.p_vaddr;
             out[k].size = ph.p_memsz;
             k++;

@@ -835,28 +835,16 @@ int proc_exe_path(pid_t pid, char *out, size_t outlen)
     return 0;
 }
 
-int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
+int proc_status_parse(const char *text, size_t len, const char *key, long *out)
 {
-    char rel[48], buf[PROC_STATUS_BUF];
     size_t klen = strlen(key);
-
-    if (tid > 0)
-        snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
-    else
-        snprintf(rel, sizeof rel, "status");
-    int fd = pid_file_open(pid, rel, O_RDONLY);
-    if (fd < 0)
-        return fd;
-    ssize_t n = small_pread(fd, buf, sizeof buf);
-    close(fd);
-    if (n < 0)
-        return (int)n;
+    const char *end = text + len;
 
     /* Keys are matched at line starts only, so "Pid:" cannot match inside
      * "TracerPid:". */
-    for (const char *line = buf; line < buf + n;) {
-        const char *nl = memchr(line, '\n', (size_t)(buf + n - line));
-        const char *e = nl ? nl : buf + n;
+    for (const char *line = text; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *e = nl ? nl : end;
         if ((size_t)(e - line) > klen && memcmp(line, key, klen) == 0) {
             const char *p = line + klen;
             while (p < e && (*p == ' ' || *p == '\t'))
@@ -873,4 +861,22 @@ int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
         line = nl ? nl + 1 : e;
     }
     return -ENOENT;
+}
+
+int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
+{
+    char rel[48], buf[PROC_STATUS_BUF];
+
+    if (tid > 0)
+        snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
+    else
+        snprintf(rel, sizeof rel, "status");
+    int fd = pid_file_open(pid, rel, O_RDONLY);
+    if (fd < 0)
+        return fd;
+    ssize_t n = small_pread(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0)
+        return (int)n;
+    return proc_status_parse(buf, (size_t)n, key, out);
 }

@@ -881,6 +881,34 @@ START_TEST(status_fields)
 }
 END_TEST
 
+START_TEST(status_parse_text)
+{
+    static const char text[] = "Name:\tpython3\nTgid:\t4242\nPid:\t4243\n"
+                               "TracerPid:\t0\nNeg:\t-12\nBig:\t9223372036854775808\n"
+                               "Empty:\t\nThreads:\t7";
+    long v = 0;
+
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Tgid:", &v), 0);
+    ck_assert_int_eq(v, 4242);
+    /* at line starts only: "Pid:" is not found inside "TracerPid:" */
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Pid:", &v), 0);
+    ck_assert_int_eq(v, 4243);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Neg:", &v), 0);
+    ck_assert_int_eq(v, -12);
+    /* the last line needs no newline */
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Threads:", &v), 0);
+    ck_assert_int_eq(v, 7);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Name:", &v), -EINVAL);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Big:", &v), -EINVAL);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Empty:", &v), -EINVAL);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 1, "Nope:", &v), -ENOENT);
+    /* LEN is respected: "Threads:\t7" cut before its digit has no number */
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 2, "Threads:", &v), -EINVAL);
+    ck_assert_int_eq(proc_status_parse(text, sizeof text - 11, "Threads:", &v), -ENOENT);
+    ck_assert_int_eq(proc_status_parse("", 0, "Tgid:", &v), -ENOENT);
+}
+END_TEST
+
 static Suite *proc_suite(void)
 {
     Suite *s = suite_create("proc");
@@ -898,6 +926,7 @@ static Suite *proc_suite(void)
     tcase_add_test(parse, stat_long_name_truncated);
     tcase_add_loop_test(parse, stat_garbage_rejected, 0, (int)(sizeof stat_garbage / sizeof stat_garbage[0]));
     tcase_add_test(parse, stat_length_respected);
+    tcase_add_test(parse, status_parse_text);
     suite_add_tcase(s, parse);
 
     tcase_set_timeout(live, 30);
