@@ -169,6 +169,12 @@ void proc_raise_fd_limit(void);
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 
+/* proc_live_tid — a thread of PID that can stand for the process in /proc
+ * reads (maps, exe, root) and memory reads: PID itself, or, when its main
+ * thread has exited (a zombie leader, the other threads running on), the
+ * first live thread. PID when none is found. */
+pid_t proc_live_tid(pid_t pid);
+
 /* proc_root_path — "/proc/PID/root" + PATH into OUT (OUTLEN bytes), so files
  * are opened as the target sees them (containers). Returns 0 or -ENAMETOOLONG. */
 int proc_root_path(pid_t pid, const char *path, char *out, size_t outlen);

@@ -81,7 +81,8 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
         return rc;
     /* After the launch: the program keeps the limit it was given. */
     proc_raise_fd_limit();
-    proc_mem_open(&s->mem, s->target.pid);
+    /* A process whose main thread has exited is read through a live thread. */
+    proc_mem_open(&s->mem, proc_live_tid(s->target.pid));
     s->mem_open = 1;
     rc = target_find_python(&s->target, &s->mem, &s->interp, stop, say_no_python, err, errlen);
     if (rc != 0)

@@ -675,6 +675,41 @@ void proc_raise_fd_limit(void)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The state letter of /proc/PID/task/TID/stat (TID 0: /proc/PID/stat), 0 if unreadable. */
+static char task_state(pid_t pid, pid_t tid)
+{
+    char path[96], buf[PROC_STAT_BUF];
+    struct proc_stat st;
+    if (tid)
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = small_pread(fd, buf, sizeof buf);
+    close(fd);
+    return n > 0 && proc_stat_parse(buf, (size_t)n, &st) == 0 ? st.state : 0;
+}
+
+pid_t proc_live_tid(pid_t pid)
+{
+    char s = task_state(pid, 0);
+    if (s != 'Z' && s != 'X')
+        return pid;
+    struct proc_tasks tasks = { 0 };
+    pid_t live = pid;
+    if (proc_tasks_list(pid, &tasks) == 0) {
+        for (size_t i = 0; i < tasks.n && live == pid; i++) {
+            char ts = task_state(pid, tasks.tid[i]);
+            if (tasks.tid[i] != pid && ts && ts != 'Z' && ts != 'X')
+                live = tasks.tid[i];
+        }
+        proc_tasks_free(&tasks);
+    }
+    return live;
+}
+
 int proc_exists(pid_t pid)
 {
     char buf[PROC_STAT_BUF];

@@ -284,7 +284,9 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     memset(pi, 0, sizeof *pi);
     pi->pid = pid;
     struct proc_maps maps = { 0 };
-    int rc = proc_maps_read(pid, &maps);
+    /* A process whose main thread has exited is read through a live thread. */
+    pid_t io = proc_live_tid(pid);
+    int rc = proc_maps_read(io, &maps);
     if (rc == -ESRCH || rc == -ENOENT) {
         snprintf(err, errlen, "no process with PID %d", (int)pid);
         return -ESRCH;
@@ -299,7 +301,7 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
         return rc;
     }
     struct candidate c = { 0 };
-    rc = find_candidate(pid, &maps, &c, err, errlen);
+    rc = find_candidate(io, &maps, &c, err, errlen);
     proc_maps_free(&maps);
     if (rc != 0)
         return rc;
