@@ -16,6 +16,7 @@
 #include "pywalk.h"
 #include "sample.h"
 #include "strtab.h"
+#include "hashtab.h"
 #include "walkspec.h"
 
 #define PYWALK_TORN_RETRIES 2       /* re-reads of a stack that moved while read */
@@ -33,6 +34,9 @@ struct pywalk {
     struct pthread_tid tids;        /* ≤3.10: pthread_t → tid */
     struct walkspec spec;           /* the fast path */
     int keep_failed;                /* list threads whose stacks cannot be read (pywalk_keep_failed) */
+    struct hashtab seen;            /* the slow pass's interpreter and thread states, so a */
+    uint64_t *seen_addr;            /* list that loops back is walked once */
+    size_t nseen, cap_seen;
 };
 
 /* pywalk_push_walked — append thread T, whose frames are the last ones in

@@ -42,6 +42,12 @@ static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, cons
         if (proc_mem_read(m, ts + (uint64_t)o->ts_thread_id, &id, 8) != 0 ||
             proc_mem_read(m, ts + (uint64_t)o->ts_next, &ts, 8) != 0)
             return;
+        /* A thread met again means the list loops back: stop there. */
+        int again = 0;
+        for (size_t k = 0; k < n && !again; k++)
+            again = ids[k] == id;
+        if (again)
+            break;
         if (id && !(id & 7))
             ids[n++] = id;
     }

@@ -45,7 +45,7 @@ struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct 
     w->nonblocking = nonblocking;
     pthread_tid_init(&w->tids);
     walkspec_init(&w->spec, nonblocking);
-    int ok = codecache_init(&w->cc, w->o, m, st) == 0;
+    int ok = codecache_init(&w->cc, w->o, m, st) == 0 && hashtab_init(&w->seen, 64) == 0;
     ok = framewalk_init(&w->fw, w->o, m, &w->cc) == 0 && ok;
     if (!ok) {
         pywalk_free(w);
@@ -61,7 +61,32 @@ void pywalk_free(struct pywalk *w)
     codecache_free(&w->cc);
     framewalk_free(&w->fw);
     walkspec_free(&w->spec);
+    hashtab_free(&w->seen);
+    free(w->seen_addr);
     free(w);
+}
+
+/* Whether the slow pass met ADDR already (an interpreter or thread list
+ * that loops back on itself); notes it if not. Out of memory, 0. */
+static int seen_before(struct pywalk *w, uint64_t addr)
+{
+    struct hashtab_iter it;
+    uint64_t h = hashtab_key64(addr);
+    for (uint32_t i = hashtab_first(&w->seen, h, &it); i != HASHTAB_NONE; i = hashtab_next(&w->seen, &it))
+        if (w->seen_addr[i] == addr)
+            return 1;
+    if (w->nseen == w->cap_seen) {
+        size_t cap = w->cap_seen ? w->cap_seen * 2 : 64;
+        uint64_t *na = realloc(w->seen_addr, cap * sizeof *na);
+        if (!na)
+            return 0;
+        w->seen_addr = na;
+        w->cap_seen = cap;
+    }
+    if (hashtab_insert(&w->seen, &it, (uint32_t)w->nseen) != 0)
+        return 0;
+    w->seen_addr[w->nseen++] = addr;
+    return 0;
 }
 
 uint64_t pywalk_interp_head(struct pywalk *w)
@@ -156,8 +181,17 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
         return -PYWALK_ERR_READ;
     size_t tslen = framewalk_ts_len(o);
     uint8_t ts[4096];
+    hashtab_clear(&w->seen);
+    w->nseen = 0;
     for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
         struct gilstate_interp iv;
+        if (seen_before(w, interp)) {
+            /* The interpreter list loops: each one once, one error. */
+            if (errors)
+                errors[PYWALK_ERR_THREADS]++;
+            learn = 0;
+            break;
+        }
         if (gilstate_read_interp(w->m, &w->pi, interp, &iv) != 0)
             return -PYWALK_ERR_THREADS;
         if (ni == 0) {
@@ -169,6 +203,14 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
         for (int nt = 0; tstate; nt++) {
             if (nt >= PYWALK_MAX_THREADS || (tstate & 7) || proc_mem_read(w->m, tstate, ts, tslen) != 0)
                 return added ? added : -PYWALK_ERR_THREADS;
+            if (seen_before(w, tstate)) {
+                /* The thread list loops back (a damaged target): each
+                 * thread once, one counted error, and the pass ends. */
+                if (errors)
+                    errors[PYWALK_ERR_THREADS]++;
+                learn = 0;
+                break;
+            }
             struct thread_sample t = { .pid = w->pi.pid };
             t.thread_id = get_u64(ts, o->ts_thread_id);
             if (o->ts_native_thread_id >= 0)
