@@ -115,7 +115,7 @@ int cli_top(int argc, char **argv);
 int cli_completions(int argc, char **argv);
 
 /* Each subcommand's option table and help (in its own file), and the top
- * level's (-h, -V; in cli_common.c). */
+ * level's (-h, -V; in cli_commands.c). */
 extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_flamegraph_cmd, cli_top_cmd,
     cli_completions_cmd, cli_main_cmd;
 

@@ -1,5 +1,5 @@
 /* gilscope — a sampling profiler for CPython. main only dispatches: the
- * top level's options and the list of subcommands are in cli_common.c. */
+ * top level's options and the list of subcommands are in cli_commands.c. */
 #include <stdio.h>
 #include <string.h>
 
