@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "cliopt.h"
 #include "proc.h"
 #include "pyinterp.h"
 #include "pythreads.h"
@@ -93,6 +94,20 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end);
 /* cli_parse_pid — parse a PID argument; returns it, or -1 if not a positive integer. */
 pid_t cli_parse_pid(const char *s);
 
+/* cli_parse_number — parse S as a number in [MIN, MAX] into OUT; 0, or -1
+ * (OUT untouched) when it is not one or out of range. */
+int cli_parse_number(const char *s, double min, double max, double *out);
+
+/* Option values shared by the subcommands: each parses ARG into OUT, or
+ * prints the one-line error and returns EXIT_USAGE. */
+int cli_opt_pid(const char *arg, pid_t *out);          /* -p: a positive PID */
+int cli_opt_rate(const char *arg, double *out);        /* -r: 0.1 to 100000 Hz */
+int cli_opt_duration(const char *arg, double *out);    /* -d: seconds, or "unlimited" (0) */
+
+/* cli_native_check — py-spy's refusal of --native with --nonblocking: prints
+ * its message and returns EXIT_ERROR when both are set, else 0. */
+int cli_native_check(int native, int nonblocking);
+
 /* cli_error — print "gilscope: MESSAGE" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -103,5 +118,41 @@ int cli_flamegraph(int argc, char **argv);
 int cli_top(int argc, char **argv);
 /* cli_completions — `gilscope completions bash|zsh|fish`: print a completion script. */
 int cli_completions(int argc, char **argv);
+
+/* Each subcommand's option table and help (in its own file), and the top
+ * level's (-h, -V; in cli_commands.c). */
+extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_flamegraph_cmd, cli_top_cmd,
+    cli_completions_cmd, cli_main_cmd;
+
+/* Table entries (struct cliopt initializers) for the options several
+ * subcommands share with one meaning, as py-spy shares them; HELP where the
+ * wording is the subcommand's own. */
+#define CLI_OPT_PID(HELP) \
+    { .name = "pid", .short_name = 'p', .arg = CLIOPT_PID, .value_name = "PID", .help = HELP }
+#define CLI_OPT_RATE \
+    { .name = "rate", .short_name = 'r', .arg = CLIOPT_VALUE, .value_name = "HZ", \
+      .help = "samples per second (default 100)" }
+#define CLI_OPT_DURATION(HELP) \
+    { .name = "duration", .short_name = 'd', .arg = CLIOPT_VALUE, .value_name = "SECS", .help = HELP, \
+      .brief = "stop after this many seconds" }
+#define CLI_OPT_SUBPROCESSES(HELP) \
+    { .name = "subprocesses", .short_name = 's', .help = HELP, .unsupported = "gilscope samples one process" }
+#define CLI_OPT_NATIVE \
+    { .name = "native", .short_name = 'n', .help = "native frames (C, C++, Cython) too", \
+      .unsupported = "gilscope reads Python frames only" }
+#define CLI_OPT_NONBLOCKING \
+    { .name = "nonblocking", .help = "never pause the target (faster, may tear stacks)", \
+      .brief = "never pause the target" }
+#define CLI_OPT_FULL_FILENAMES \
+    { .name = "full-filenames", .help = "show whole paths instead of package-relative ones", \
+      .brief = "whole paths, not package-relative ones" }
+
+/* cli_commands — every subcommand, in the order help lists them; ends with NULL. */
+extern const struct cliopt_cmd *const cli_commands[];
+
+/* cli_find_command — the subcommand NAME names, exactly or as a unique
+ * prefix (`gilscope r` is record, as in py-spy). NULL when none; *AMBIGUOUS
+ * is set when several start with NAME. */
+const struct cliopt_cmd *cli_find_command(const char *name, int *ambiguous);
 
 #endif

@@ -39,7 +39,8 @@ struct output_totals {
 
 struct output_format {
     const char *name;               /* the -f name */
-    const char *ext;                /* default file extension, with the dot */
+    const char *ext;                /* the file extension that chooses it (-o without -f), with the dot */
+    const char *default_ext;        /* a default file name's extension, as py-spy names it: svg, txt, json */
     /* Prepare to write to OUT. Returns the writer's state (non-NULL), or NULL
      * with a one-line reason in ERR. */
     void *(*begin)(FILE *out, const struct output_info *info, char *err, size_t errlen);
@@ -50,8 +51,8 @@ struct output_format {
     int (*end)(void *state, const struct profile *profile, const struct output_totals *totals);
 };
 
-/* output_find — the format named NAME ("raw" and "folded" are one format),
- * or NULL. Static data. */
+/* output_find — the format named NAME, in any case, as py-spy accepts it
+ * ("raw" and "folded" are one format), or NULL. Static data. */
 const struct output_format *output_find(const char *name);
 
 /* output_for_path — the format whose extension ends PATH (the longest

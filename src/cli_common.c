@@ -220,3 +220,50 @@ int cli_gil_only_check(struct session *s)
     }
     return EXIT_ERROR;
 }
+
+int cli_parse_number(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_opt_pid(const char *arg, pid_t *out)
+{
+    if ((*out = cli_parse_pid(arg)) > 0)
+        return 0;
+    cli_error("invalid PID '%s'", arg);
+    return EXIT_USAGE;
+}
+
+int cli_opt_rate(const char *arg, double *out)
+{
+    if (cli_parse_number(arg, 0.1, 100000, out) == 0)
+        return 0;
+    cli_error("invalid rate '%s' (samples per second, 0.1 to 100000)", arg);
+    return EXIT_USAGE;
+}
+
+int cli_opt_duration(const char *arg, double *out)
+{
+    if (strcmp(arg, "unlimited") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (cli_parse_number(arg, 0.001, 1e9, out) == 0)
+        return 0;
+    cli_error("invalid duration '%s' (seconds, or unlimited)", arg);
+    return EXIT_USAGE;
+}
+
+int cli_native_check(int native, int nonblocking)
+{
+    if (!native || !nonblocking)
+        return 0;
+    cli_error("Can't get native stack traces with the --nonblocking option.");
+    return EXIT_ERROR;
+}

@@ -1,7 +1,8 @@
 /* cli_completions — `gilscope completions bash|zsh|fish`: print a shell
  * completion script for every subcommand and option. The scripts are
- * generated from one table here, so the three shells agree; the terminal
- * test checks the table against each subcommand's --help. */
+ * generated from each subcommand's option table (cliopt.h), the one its
+ * parsing and --help come from, so the three shells, the parser and the
+ * help agree; the terminal test checks them against the man page. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -11,105 +12,24 @@
 
 #include "output.h"
 
-/* What an option's argument is, which decides how it completes. */
-enum arg_kind {
-    ARG_NONE = 0,   /* a flag */
-    ARG_PID,        /* a process id */
-    ARG_FILE,       /* a file name */
-    ARG_FORMAT,     /* one of record's -f formats */
-    ARG_VALUE,      /* a number or free text: nothing to offer */
+static const struct cliopt completions_table[] = { { 0 } };
+
+const struct cliopt_cmd cli_completions_cmd = {
+    .name = "completions",
+    .brief = "print a shell completion script",
+    .usage = "usage: gilscope completions bash|zsh|fish\n"
+             "\n"
+             "Print a completion script for the shell. For example:\n"
+             "  bash:  source <(gilscope completions bash)   (or save it in\n"
+             "         /usr/share/bash-completion/completions/gilscope)\n"
+             "  zsh:   gilscope completions zsh > \"${fpath[1]}/_gilscope\"\n"
+             "  fish:  gilscope completions fish > ~/.config/fish/completions/gilscope.fish\n"
+             "\n",
+    .examples = "gilscope completions bash|zsh|fish",
+    .opts = completions_table,
+    .words = "bash zsh fish",
+    .run = cli_completions,
 };
-
-struct comp_opt {
-    char shortopt;          /* 0 when there is none */
-    const char *longopt;    /* without the dashes */
-    enum arg_kind arg;
-    const char *help;       /* no quotes, brackets or colons: every shell gets it as is */
-};
-
-struct comp_cmd {
-    const char *name;
-    const char *help;
-    int launches;           /* takes `-- COMMAND ARGS…` */
-    int files;              /* takes file names as positional arguments */
-    const char *words;      /* fixed positional words, space-separated, or NULL */
-    const struct comp_opt *opts;    /* ends with a zero entry */
-};
-
-static const struct comp_opt record_opts[] = {
-    { 'p', "pid", ARG_PID, "attach to this process" },
-    { 'o', "output", ARG_FILE, "output file" },
-    { 'f', "format", ARG_FORMAT, "output format" },
-    { 'r', "rate", ARG_VALUE, "samples per second" },
-    { 'd', "duration", ARG_VALUE, "stop after this many seconds" },
-    { 't', "threads", ARG_NONE, "root each stack at its thread" },
-    { 'i', "idle", ARG_NONE, "keep samples of idle threads" },
-    { 'g', "gil", ARG_NONE, "keep only the thread holding the GIL" },
-    { 0, "nonblocking", ARG_NONE, "never pause the target" },
-    { 0, "full-filenames", ARG_NONE, "whole paths, not package-relative ones" },
-    { 'F', "function", ARG_NONE, "one entry per function, not per line" },
-    { 0, "nolineno", ARG_NONE, "no line numbers" },
-    { 'q', "quiet", ARG_NONE, "no status line and no summary" },
-    { 'h', "help", ARG_NONE, "show help" },
-    { 0, NULL, ARG_NONE, NULL },
-};
-
-static const struct comp_opt dump_opts[] = {
-    { 'p', "pid", ARG_PID, "the process to look at" },
-    { 'j', "json", ARG_NONE, "one JSON object instead of text" },
-    { 0, "nonblocking", ARG_NONE, "do not pause the process" },
-    { 0, "full-filenames", ARG_NONE, "accepted for symmetry" },
-    { 'h', "help", ARG_NONE, "show help" },
-    { 0, NULL, ARG_NONE, NULL },
-};
-
-static const struct comp_opt top_opts[] = {
-    { 'p', "pid", ARG_PID, "attach to this process" },
-    { 'r', "rate", ARG_VALUE, "samples per second" },
-    { 'd', "duration", ARG_VALUE, "stop after this many seconds" },
-    { 0, "delay", ARG_VALUE, "refresh interval in seconds" },
-    { 'i', "idle", ARG_NONE, "count idle threads too" },
-    { 'g', "gil", ARG_NONE, "count only the thread holding the GIL" },
-    { 0, "nonblocking", ARG_NONE, "never pause the target" },
-    { 0, "full-filenames", ARG_NONE, "whole paths, not package-relative ones" },
-    { 'h', "help", ARG_NONE, "show help" },
-    { 0, NULL, ARG_NONE, NULL },
-};
-
-static const struct comp_opt flamegraph_opts[] = {
-    { 'o', "output", ARG_FILE, "where to write the SVG" },
-    { 0, "title", ARG_VALUE, "the title" },
-    { 0, "minwidth", ARG_VALUE, "leave out frames narrower than this many pixels" },
-    { 0, "diff", ARG_NONE, "differential flame graph of BEFORE and AFTER" },
-    { 0, "negate", ARG_NONE, "with --diff, blue for more and red for fewer" },
-    { 0, "normalize", ARG_NONE, "with --diff, scale BEFORE to the total of AFTER" },
-    { 'h', "help", ARG_NONE, "show help" },
-    { 0, NULL, ARG_NONE, NULL },
-};
-
-static const struct comp_opt completions_opts[] = {
-    { 'h', "help", ARG_NONE, "show help" },
-    { 0, NULL, ARG_NONE, NULL },
-};
-
-static const struct comp_cmd commands[] = {
-    { "record", "sample a program and write a profile", 1, 0, NULL, record_opts },
-    { "dump", "print every thread's stack once", 0, 0, NULL, dump_opts },
-    { "flamegraph", "draw folded stacks as an SVG flame graph", 0, 1, NULL, flamegraph_opts },
-    { "top", "live table of the busiest functions", 1, 0, NULL, top_opts },
-    { "completions", "print a shell completion script", 0, 0, "bash zsh fish", completions_opts },
-};
-
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-static const char usage[] =
-    "usage: gilscope completions bash|zsh|fish\n"
-    "\n"
-    "Print a completion script for the shell. For example:\n"
-    "  bash:  source <(gilscope completions bash)   (or save it in\n"
-    "         /usr/share/bash-completion/completions/gilscope)\n"
-    "  zsh:   gilscope completions zsh > \"${fpath[1]}/_gilscope\"\n"
-    "  fish:  gilscope completions fish > ~/.config/fish/completions/gilscope.fish\n";
 
 /* The -f names, space-separated, from the format registry's own list: every
  * word of output_names() that output_find accepts, so no
@@ -142,31 +62,31 @@ static void format_words(char *out, size_t outlen)
 }
 
 /* Every option word of C (-x and --long), space-separated, to stdout. */
-static void print_option_words(const struct comp_cmd *c)
+static void print_option_words(const struct cliopt_cmd *c)
 {
     int first = 1;
-    for (const struct comp_opt *o = c->opts; o->longopt; o++) {
-        if (o->shortopt) {
-            printf("%s-%c", first ? "" : " ", o->shortopt);
+    for (const struct cliopt *o = cliopt_visible(c, NULL); o; o = cliopt_visible(c, o)) {
+        if (o->short_name) {
+            printf("%s-%c", first ? "" : " ", o->short_name);
             first = 0;
         }
-        printf("%s--%s", first ? "" : " ", o->longopt);
+        printf("%s--%s", first ? "" : " ", o->name);
         first = 0;
     }
 }
 
 /* The options of C whose argument is of kind K as a bash case pattern
  * ("        -p|--pid"). Prints nothing and returns 0 when there is none. */
-static int print_option_patterns(const struct comp_cmd *c, enum arg_kind k)
+static int print_option_patterns(const struct cliopt_cmd *c, enum cliopt_arg k)
 {
     int n = 0;
-    for (const struct comp_opt *o = c->opts; o->longopt; o++) {
+    for (const struct cliopt *o = cliopt_visible(c, NULL); o; o = cliopt_visible(c, o)) {
         if (o->arg != k)
             continue;
         printf("%s", n++ ? "|" : "        ");
-        if (o->shortopt)
-            printf("-%c|", o->shortopt);
-        printf("--%s", o->longopt);
+        if (o->short_name)
+            printf("-%c|", o->short_name);
+        printf("--%s", o->name);
     }
     return n > 0;
 }
@@ -192,28 +112,30 @@ static void print_bash(void)
            "    done\n"
            "    if ((COMP_CWORD == 1)); then\n"
            "        mapfile -t COMPREPLY < <(compgen -W \"");
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        printf("%s ", commands[i].name);
-    printf("help --help --version\" -- \"$cur\")\n"
+    for (const struct cliopt_cmd *const *c = cli_commands; *c; c++)
+        printf("%s ", (*c)->name);
+    printf("help ");
+    print_option_words(&cli_main_cmd);
+    printf("\" -- \"$cur\")\n"
            "        return 0\n"
            "    fi\n"
            "    case \"${COMP_WORDS[1]}\" in\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        const struct comp_cmd *c = &commands[i];
+    for (const struct cliopt_cmd *const *cp = cli_commands; *cp; cp++) {
+        const struct cliopt_cmd *c = *cp;
         printf("    %s)\n"
                "        case \"$prev\" in\n", c->name);
-        for (int k = ARG_PID; k <= ARG_VALUE; k++) {
-            if (!print_option_patterns(c, (enum arg_kind)k))
+        for (int k = CLIOPT_PID; k <= CLIOPT_VALUE; k++) {
+            if (!print_option_patterns(c, (enum cliopt_arg)k))
                 continue;
             fputs(")\n            ", stdout);
-            switch ((enum arg_kind)k) {
-            case ARG_PID:
+            switch ((enum cliopt_arg)k) {
+            case CLIOPT_PID:
                 fputs("mapfile -t COMPREPLY < <(compgen -W \"$(cd /proc && echo [0-9]*)\" -- \"$cur\")", stdout);
                 break;
-            case ARG_FILE:
+            case CLIOPT_FILE:
                 fputs("mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")", stdout);
                 break;
-            case ARG_FORMAT:
+            case CLIOPT_FORMAT:
                 printf("mapfile -t COMPREPLY < <(compgen -W \"%s\" -- \"$cur\")", formats);
                 break;
             default:
@@ -256,16 +178,16 @@ static void print_quoted(const char *text, int zsh)
     }
 }
 
-static const char *zsh_action(enum arg_kind k, const char *formats)
+static const char *zsh_action(enum cliopt_arg k, const char *formats)
 {
     static char buf[300];
     switch (k) {
-    case ARG_PID: return ":pid:_pids";
-    case ARG_FILE: return ":file:_files";
-    case ARG_FORMAT:
+    case CLIOPT_PID: return ":pid:_pids";
+    case CLIOPT_FILE: return ":file:_files";
+    case CLIOPT_FORMAT:
         snprintf(buf, sizeof buf, ":format:(%s)", formats);
         return buf;
-    case ARG_VALUE: return ":value: ";
+    case CLIOPT_VALUE: return ":value: ";
     default: return "";
     }
 }
@@ -279,34 +201,37 @@ static void print_zsh(void)
            "_gilscope() {\n"
            "  local -a commands\n"
            "  commands=(\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        printf("    '%s:", commands[i].name);
-        print_quoted(commands[i].help, 1);
+    for (const struct cliopt_cmd *const *c = cli_commands; *c; c++) {
+        printf("    '%s:", (*c)->name);
+        print_quoted((*c)->brief, 1);
         printf("'\n");
     }
     printf("  )\n"
            "  if (( CURRENT == 2 )); then\n"
            "    _describe -t commands 'gilscope command' commands\n"
-           "    compadd -- help --help --version\n"
+           "    compadd -- help ");
+    print_option_words(&cli_main_cmd);
+    printf("\n"
            "    return\n"
            "  fi\n"
            "  local cmd=${words[2]}\n"
            "  shift words\n"
            "  (( CURRENT-- ))\n"
            "  case $cmd in\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        const struct comp_cmd *c = &commands[i];
+    for (const struct cliopt_cmd *const *cp = cli_commands; *cp; cp++) {
+        const struct cliopt_cmd *c = *cp;
         printf("  %s)\n    _arguments -S", c->name);
-        for (const struct comp_opt *o = c->opts; o->longopt; o++) {
+        for (const struct cliopt *o = cliopt_visible(c, NULL); o; o = cliopt_visible(c, o)) {
+            char brief[256];
             const char *act = zsh_action(o->arg, formats);
             const char *ssuf = o->arg ? "+" : "", *lsuf = o->arg ? "=" : "";
             printf(" \\\n      ");
-            if (o->shortopt)
-                printf("'(-%c --%s)'{-%c%s,--%s%s}'[", o->shortopt, o->longopt, o->shortopt, ssuf,
-                       o->longopt, lsuf);
+            if (o->short_name)
+                printf("'(-%c --%s)'{-%c%s,--%s%s}'[", o->short_name, o->name, o->short_name, ssuf,
+                       o->name, lsuf);
             else
-                printf("'--%s%s[", o->longopt, lsuf);
-            print_quoted(o->help, 1);
+                printf("'--%s%s[", o->name, lsuf);
+            print_quoted(cliopt_brief(o, brief, sizeof brief), 1);
             printf("]%s'", act);
         }
         if (c->words)
@@ -328,6 +253,28 @@ static void print_zsh(void)
            "fi\n");
 }
 
+/* One `complete` line per option of C, offered when the fish condition COND holds. */
+static void print_fish_options(const struct cliopt_cmd *c, const char *cond, const char *formats)
+{
+    for (const struct cliopt *o = cliopt_visible(c, NULL); o; o = cliopt_visible(c, o)) {
+        char brief[256];
+        printf("complete -c gilscope -n %s", cond);
+        if (o->short_name)
+            printf(" -s %c", o->short_name);
+        printf(" -l %s", o->name);
+        switch (o->arg) {
+        case CLIOPT_PID: printf(" -x -a '(__fish_complete_pids)'"); break;
+        case CLIOPT_FILE: printf(" -r -F"); break;
+        case CLIOPT_FORMAT: printf(" -x -a '%s'", formats); break;
+        case CLIOPT_VALUE: printf(" -x"); break;
+        default: break;
+        }
+        printf(" -d '");
+        print_quoted(cliopt_brief(o, brief, sizeof brief), 0);
+        printf("'\n");
+    }
+}
+
 static void print_fish(void)
 {
     char formats[256];
@@ -341,32 +288,18 @@ static void print_fish(void)
            "    and __fish_complete_subcommand --commandline $t[(math $i + 1)..-1]\n"
            "end\n"
            "complete -c gilscope -n 'contains -- -- (commandline -opc)' -a '(__gilscope_launched)'\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        printf("complete -c gilscope -n __fish_use_subcommand -a %s -d '", commands[i].name);
-        print_quoted(commands[i].help, 0);
+    for (const struct cliopt_cmd *const *c = cli_commands; *c; c++) {
+        printf("complete -c gilscope -n __fish_use_subcommand -a %s -d '", (*c)->name);
+        print_quoted((*c)->brief, 0);
         printf("'\n");
     }
-    printf("complete -c gilscope -n __fish_use_subcommand -s h -l help -d 'show help'\n"
-           "complete -c gilscope -n __fish_use_subcommand -s V -l version -d 'show the version'\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        const struct comp_cmd *c = &commands[i];
-        for (const struct comp_opt *o = c->opts; o->longopt; o++) {
-            printf("complete -c gilscope -n '__fish_seen_subcommand_from %s; "
-                   "and not contains -- -- (commandline -opc)'", c->name);
-            if (o->shortopt)
-                printf(" -s %c", o->shortopt);
-            printf(" -l %s", o->longopt);
-            switch (o->arg) {
-            case ARG_PID: printf(" -x -a '(__fish_complete_pids)'"); break;
-            case ARG_FILE: printf(" -r -F"); break;
-            case ARG_FORMAT: printf(" -x -a '%s'", formats); break;
-            case ARG_VALUE: printf(" -x"); break;
-            default: break;
-            }
-            printf(" -d '");
-            print_quoted(o->help, 0);
-            printf("'\n");
-        }
+    print_fish_options(&cli_main_cmd, "__fish_use_subcommand", formats);
+    for (const struct cliopt_cmd *const *cp = cli_commands; *cp; cp++) {
+        const struct cliopt_cmd *c = *cp;
+        char cond[128];
+        snprintf(cond, sizeof cond, "'__fish_seen_subcommand_from %s; and not contains -- -- (commandline -opc)'",
+                 c->name);
+        print_fish_options(c, cond, formats);
         if (c->words)
             printf("complete -c gilscope -n '__fish_seen_subcommand_from %s' -x -a '%s'\n", c->name, c->words);
         if (c->files)
@@ -376,23 +309,24 @@ static void print_fish(void)
 
 int cli_completions(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        fputs(usage, stdout);
-        return EXIT_OK;
-    }
-    if (argc != 2) {
-        cli_error(argc < 2 ? "completions needs a shell: bash, zsh or fish"
-                           : "completions takes one shell: bash, zsh or fish");
+    struct cliopt_result res;
+    int rc = cliopt_parse(&cli_completions_cmd, argc, argv, NULL, NULL, &res);
+    if (rc)
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
+    if (argc - res.next != 1) {
+        cli_error(argc - res.next < 1 ? "completions needs a shell: bash, zsh or fish"
+                                      : "completions takes one shell: bash, zsh or fish");
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "bash") == 0)
+    const char *shell = argv[res.next];
+    if (strcmp(shell, "bash") == 0)
         print_bash();
-    else if (strcmp(argv[1], "zsh") == 0)
+    else if (strcmp(shell, "zsh") == 0)
         print_zsh();
-    else if (strcmp(argv[1], "fish") == 0)
+    else if (strcmp(shell, "fish") == 0)
         print_fish();
     else {
-        cli_error("unknown shell '%s' (bash, zsh or fish)", argv[1]);
+        cli_error("unknown shell '%s' (bash, zsh or fish)", shell);
         return EXIT_USAGE;
     }
     if (fflush(stdout) != 0) {

@@ -1,7 +1,6 @@
 /* cli_dump — `gilscope dump -p PID [--json]`: every thread's stack, once. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +10,65 @@
 #include "sampler.h"
 #include "textesc.h"
 
-static const char usage[] =
-    "usage: gilscope dump -p PID [-j|--json] [--nonblocking] [--full-filenames]\n"
-    "\n"
-    "Print every thread of a running Python process with its stack, leaf first.\n"
-    "\n"
-    "  -p, --pid PID       the process to look at\n"
-    "  -j, --json          one JSON object instead of text\n"
-    "      --nonblocking   do not pause the process while reading it\n"
-    "      --full-filenames  (accepted for symmetry; dump always shows full paths)\n"
-    "  -h, --help          this help\n";
+enum {
+    OPT_PID, OPT_CORE, OPT_FULL_FILENAMES, OPT_LOCALS, OPT_JSON, OPT_SUBPROCESSES, OPT_NATIVE,
+    OPT_NONBLOCKING, OPT_COUNT
+};
+
+static const struct cliopt dump_table[] = {
+    [OPT_PID] = CLI_OPT_PID("the process to look at"),
+    [OPT_CORE] = { .name = "core",
+                   .short_name = 'c',
+                   .arg = CLIOPT_FILE,
+                   .value_name = "CORE",
+                   .help = "read a core dump instead of a process",
+                   .unsupported = "gilscope reads live processes only" },
+    [OPT_FULL_FILENAMES] = { .name = "full-filenames",
+                             .help = "(accepted for symmetry; dump always shows full paths)",
+                             .brief = "accepted for symmetry" },
+    [OPT_LOCALS] = { .name = "locals",
+                     .short_name = 'l',
+                     .help = "each frame's local variables",
+                     .unsupported = "gilscope does not read local variables" },
+    [OPT_JSON] = { .name = "json", .short_name = 'j', .help = "one JSON object instead of text" },
+    [OPT_SUBPROCESSES] = CLI_OPT_SUBPROCESSES("dump subprocesses too"),
+    [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NONBLOCKING] = { .name = "nonblocking",
+                          .help = "do not pause the process while reading it",
+                          .brief = "do not pause the process" },
+    [OPT_COUNT] = { 0 },
+};
+
+const struct cliopt_cmd cli_dump_cmd = {
+    .name = "dump",
+    .brief = "print every thread's current stack once",
+    .usage = "usage: gilscope dump -p PID [options]\n"
+             "\n"
+             "Print every thread of a running Python process with its stack, leaf first.\n"
+             "\n",
+    .examples = "gilscope dump -p PID [--json]",
+    .opts = dump_table,
+    .run = cli_dump,
+};
+
+struct dump_opts {
+    pid_t pid;
+    int core, json, native, nonblocking;
+};
+
+static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
+{
+    struct dump_opts *o = ctx;
+    switch (opt - dump_table) {
+    case OPT_PID: return cli_opt_pid(arg, &o->pid);
+    case OPT_CORE: o->core = 1; break;
+    case OPT_JSON: o->json = 1; break;
+    case OPT_NATIVE: o->native = 1; break;
+    case OPT_NONBLOCKING: o->nonblocking = 1; break;
+    default: break;     /* --full-filenames; not supported yet: refused after the checks */
+    }
+    return 0;
+}
 
 static void print_text(struct session *s, const struct sample *smp)
 {
@@ -99,51 +147,31 @@ static void print_json(struct session *s, const struct sample *smp)
 
 int cli_dump(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "pid", required_argument, NULL, 'p' },
-        { "json", no_argument, NULL, 'j' },
-        { "nonblocking", no_argument, NULL, 'N' },
-        { "full-filenames", no_argument, NULL, 'L' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
-    pid_t pid = 0;
-    int json = 0, nonblocking = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:jh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            pid = cli_parse_pid(optarg);
-            if (pid < 0) {
-                cli_error("invalid PID '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'j': json = 1; break;
-        case 'N': nonblocking = 1; break;
-        case 'L': break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind < argc || pid == 0) {
-        cli_error(pid == 0 ? "dump needs -p PID" : "unexpected argument '%s'", argv[optind]);
+    struct dump_opts o = { 0 };
+    struct cliopt_result res;
+    int rc = cliopt_parse(&cli_dump_cmd, argc, argv, on_option, &o, &res);
+    if (rc)
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
+    if (res.next < argc || (o.pid == 0 && !o.core)) {
+        cli_error(res.next < argc ? "unexpected argument '%s'" : "dump needs -p PID", argv[res.next]);
         return EXIT_USAGE;
     }
+    if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
+        return rc;
     char err[512];
     struct session s;
     volatile sig_atomic_t *stop = cli_stop_flag();
-    int rc = cli_session_start(&s, pid, NULL, nonblocking, stop);
+    rc = cli_session_start(&s, o.pid, NULL, o.nonblocking, stop);
     if (rc != 0)
         return rc;
     struct sample smp = { 0 };
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */
     pywalk_keep_failed(s.walk, 1);
-    rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, &smp, &stats, err, sizeof err);
+    rc = sampler_once(&s.target, s.walk, s.threads, o.nonblocking, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
-    } else if (json) {
+    } else if (o.json) {
         print_json(&s, &smp);
     } else {
         print_text(&s, &smp);

@@ -4,7 +4,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +12,53 @@
 #include "flamegraph.h"
 #include "outfile.h"
 
-static const char usage[] =
-    "usage: gilscope flamegraph IN.folded [IN2.folded …] [-o OUT.svg] [options]\n"
-    "       gilscope flamegraph --diff BEFORE.folded AFTER.folded [-o OUT.svg] [options]\n"
-    "\n"
-    "Draw folded stacks ('frame;frame;frame COUNT' lines, root first) as an\n"
-    "interactive SVG flame graph. Several inputs are merged; '-' reads stdin.\n"
-    "Without -o the SVG goes to stdout (refused when that is a terminal).\n"
-    "\n"
-    "  -o, --output FILE      where to write the SVG\n"
-    "      --title TEXT       the title (default: the input names)\n"
-    "      --minwidth PX      leave out frames narrower than this (default 0.1)\n"
-    "      --diff             differential: widths from AFTER, red where a frame\n"
-    "                         has more samples than in BEFORE, blue where fewer\n"
-    "      --negate           with --diff: blue for more, red for fewer\n"
-    "      --normalize        with --diff: scale BEFORE to AFTER's total first\n"
-    "  -h, --help             this help\n";
+enum { OPT_OUTPUT, OPT_TITLE, OPT_MINWIDTH, OPT_DIFF, OPT_NEGATE, OPT_NORMALIZE, OPT_COUNT };
+
+static const struct cliopt fg_table[] = {
+    [OPT_OUTPUT] = { .name = "output",
+                     .short_name = 'o',
+                     .arg = CLIOPT_FILE,
+                     .value_name = "FILE",
+                     .help = "where to write the SVG" },
+    [OPT_TITLE] = { .name = "title",
+                    .arg = CLIOPT_VALUE,
+                    .value_name = "TEXT",
+                    .help = "the title (default: the input names)",
+                    .brief = "the title" },
+    [OPT_MINWIDTH] = { .name = "minwidth",
+                       .arg = CLIOPT_VALUE,
+                       .value_name = "PX",
+                       .help = "leave out frames narrower than this (default 0.1)",
+                       .brief = "leave out frames narrower than this many pixels" },
+    [OPT_DIFF] = { .name = "diff",
+                   .help = "differential: widths from AFTER, red where a frame\n"
+                       "has more samples than in BEFORE, blue where fewer",
+                   .brief = "differential flame graph of BEFORE and AFTER" },
+    [OPT_NEGATE] = { .name = "negate",
+                     .help = "with --diff: blue for more, red for fewer",
+                     .brief = "with --diff, blue for more and red for fewer" },
+    [OPT_NORMALIZE] = { .name = "normalize",
+                        .help = "with --diff: scale BEFORE to AFTER's total first",
+                        .brief = "with --diff, scale BEFORE to the total of AFTER" },
+    [OPT_COUNT] = { 0 },
+};
+
+const struct cliopt_cmd cli_flamegraph_cmd = {
+    .name = "flamegraph",
+    .brief = "draw folded stacks as an SVG flame graph (or a differential one)",
+    .usage = "usage: gilscope flamegraph IN.folded [IN2.folded …] [-o OUT.svg] [options]\n"
+             "       gilscope flamegraph --diff BEFORE.folded AFTER.folded [-o OUT.svg] [options]\n"
+             "\n"
+             "Draw folded stacks ('frame;frame;frame COUNT' lines, root first) as an\n"
+             "interactive SVG flame graph. Several inputs are merged; '-' reads stdin.\n"
+             "Without -o the SVG goes to stdout (refused when that is a terminal).\n"
+             "\n",
+    .examples = "gilscope flamegraph out.folded -o out.svg",
+    .opts = fg_table,
+    .permute = 1,
+    .files = 1,
+    .run = cli_flamegraph,
+};
 
 struct fg_args {
     const char *output, *title;
@@ -38,45 +68,35 @@ struct fg_args {
     int ninputs;
 };
 
+static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
+{
+    struct fg_args *a = ctx;
+    switch (opt - fg_table) {
+    case OPT_OUTPUT: a->output = arg; break;
+    case OPT_TITLE: a->title = arg; break;
+    case OPT_MINWIDTH:
+        if (cli_parse_number(arg, 0, 1000, &a->minwidth) != 0) {
+            cli_error("invalid minimum width '%s' (px, 0 to 1000)", arg);
+            return EXIT_USAGE;
+        }
+        break;
+    case OPT_DIFF: a->diff = 1; break;
+    case OPT_NEGATE: a->negate = 1; break;
+    case OPT_NORMALIZE: a->normalize = 1; break;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct fg_args *a)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "title", required_argument, NULL, 'T' },
-        { "minwidth", required_argument, NULL, 'm' },
-        { "diff", no_argument, NULL, 'D' },
-        { "negate", no_argument, NULL, 'N' },
-        { "normalize", no_argument, NULL, 'Z' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
     memset(a, 0, sizeof *a);
     a->minwidth = 0.1;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': a->output = optarg; break;
-        case 'T': a->title = optarg; break;
-        case 'm': {
-            char *end;
-            errno = 0;
-            a->minwidth = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(a->minwidth >= 0 && a->minwidth <= 1000)) {
-                cli_error("invalid minimum width '%s' (px, 0 to 1000)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        case 'D': a->diff = 1; break;
-        case 'N': a->negate = 1; break;
-        case 'Z': a->normalize = 1; break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
-    a->inputs = argv + optind;
-    a->ninputs = argc - optind;
+    struct cliopt_result res;
+    int rc = cliopt_parse(&cli_flamegraph_cmd, argc, argv, on_option, a, &res);
+    if (rc)
+        return rc;
+    a->inputs = argv + res.next;
+    a->ninputs = argc - res.next;
     int stdin_uses = 0;
     for (int i = 0; i < a->ninputs; i++)
         stdin_uses += strcmp(a->inputs[i], "-") == 0;
@@ -145,7 +165,7 @@ int cli_flamegraph(int argc, char **argv)
     struct fg_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc)
-        return rc < 0 ? EXIT_OK : rc;
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
     struct flamegraph *fg = flamegraph_new();
     if (!fg) {
         cli_error("out of memory");

@@ -3,13 +3,13 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,37 +22,86 @@
 #include "sampler.h"
 
 
-static const char usage[] =
-    "usage: gilscope record [-p PID | -- COMMAND [ARGS…]] [options]\n"
-    "\n"
-    "Sample the Python stacks of a running process (-p) or of a command it\n"
-    "launches, until the duration passes, the program exits or Ctrl-C.\n"
-    "\n"
-    "  -p, --pid PID          attach to this process\n"
-    "  -o, --output FILE      where to write (default gilscope-PID-TIME.EXT)\n"
-    "  -f, --format FORMAT    flamegraph (default: an interactive SVG), raw\n"
-    "                         (folded stacks; also 'folded'), speedscope, or\n"
-    "                         chrometrace (Trace Event JSON for Perfetto); without\n"
-    "                         -f, the extension of -o chooses (.svg, .folded, .txt,\n"
-    "                         .speedscope.json, .trace.json)\n"
-    "  -r, --rate HZ          samples per second (default 100)\n"
-    "  -d, --duration SECS    stop after this long (default: until the end)\n"
-    "  -t, --threads          root each stack at its thread: 'thread (TID): NAME'\n"
-    "  -i, --idle             keep samples of idle threads\n"
-    "  -g, --gil              keep only samples of the thread holding the GIL\n"
-    "      --nonblocking      never pause the target (faster, may tear stacks)\n"
-    "      --full-filenames   show whole paths instead of package-relative ones\n"
-    "  -F, --function         one entry per function (its first line), not per line\n"
-    "      --nolineno         no line numbers at all\n"
-    "  -q, --quiet            no status line and no summary (errors are still shown)\n"
-    "  -h, --help             this help\n";
+enum {
+    OPT_PID, OPT_OUTPUT, OPT_FORMAT, OPT_RATE, OPT_DURATION, OPT_SUBPROCESSES, OPT_THREADS, OPT_IDLE,
+    OPT_GIL, OPT_NATIVE, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
+    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_COUNT
+};
+
+static const struct cliopt record_table[] = {
+    [OPT_PID] = CLI_OPT_PID("attach to this process"),
+    [OPT_OUTPUT] = { .name = "output",
+                     .short_name = 'o',
+                     .arg = CLIOPT_FILE,
+                     .value_name = "FILE",
+                     .help = "where to write (default NAME-TIME.EXT: NAME the\n"
+                         "program or the PID, TIME the local time as\n"
+                         "2024-06-11T14:20:00+02:00, EXT svg, txt or json)",
+                     .brief = "output file" },
+    [OPT_FORMAT] = { .name = "format",
+                     .short_name = 'f',
+                     .arg = CLIOPT_FORMAT,
+                     .value_name = "FORMAT",
+                     .help = "flamegraph (default: an interactive SVG), raw\n"
+                         "(folded stacks; also 'folded'), speedscope, or\n"
+                         "chrometrace (Trace Event JSON for Perfetto); without\n"
+                         "-f, the extension of -o chooses (.svg, .folded, .txt,\n"
+                         ".speedscope.json, .trace.json)",
+                     .brief = "output format" },
+    [OPT_RATE] = CLI_OPT_RATE,
+    [OPT_DURATION] = CLI_OPT_DURATION("stop after this long, or unlimited (the default:\n"
+                                     "until the program exits or Ctrl-C)"),
+    [OPT_SUBPROCESSES] = CLI_OPT_SUBPROCESSES("profile subprocesses too"),
+    [OPT_THREADS] = { .name = "threads",
+                      .short_name = 't',
+                      .help = "root each stack at its thread: 'thread (TID): NAME'",
+                      .brief = "root each stack at its thread" },
+    [OPT_IDLE] = { .name = "idle", .short_name = 'i', .help = "keep samples of idle threads" },
+    [OPT_GIL] = { .name = "gil",
+                  .short_name = 'g',
+                  .help = "keep only samples of the thread holding the GIL" },
+    [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
+    [OPT_FULL_FILENAMES] = CLI_OPT_FULL_FILENAMES,
+    [OPT_FUNCTION] = { .name = "function",
+                       .short_name = 'F',
+                       .help = "one entry per function (its first line), not per line",
+                       .brief = "one entry per function, not per line" },
+    [OPT_NOLINENO] = { .name = "nolineno", .help = "no line numbers at all" },
+    [OPT_QUIET] = { .name = "quiet",
+                    .short_name = 'q',
+                    .help = "no status line and no summary (errors are still shown)",
+                    .brief = "no status line and no summary" },
+    [OPT_HIDEPROGRESS] = { .name = "hideprogress", .help = "no status line", .hidden = 1 },
+    [OPT_CAPTURE] = { .name = "capture",
+                      .help = "capture the launched program's output",
+                      .hidden = 1,
+                      .unsupported = "a launched program's output is left alone" },
+    [OPT_COUNT] = { 0 },
+};
+
+const struct cliopt_cmd cli_record_cmd = {
+    .name = "record",
+    .brief = "sample a program's stacks and write a profile",
+    .usage = "usage: gilscope record [-p PID | [--] COMMAND [ARGS…]] [options]\n"
+             "\n"
+             "Sample the Python stacks of a running process (-p) or of a command it\n"
+             "launches, until the duration passes, the program exits or Ctrl-C.\n"
+             "\n",
+    .examples = "gilscope record -p PID -o out.folded -f raw\n"
+                "gilscope record -o out.folded -f raw -- python3 app.py",
+    .opts = record_table,
+    .launches = 1,
+    .run = cli_record,
+};
 
 struct record_opts {
     pid_t pid;
     const char *output;
     const struct output_format *format;
     double rate, duration;
-    int threads, idle, gil, nonblocking, full_filenames, function, nolineno, quiet;
+    int format_given;
+    int threads, idle, gil, native, nonblocking, full_filenames, function, nolineno, quiet, hideprogress;
     char **command;
 };
 
@@ -88,92 +137,62 @@ static int collect_sample(void *ctx, struct sample *s)
     return 0;
 }
 
-static int parse_number(const char *s, double min, double max, double *out)
+static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= min && v <= max))
-        return -1;
-    *out = v;
+    struct record_opts *o = ctx;
+    switch (opt - record_table) {
+    case OPT_PID: return cli_opt_pid(arg, &o->pid);
+    case OPT_OUTPUT: o->output = arg; break;
+    case OPT_FORMAT:
+        o->format_given = 1;
+        if (!(o->format = output_find(arg))) {
+            cli_error("unknown format '%s' (formats: %s)", arg, output_names());
+            return EXIT_USAGE;
+        }
+        break;
+    case OPT_RATE: return cli_opt_rate(arg, &o->rate);
+    case OPT_DURATION: return cli_opt_duration(arg, &o->duration);
+    case OPT_THREADS: o->threads = 1; break;
+    case OPT_IDLE: o->idle = 1; break;
+    case OPT_GIL: o->gil = 1; break;
+    case OPT_NATIVE: o->native = 1; break;
+    case OPT_NONBLOCKING: o->nonblocking = 1; break;
+    case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
+    case OPT_FUNCTION: o->function = 1; break;
+    case OPT_NOLINENO: o->nolineno = 1; break;
+    case OPT_QUIET: o->quiet = 1; break;
+    case OPT_HIDEPROGRESS: o->hideprogress = 1; break;
+    default: break;     /* not supported yet: refused after the checks */
+    }
     return 0;
 }
 
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
-    static const struct option longopts[] = {
-        { "pid", required_argument, NULL, 'p' },
-        { "output", required_argument, NULL, 'o' },
-        { "format", required_argument, NULL, 'f' },
-        { "rate", required_argument, NULL, 'r' },
-        { "duration", required_argument, NULL, 'd' },
-        { "threads", no_argument, NULL, 't' },
-        { "idle", no_argument, NULL, 'i' },
-        { "gil", no_argument, NULL, 'g' },
-        { "nonblocking", no_argument, NULL, 'N' },
-        { "full-filenames", no_argument, NULL, 'L' },
-        { "function", no_argument, NULL, 'F' },
-        { "nolineno", no_argument, NULL, 'n' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
     memset(o, 0, sizeof *o);
     o->rate = 100;
     o->format = output_find("flamegraph");
-    int c, format_given = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:o:f:r:d:tigFqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if ((o->pid = cli_parse_pid(optarg)) < 0) {
-                cli_error("invalid PID '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'o': o->output = optarg; break;
-        case 'f':
-            format_given = 1;
-            o->format = output_find(optarg);
-            if (!o->format) {
-                cli_error("unknown format '%s' (formats: %s)", optarg, output_names());
-                return EXIT_USAGE;
-            }
-            break;
-        case 'r':
-            if (parse_number(optarg, 0.1, 100000, &o->rate) != 0) {
-                cli_error("invalid rate '%s' (samples per second, 0.1 to 100000)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'd':
-            if (parse_number(optarg, 0.001, 1e9, &o->duration) != 0) {
-                cli_error("invalid duration '%s' (seconds)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 't': o->threads = 1; break;
-        case 'i': o->idle = 1; break;
-        case 'g': o->gil = 1; break;
-        case 'N': o->nonblocking = 1; break;
-        case 'L': o->full_filenames = 1; break;
-        case 'F': o->function = 1; break;
-        case 'n': o->nolineno = 1; break;
-        case 'q': o->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
-    if (!format_given && o->output && output_for_path(o->output))
+    struct cliopt_result res;
+    int rc = cliopt_parse(&cli_record_cmd, argc, argv, on_option, o, &res);
+    if (rc)
+        return rc;
+    if (!o->format_given && o->output && output_for_path(o->output))
         o->format = output_for_path(o->output);
-    if (optind < argc)
-        o->command = argv + optind;
+    if (res.next < argc)
+        o->command = argv + res.next;
     if (!o->pid == !o->command) {
         cli_error(o->pid ? "give either -p PID or a command, not both"
                          : "record needs -p PID or a command after --");
         return EXIT_USAGE;
     }
-    return 0;
+    /* py-spy's own refusals, with its words. */
+    if (o->function && o->nolineno) {
+        cli_error("--function & --nolineno can't be used together");
+        return EXIT_ERROR;
+    }
+    if ((rc = cli_native_check(o->native, o->nonblocking)) != 0)
+        return rc;
+    return cliopt_refuse(&res);
 }
 
 /* Refuse early an output path that cannot be written, so no profile is lost at the end. */
@@ -182,11 +201,40 @@ static int check_output(const char *path)
     char copy[PATH_MAX];
     snprintf(copy, sizeof copy, "%s", path);
     const char *dir = dirname(copy);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("cannot write %s: %s", path, strerror(EISDIR));
+        return -1;
+    }
     if (access(path, F_OK) == 0 ? access(path, W_OK) != 0 : access(dir, W_OK) != 0) {
         cli_error("cannot write %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* py-spy's default output name: NAME-TIME.EXT, NAME the launched program
+ * (its file name only) or the PID, TIME local RFC 3339 to the second
+ * ("Z" for a zero offset), EXT the format's (svg, txt, json). */
+static void default_name(const struct record_opts *o, pid_t pid, char *out, size_t outlen)
+{
+    char name[256], stamp[40];
+    const char *base = o->command ? strrchr(o->command[0], '/') : NULL;
+    base = base ? base + 1 : o->command ? o->command[0] : "";
+    if (*base)
+        snprintf(name, sizeof name, "%.200s", base);
+    else
+        snprintf(name, sizeof name, "%d", (int)pid);
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    long off = tm.tm_gmtoff / 60;
+    if (off == 0)
+        snprintf(stamp + n, sizeof stamp - n, "Z");
+    else
+        snprintf(stamp + n, sizeof stamp - n, "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+    snprintf(out, outlen, "%s-%s.%s", name, stamp, o->format->default_ext);
 }
 
 /* The title a writer shows: the command line, or the PID. */
@@ -225,7 +273,7 @@ int cli_record(int argc, char **argv)
     struct record_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
-        return rc < 0 ? EXIT_OK : rc;
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
     if (o.output && check_output(o.output) != 0)
         return EXIT_ERROR;
     volatile sig_atomic_t *stop = cli_stop_flag();
@@ -240,13 +288,10 @@ int cli_record(int argc, char **argv)
     }
     char build[64];
     cli_build_desc(&s, build, sizeof build);
-    char defname[128], title[512];
+    char defname[320], title[512];
     const char *path = o.output;
     if (!path) {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", localtime(&now));
-        snprintf(defname, sizeof defname, "gilscope-%d-%s%s", (int)s.target.pid, stamp, o.format->ext);
+        default_name(&o, s.target.pid, defname, sizeof defname);
         path = defname;
     }
     make_title(&o, s.target.pid, title, sizeof title);
@@ -278,7 +323,7 @@ int cli_record(int argc, char **argv)
     }
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && isatty(2) };
+                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2) };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)

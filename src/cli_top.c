@@ -7,7 +7,6 @@
 
 #include <curses.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <locale.h>
 #include <stdio.h>
@@ -26,27 +25,48 @@
 #define PLAIN_MAX_ROWS 30              /* rows per plain table: a pipe has no screen height to fill */
 #define HEADER_LINES 5                 /* lines above the first row on the full screen */
 
-static const char usage[] =
-    "usage: gilscope top [-p PID | -- COMMAND [ARGS…]] [options]\n"
-    "\n"
-    "Show a live table of the functions a Python program spends its time in,\n"
-    "refreshed every --delay seconds, until q, Ctrl-C, the duration or the\n"
-    "program's end. When stdout is not a terminal, print one plain table per\n"
-    "refresh instead.\n"
-    "\n"
-    "  -p, --pid PID          attach to this process\n"
-    "  -r, --rate HZ          samples per second (default 100)\n"
-    "  -d, --duration SECS    stop after this long (default: until the end)\n"
-    "      --delay SECS       refresh interval (default 1)\n"
-    "  -i, --idle             count idle threads too\n"
-    "  -g, --gil              count only the thread holding the GIL\n"
-    "      --nonblocking      never pause the target (faster, may tear stacks)\n"
-    "      --full-filenames   show whole paths instead of package-relative ones\n"
-    "  -h, --help             this help\n"
-    "\n"
-    "keys: 1-4 sort by a column (again: reverse), p or space pause, i idle,\n"
-    "      g GIL only, l per line / per function, r reset, Ctrl-L repaint,\n"
-    "      q quit (and end a launched program)\n";
+enum {
+    OPT_PID, OPT_RATE, OPT_DURATION, OPT_DELAY, OPT_SUBPROCESSES, OPT_IDLE, OPT_GIL, OPT_NATIVE,
+    OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_COUNT
+};
+
+static const struct cliopt top_table[] = {
+    [OPT_PID] = CLI_OPT_PID("attach to this process"),
+    [OPT_RATE] = CLI_OPT_RATE,
+    [OPT_DURATION] = CLI_OPT_DURATION("stop after this long (default: until the end)"),
+    [OPT_DELAY] = { .name = "delay",
+                    .arg = CLIOPT_VALUE,
+                    .value_name = "SECS",
+                    .help = "refresh interval (default 1)",
+                    .brief = "refresh interval in seconds" },
+    [OPT_SUBPROCESSES] = CLI_OPT_SUBPROCESSES("show subprocesses too"),
+    [OPT_IDLE] = { .name = "idle", .short_name = 'i', .help = "count idle threads too" },
+    [OPT_GIL] = { .name = "gil", .short_name = 'g', .help = "count only the thread holding the GIL" },
+    [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
+    [OPT_FULL_FILENAMES] = CLI_OPT_FULL_FILENAMES,
+    [OPT_COUNT] = { 0 },
+};
+
+const struct cliopt_cmd cli_top_cmd = {
+    .name = "top",
+    .brief = "live table of the functions a program spends its time in",
+    .usage = "usage: gilscope top [-p PID | [--] COMMAND [ARGS…]] [options]\n"
+             "\n"
+             "Show a live table of the functions a Python program spends its time in,\n"
+             "refreshed every --delay seconds, until q, Ctrl-C, the duration or the\n"
+             "program's end. When stdout is not a terminal, print one plain table per\n"
+             "refresh instead.\n"
+             "\n",
+    .epilog = "keys: 1-4 sort by a column (again: reverse), p or space pause, i idle,\n"
+              "      g GIL only, l per line / per function, r reset, Ctrl-L repaint,\n"
+              "      q quit (and end a launched program)\n",
+    .examples = "gilscope top -p PID\n"
+                "gilscope top -- python3 app.py",
+    .opts = top_table,
+    .launches = 1,
+    .run = cli_top,
+};
 
 static const char keys_help[] =
     "1-4 sort  p/space pause  i idle  g gil  l lines  r reset  q quit";
@@ -55,7 +75,7 @@ struct top_opts {
     pid_t pid;
     char **command;
     double rate, duration, delay;
-    int idle, gil, nonblocking, full_filenames;
+    int idle, gil, native, nonblocking, full_filenames;
 };
 
 struct top {
@@ -75,79 +95,48 @@ struct top {
     int stdout_gone;                    /* a plain table could not be written: stop */
 };
 
-static int parse_number(const char *s, double min, double max, double *out)
+static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= min && v <= max))
-        return -1;
-    *out = v;
+    struct top_opts *o = ctx;
+    switch (opt - top_table) {
+    case OPT_PID: return cli_opt_pid(arg, &o->pid);
+    case OPT_RATE: return cli_opt_rate(arg, &o->rate);
+    case OPT_DURATION: return cli_opt_duration(arg, &o->duration);
+    case OPT_DELAY:
+        if (cli_parse_number(arg, 0.05, 86400, &o->delay) != 0) {
+            cli_error("invalid delay '%s' (seconds, 0.05 to 86400)", arg);
+            return EXIT_USAGE;
+        }
+        break;
+    case OPT_IDLE: o->idle = 1; break;
+    case OPT_GIL: o->gil = 1; break;
+    case OPT_NATIVE: o->native = 1; break;
+    case OPT_NONBLOCKING: o->nonblocking = 1; break;
+    case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
+    default: break;     /* not supported yet: refused after the checks */
+    }
     return 0;
 }
 
 static int parse_args(int argc, char **argv, struct top_opts *o)
 {
-    enum { OPT_DELAY = 256, OPT_NONBLOCKING, OPT_FULL };
-    static const struct option longopts[] = {
-        { "pid", required_argument, NULL, 'p' },
-        { "rate", required_argument, NULL, 'r' },
-        { "duration", required_argument, NULL, 'd' },
-        { "delay", required_argument, NULL, OPT_DELAY },
-        { "idle", no_argument, NULL, 'i' },
-        { "gil", no_argument, NULL, 'g' },
-        { "nonblocking", no_argument, NULL, OPT_NONBLOCKING },
-        { "full-filenames", no_argument, NULL, OPT_FULL },
-        { "help", no_argument, NULL, 'h' },
-        { 0, 0, 0, 0 },
-    };
     memset(o, 0, sizeof *o);
     o->rate = 100;
     o->delay = 1;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:r:d:igh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if ((o->pid = cli_parse_pid(optarg)) < 0) {
-                cli_error("invalid PID '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'r':
-            if (parse_number(optarg, 0.1, 100000, &o->rate) != 0) {
-                cli_error("invalid rate '%s' (samples per second, 0.1 to 100000)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'd':
-            if (parse_number(optarg, 0.001, 1e9, &o->duration) != 0) {
-                cli_error("invalid duration '%s' (seconds)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case OPT_DELAY:
-            if (parse_number(optarg, 0.05, 86400, &o->delay) != 0) {
-                cli_error("invalid delay '%s' (seconds, 0.05 to 86400)", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'i': o->idle = 1; break;
-        case 'g': o->gil = 1; break;
-        case OPT_NONBLOCKING: o->nonblocking = 1; break;
-        case OPT_FULL: o->full_filenames = 1; break;
-        case 'h': fputs(usage, stdout); return -1;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind < argc)
-        o->command = argv + optind;
+    struct cliopt_result res;
+    int rc = cliopt_parse(&cli_top_cmd, argc, argv, on_option, o, &res);
+    if (rc)
+        return rc;
+    if (res.next < argc)
+        o->command = argv + res.next;
     if (!o->pid == !o->command) {
         cli_error(o->pid ? "give either -p PID or a command, not both"
                          : "top needs -p PID or a command after --");
         return EXIT_USAGE;
     }
-    return 0;
+    if ((rc = cli_native_check(o->native, o->nonblocking)) != 0)
+        return rc;
+    return cliopt_refuse(&res);
 }
 
 /* Bytes of S that fit in COLS terminal columns, whole characters only. */
@@ -464,7 +453,7 @@ int cli_top(int argc, char **argv)
     struct top_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
-        return rc < 0 ? EXIT_OK : rc;
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
     volatile sig_atomic_t *stop = cli_stop_flag();
     char err[512];
     struct session s;

@@ -1,53 +1,57 @@
-/* gilscope — a sampling profiler for CPython. main only dispatches. */
+/* gilscope — a sampling profiler for CPython. main only dispatches: the
+ * top level's options and the list of subcommands are in cli_commands.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-static const char usage[] =
-    "usage: gilscope <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  record   sample a program's stacks and write a profile\n"
-    "             gilscope record -p PID -o out.folded -f raw\n"
-    "             gilscope record -o out.folded -f raw -- python3 app.py\n"
-    "  dump     print every thread's current stack once\n"
-    "             gilscope dump -p PID [--json]\n"
-    "  flamegraph draw folded stacks as an SVG flame graph (or a differential one)\n"
-    "             gilscope flamegraph out.folded -o out.svg\n"
-    "  top      live table of the functions a program spends its time in\n"
-    "             gilscope top -p PID\n"
-    "             gilscope top -- python3 app.py\n"
-    "  completions  print a shell completion script\n"
-    "             gilscope completions bash|zsh|fish\n"
-    "\n"
-    "gilscope <command> --help shows the command's options; gilscope --version its version.\n";
+static int on_option(void *ctx, const struct cliopt *o, const char *arg)
+{
+    if (o->short_name == 'V')
+        *(int *)ctx = 1;
+    return 0;
+}
+
+/* The subcommand NAME, or NULL after printing why there is none. */
+static const struct cliopt_cmd *command(const char *name)
+{
+    int ambiguous;
+    const struct cliopt_cmd *c = cli_find_command(name, &ambiguous);
+    if (!c && ambiguous)
+        cli_error("ambiguous command '%s' (try gilscope --help)", name);
+    else if (!c)
+        cli_error("unknown command '%s' (try gilscope --help)", name);
+    return c;
+}
 
 int main(int argc, char **argv)
 {
+    int version = 0;
+    struct cliopt_result res;
     if (argc < 2) {
-        fputs(usage, stderr);
+        cliopt_help(&cli_main_cmd, stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "record") == 0)
-        return cli_record(argc - 1, argv + 1);
-    if (strcmp(cmd, "dump") == 0)
-        return cli_dump(argc - 1, argv + 1);
-    if (strcmp(cmd, "flamegraph") == 0)
-        return cli_flamegraph(argc - 1, argv + 1);
-    if (strcmp(cmd, "top") == 0)
-        return cli_top(argc - 1, argv + 1);
-    if (strcmp(cmd, "completions") == 0)
-        return cli_completions(argc - 1, argv + 1);
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+    int rc = cliopt_parse(&cli_main_cmd, argc, argv, on_option, &version, &res);
+    if (rc)
+        return rc == CLIOPT_HELP ? EXIT_OK : rc;
+    if (version) {
         printf("gilscope %s\n", GILSCOPE_VERSION);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage, stdout);
+    if (res.next >= argc) {
+        cliopt_help(&cli_main_cmd, stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[res.next];
+    if (strcmp(name, "help") == 0) {
+        /* `gilscope help` is --help; `gilscope help record` is record's. */
+        const struct cliopt_cmd *c = res.next + 1 < argc ? command(argv[res.next + 1]) : &cli_main_cmd;
+        if (!c)
+            return EXIT_USAGE;
+        cliopt_help(c, stdout);
         return EXIT_OK;
     }
-    cli_error("unknown command '%s' (try gilscope --help)", cmd);
-    return EXIT_USAGE;
+    const struct cliopt_cmd *c = command(name);
+    return c ? c->run(argc - res.next, argv + res.next) : EXIT_USAGE;
 }

@@ -211,6 +211,6 @@ static int chrometrace_end(void *state, const struct profile *profile, const str
 }
 
 const struct output_format output_chrometrace = {
-    .name = "chrometrace", .ext = ".trace.json",
+    .name = "chrometrace", .ext = ".trace.json", .default_ext = "json",
     .begin = chrometrace_begin, .sample = chrometrace_sample, .end = chrometrace_end,
 };

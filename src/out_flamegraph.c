@@ -70,5 +70,5 @@ static int flamegraph_end(void *state, const struct profile *profile, const stru
 }
 
 const struct output_format output_flamegraph = {
-    .name = "flamegraph", .ext = ".svg", .begin = flamegraph_begin, .sample = NULL, .end = flamegraph_end,
+    .name = "flamegraph", .ext = ".svg", .default_ext = "svg", .begin = flamegraph_begin, .sample = NULL, .end = flamegraph_end,
 };

@@ -341,6 +341,6 @@ static int speedscope_end(void *state, const struct profile *profile, const stru
 }
 
 const struct output_format output_speedscope = {
-    .name = "speedscope", .ext = ".speedscope.json",
+    .name = "speedscope", .ext = ".speedscope.json", .default_ext = "json",
     .begin = speedscope_begin, .sample = speedscope_sample, .end = speedscope_end,
 };

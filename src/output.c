@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct folded_state {
     FILE *out;
@@ -32,7 +33,7 @@ static int folded_end(void *state, const struct profile *profile, const struct o
 }
 
 static const struct output_format folded_format = {
-    .name = "raw", .ext = ".folded", .begin = folded_begin, .sample = NULL, .end = folded_end,
+    .name = "raw", .ext = ".folded", .default_ext = "txt", .begin = folded_begin, .sample = NULL, .end = folded_end,
 };
 
 extern const struct output_format output_flamegraph;
@@ -45,10 +46,10 @@ static const struct output_format *const formats[] = {
 
 const struct output_format *output_find(const char *name)
 {
-    if (strcmp(name, "folded") == 0)
+    if (strcasecmp(name, "folded") == 0)
         return &folded_format;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (strcmp(formats[i]->name, name) == 0)
+        if (strcasecmp(formats[i]->name, name) == 0)
             return formats[i];
     return NULL;
 }
