@@ -75,10 +75,13 @@ struct proc_stat {
     char comm[64];      /* thread name, as the kernel has it (may hold ')' and spaces) */
     char state;         /* 'R', 'S', 'D', 'Z', 't' … */
     pid_t ppid;         /* parent process */
+    unsigned long flags;/* the kernel's PF_* flags (PROC_PF_KTHREAD: a kernel thread) */
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
     int cpu;            /* CPU it last ran on, -1 when the text does not say */
 };
+
+#define PROC_PF_KTHREAD 0x00200000ul   /* include/linux/sched.h PF_KTHREAD */
 
 /* proc_stat_parse — parse the text of a stat file. The name is everything
  * between the first '(' and the LAST ')'. Returns 0 or -EINVAL. */
@@ -168,6 +171,10 @@ void proc_raise_fd_limit(void);
 
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
+
+/* proc_stat_read — parse /proc/PID/stat (TID 0) or /proc/PID/task/TID/stat
+ * into OUT. Returns 0, or a negative errno (-ENOENT: no such process). */
+int proc_stat_read(pid_t pid, pid_t tid, struct proc_stat *out);
 
 /* proc_live_tid — a thread of PID that can stand for the process in /proc
  * reads (maps, exe, root) and memory reads: PID itself, or, when its main

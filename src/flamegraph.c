@@ -137,7 +137,9 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Parse the count at S (LEN bytes): digits, optionally '.' and digits. */
+/* Parse the count at S (LEN bytes): digits, optionally '.' and digits,
+ * optionally an exponent (1e6). Returns 0, -1 when it is not a number, -2
+ * when it is one larger than MAX_COUNT. */
 static int parse_count(const char *s, size_t len, double *out)
 {
     double v = 0, scale = 1;
@@ -147,8 +149,22 @@ static int parse_count(const char *s, size_t len, double *out)
     if (i < len && s[i] == '.')
         for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
             v += (s[i] - '0') * (scale /= 10);
-    if (i != len || digits == 0 || v > MAX_COUNT)
+    if (digits && i < len && (s[i] == 'e' || s[i] == 'E')) {
+        int neg = 0, exp = 0, edigits = 0;
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            neg = s[i++] == '-';
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, edigits++)
+            exp = exp < 1000 ? exp * 10 + (s[i] - '0') : exp;
+        if (!edigits)
+            return -1;
+        while (exp-- > 0 && v <= MAX_COUNT)
+            v = neg ? v / 10 : v * 10;
+    }
+    if (i != len || digits == 0)
         return -1;
+    if (v > MAX_COUNT)
+        return -2;
     *out = v;
     return 0;
 }
@@ -172,8 +188,9 @@ int flamegraph_add_line(struct flamegraph *fg, const char *line, size_t len,
         *why = "no sample count at the end";
         return -EINVAL;
     }
-    if (parse_count(line + sp, len - sp, &count) != 0) {
-        *why = "the sample count is not a number";
+    int prc = parse_count(line + sp, len - sp, &count);
+    if (prc != 0) {
+        *why = prc == -2 ? "the sample count is too large (at most 1e15)" : "the sample count is not a number";
         return -EINVAL;
     }
     while (sp && is_blank(line[sp - 1]))

@@ -448,7 +448,7 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_PPID = 4, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
+enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -494,6 +494,13 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
             if (parse_dec(&tp, p, &ppid) < 0 || tp != p || ppid > INT32_MAX)
                 return -EINVAL;
             st.ppid = (pid_t)ppid;
+            break;
+        }
+        case STAT_FLAGS: {
+            uint64_t flags;
+            if (parse_dec(&tp, p, &flags) < 0 || tp != p)
+                return -EINVAL;
+            st.flags = (unsigned long)flags;
             break;
         }
         case STAT_UTIME:
@@ -675,21 +682,28 @@ void proc_raise_fd_limit(void)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* The state letter of /proc/PID/task/TID/stat (TID 0: /proc/PID/stat), 0 if unreadable. */
-static char task_state(pid_t pid, pid_t tid)
+int proc_stat_read(pid_t pid, pid_t tid, struct proc_stat *out)
 {
     char path[96], buf[PROC_STAT_BUF];
-    struct proc_stat st;
     if (tid)
         snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
     else
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return -errno;
     ssize_t n = small_pread(fd, buf, sizeof buf);
     close(fd);
-    return n > 0 && proc_stat_parse(buf, (size_t)n, &st) == 0 ? st.state : 0;
+    if (n <= 0)
+        return n < 0 ? (int)n : -EINVAL;
+    return proc_stat_parse(buf, (size_t)n, out);
+}
+
+/* The state letter of a thread (TID 0: the process), 0 if unreadable. */
+static char task_state(pid_t pid, pid_t tid)
+{
+    struct proc_stat st;
+    return proc_stat_read(pid, tid, &st) == 0 ? st.state : 0;
 }
 
 pid_t proc_live_tid(pid_t pid)

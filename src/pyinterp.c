@@ -3,9 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elfsym.h"
 #include "pyobj.h"
@@ -279,6 +281,59 @@ static int detect_version(struct proc_mem *m, const struct candidate *c, uint64_
     return -ENOENT;
 }
 
+/* The hex value of KEY ("CapEff:") in /proc/PID/status (PID 0: our own). */
+static int status_hex(pid_t pid, const char *key, uint64_t *out)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, pid ? "/proc/%d/status" : "/proc/self/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    int rc = -ENOENT;
+    size_t klen = strlen(key);
+    while (f && rc != 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && sscanf(line + klen, "%" SCNx64, out) == 1)
+            rc = 0;
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* Why the kernel refused to let us read PID, as far as can be seen. */
+static void explain_denied(pid_t pid, char *err, size_t errlen)
+{
+    static const char *const caps[] = {
+        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+        "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+        "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+        "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+        "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+        "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    };
+    uint64_t ours = 0, theirs = 0;
+    if (geteuid() != 0) {
+        snprintf(err, errlen, "permission denied to read PID %d: run as root or with CAP_SYS_PTRACE, "
+                 "or as its owner with kernel.yama.ptrace_scope=0", (int)pid);
+        return;
+    }
+    if (status_hex(0, "CapEff:", &ours) == 0 && !(ours & (1ull << 19))) {
+        snprintf(err, errlen, "permission denied to read PID %d: gilscope runs as root but without "
+                 "CAP_SYS_PTRACE (in a container: docker run --cap-add SYS_PTRACE; Kubernetes: "
+                 "securityContext.capabilities.add: [SYS_PTRACE])", (int)pid);
+        return;
+    }
+    char missing[256] = "";
+    size_t at = 0;
+    if (status_hex(pid, "CapPrm:", &theirs) == 0)
+        for (unsigned b = 0; b < 64 && at + 32 < sizeof missing; b++)
+            if ((theirs >> b & 1) && !(ours >> b & 1))
+                at += (size_t)snprintf(missing + at, sizeof missing - at, "%sCAP_%s", at ? ", " : "",
+                                       b < sizeof caps / sizeof caps[0] ? caps[b] : "?");
+    snprintf(err, errlen, "permission denied to read PID %d although gilscope runs as root with "
+             "CAP_SYS_PTRACE: the kernel refused (%s%s%s)", (int)pid,
+             missing[0] ? "it holds capabilities gilscope lacks: " : "",
+             missing, missing[0] ? "; or it is in another user namespace"
+                                 : "it is in another user namespace, or a security module forbids it");
+}
+
 int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err, size_t errlen)
 {
     memset(pi, 0, sizeof *pi);
@@ -292,8 +347,7 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
         return -ESRCH;
     }
     if (rc == -EACCES || rc == -EPERM) {
-        snprintf(err, errlen, "permission denied to read PID %d: run as root or with CAP_SYS_PTRACE, "
-                 "or as its owner with kernel.yama.ptrace_scope=0", (int)pid);
+        explain_denied(pid, err, errlen);
         return rc;
     }
     if (rc != 0) {

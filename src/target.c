@@ -78,9 +78,19 @@ int target_attach(pid_t pid, struct target *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->wait_status = -1;
+    struct proc_stat st;
+    if (pid > 0 && !proc_exists(pid) && proc_stat_read(pid, 0, &st) == 0 && st.state == 'Z') {
+        snprintf(err, errlen, "PID %d (%s) has exited: it is a zombie, left for its parent (PID %d) "
+                 "to collect", (int)pid, st.comm, (int)st.ppid);
+        return -ESRCH;
+    }
     if (pid <= 0 || !proc_exists(pid)) {
         snprintf(err, errlen, "no process with PID %d", (int)pid);
         return -ESRCH;
+    }
+    if (proc_stat_read(pid, 0, &st) == 0 && (st.flags & PROC_PF_KTHREAD)) {
+        snprintf(err, errlen, "PID %d (%s) is a kernel thread, not a Python process", (int)pid, st.comm);
+        return PYINTERP_ENOTPYTHON;
     }
     t->pid = pid;
     return 0;
@@ -111,15 +121,8 @@ static int gone(pid_t pid)
 {
     if (kill(pid, 0) != 0 && errno == ESRCH)
         return 1;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
     struct proc_stat st;
-    return n <= 0 || proc_stat_parse(buf, (size_t)n, &st) != 0 || st.state == 'Z' || st.state == 'X';
+    return proc_stat_read(pid, 0, &st) != 0 || st.state == 'Z' || st.state == 'X';
 }
 
 int target_poll_exit(struct target *t)
@@ -172,15 +175,8 @@ static size_t descendants(pid_t root, pid_t *out, size_t max)
         long pid = strtol(e->d_name, &end, 10);
         if (*end || pid <= 0)
             continue;
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof buf - 1);
-        close(fd);
         struct proc_stat st;
-        if (k <= 0 || proc_stat_parse(buf, (size_t)k, &st) != 0)
+        if (proc_stat_read((pid_t)pid, 0, &st) != 0)
             continue;
         if (nall == cap) {
             cap = cap ? cap * 2 : 256;
@@ -267,13 +263,7 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
         if (!noticed && notice && now - start >= FIND_NOTICE_NS) {
             noticed = 1;
             struct proc_stat st = { 0 };
-            char path[64], buf[512];
-            snprintf(path, sizeof path, "/proc/%d/stat", (int)t->child);
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            ssize_t k = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-            if (fd >= 0)
-                close(fd);
-            if (k <= 0 || proc_stat_parse(buf, (size_t)k, &st) != 0)
+            if (proc_stat_read(t->child, 0, &st) != 0)
                 st.comm[0] = '\0';
             notice(t->child, st.comm);
         }
