@@ -137,8 +137,8 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Parse the count at S (LEN bytes): digits, optionally '.' and digits,
- * optionally an exponent (1e6). Returns 0, -1 when it is not a number, -2
+/* Parse the count at S (LEN bytes): digits, optionally '.' and digits (as
+ * flamegraph.pl reads them). Returns 0, -1 when it is not a number, -2
  * when it is one larger than MAX_COUNT. */
 static int parse_count(const char *s, size_t len, double *out)
 {
@@ -149,18 +149,6 @@ static int parse_count(const char *s, size_t len, double *out)
     if (i < len && s[i] == '.')
         for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
             v += (s[i] - '0') * (scale /= 10);
-    if (digits && i < len && (s[i] == 'e' || s[i] == 'E')) {
-        int neg = 0, exp = 0, edigits = 0;
-        i++;
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-            neg = s[i++] == '-';
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, edigits++)
-            exp = exp < 1000 ? exp * 10 + (s[i] - '0') : exp;
-        if (!edigits)
-            return -1;
-        while (exp-- > 0 && v <= MAX_COUNT)
-            v = neg ? v / 10 : v * 10;
-    }
     if (i != len || digits == 0)
         return -1;
     if (v > MAX_COUNT)
