@@ -64,4 +64,13 @@ int linetable_310(const uint8_t *tab, size_t len, int firstlineno,
 int linetable_311(const uint8_t *tab, size_t len, int firstlineno,
                   int code_unit_index);
 
+/*
+ * linetable_311_loc — linetable_311, and in *COLUMN (may be NULL) the
+ * instruction's start column (0-based, in UTF-8 bytes, as CPython counts
+ * it), or -1 when the entry has none (no-columns and no-location forms,
+ * an index before the table or past its end).
+ */
+int linetable_311_loc(const uint8_t *tab, size_t len, int firstlineno,
+                      int code_unit_index, int *column);
+
 #endif

@@ -82,27 +82,59 @@ enum {
  * more follows; the lowest bit of the result is the sign). Stops at LEN and
  * after 5 chunks, which is all a 32-bit line delta needs; returns 0 with
  * *OK = 0 if the table ends inside the number. */
-static int64_t read_svarint(const uint8_t *tab, size_t len, size_t pos, int *ok)
+static uint64_t read_varint(const uint8_t *tab, size_t len, size_t *pos, int *ok)
 {
     uint64_t val = 0;
     unsigned shift = 0;
 
     *ok = 0;
-    while (pos < len && shift <= 24) {
-        uint8_t b = tab[pos++];
+    while (*pos < len && shift <= 24) {
+        uint8_t b = tab[(*pos)++];
         val |= (uint64_t)(b & 63) << shift;
         shift += 6;
         if (!(b & 64)) {
             *ok = 1;
-            return (val & 1) ? -(int64_t)(val >> 1) : (int64_t)(val >> 1);
+            return val;
         }
     }
     return 0;
 }
 
+static int64_t read_svarint(const uint8_t *tab, size_t len, size_t pos, int *ok)
+{
+    uint64_t val = read_varint(tab, len, &pos, ok);
+    return (val & 1) ? -(int64_t)(val >> 1) : (int64_t)(val >> 1);
+}
+
+/* The start column of the entry at TAB[I] with code CODE, -1 when it has none. */
+static int entry_column(const uint8_t *tab, size_t len, size_t i, int code)
+{
+    int ok;
+    size_t pos = i + 1;
+    if (code < LOC_ONE_LINE0)       /* short form: column = code * 8 + high bits of the next byte */
+        return pos < len ? code * 8 + ((tab[pos] >> 4) & 7) : -1;
+    if (code <= LOC_ONE_LINE2)
+        return pos < len ? tab[pos] : -1;
+    if (code != LOC_LONG)
+        return -1;
+    read_varint(tab, len, &pos, &ok);           /* line delta */
+    if (ok)
+        read_varint(tab, len, &pos, &ok);       /* end line delta */
+    uint64_t col = ok ? read_varint(tab, len, &pos, &ok) : 0;
+    return ok && col > 0 && col <= 1000000 ? (int)col - 1 : -1;
+}
+
 int linetable_311(const uint8_t *tab, size_t len, int firstlineno,
                   int code_unit_index)
 {
+    return linetable_311_loc(tab, len, firstlineno, code_unit_index, NULL);
+}
+
+int linetable_311_loc(const uint8_t *tab, size_t len, int firstlineno,
+                      int code_unit_index, int *column)
+{
+    if (column)
+        *column = -1;
     if (code_unit_index < 0)
         return firstlineno;
 
@@ -140,8 +172,13 @@ int linetable_311(const uint8_t *tab, size_t len, int firstlineno,
             break;
         }
 
-        if (code_unit_index < addr + units)
-            return code == LOC_NONE ? -1 : clamp_line(line);
+        if (code_unit_index < addr + units) {
+            if (code == LOC_NONE)
+                return -1;
+            if (column)
+                *column = entry_column(tab, len, i, code);
+            return clamp_line(line);
+        }
         addr += units;
 
         /* Skip the operands: CPython finds the next entry the same way,

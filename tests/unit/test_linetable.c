@@ -63,6 +63,14 @@ START_TEST(test_fixture_version)
             if (got != want && bad++ < 10)
                 fprintf(stderr, "%s %s: offset %d: got line %d, want %d\n",
                         label, f->name, off, got, want);
+            /* 3.11+: the start column too, as co_positions() gives it. */
+            if (f->major == 3 && f->minor >= 11) {
+                int col = -2;
+                int line = linetable_311_loc(tab, f->table_len, f->firstlineno, off / 2, &col);
+                if ((line != want || col != f->expect[k][2]) && bad++ < 10)
+                    fprintf(stderr, "%s %s: offset %d: got line %d column %d, want %d column %d\n",
+                            label, f->name, off, line, col, want, f->expect[k][2]);
+            }
         }
         free(tab);
     }
