@@ -10,8 +10,9 @@
  * its signature window (the "hot list": code used in recent passes, whose
  * windows are merged into a few spans), else all of a stack's entries in
  * one read at the end of its walk (codecache_check_pending). A mismatch
- * drops the whole cache. The cache is also dropped whole when half full,
- * which bounds memory and retires entries for code that was freed.
+ * drops the whole cache. The cache is also dropped whole when full
+ * (CODECACHE_MAX entries), which bounds memory and retires entries for
+ * code that was freed.
  *
  * Errors are enum pywalk_error values (pywalk.h).
  */
@@ -21,12 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashtab.h"
 #include "proc.h"
 #include "pyoffsets.h"
 #include "readbatch.h"
 #include "strtab.h"
 
-#define CODECACHE_SLOTS 8192        /* power of two; cleared when half full */
+#define CODECACHE_MAX 4096          /* entries; the cache is dropped whole when full */
 #define CODECACHE_LINE_MEMO 4       /* remembered instruction → line pairs per code object */
 #define CODECACHE_TLBC_MEMO 4       /* remembered thread-local bytecode copies per code object */
 #define CODECACHE_MAX_TLBC 65536    /* bound on a thread-local bytecode index */
@@ -39,9 +41,10 @@
 #define CODECACHE_RECHECK_NS 1000000ull
 
 /* One decoded code object. Owned by the cache; valid until the next
- * codecache_lookup (which may clear the cache) or codecache_clear. */
+ * codecache_lookup (which may clear the cache) or codecache_clear. Entries
+ * never move: the array is allocated once, at its full size. */
 struct codecache_entry {
-    uint64_t addr;          /* remote code object, 0 = empty slot */
+    uint64_t addr;          /* remote code object */
     uint32_t name, file;    /* strtab ids */
     int32_t firstlineno;
     uint8_t *table;         /* copy of the line table */
@@ -77,8 +80,9 @@ struct codecache {
     const struct py_offsets *o;     /* layout (not owned) */
     struct proc_mem *m;             /* target memory (not owned) */
     struct strtab *st;              /* names are interned here (not owned) */
-    struct codecache_entry *codes;  /* CODECACHE_SLOTS, open addressing */
+    struct codecache_entry *codes;  /* CODECACHE_MAX entries, the first NCODES in use */
     size_t ncodes;
+    struct hashtab index;           /* hashtab_key64(addr) -> index in CODES */
     uint64_t code_type;             /* verified address of the `code` type, 0 until seen */
     uint64_t pass;                  /* sampling pass number (codecache_set_clock) */
     uint64_t now_ns;                /* CLOCK_MONOTONIC at the start of the pass (likewise) */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "codecache.h"
+#include "hashtab.h"
 #include "proc.h"
 #include "pyoffsets.h"
 #include "pywalk.h"
@@ -61,8 +62,9 @@ struct framewalk_fset {
     uint64_t *last;                 /* pass last seen */
     size_t *item;                   /* batch item of this pass */
     uint64_t *stamp;                /* batch stamp ITEM belongs to */
+    uint64_t *walk;                 /* number of the last walk that met it (cycle check) */
     size_t n;
-    uint32_t *slots;                /* open addressing: index + 1, 0 = empty */
+    struct hashtab ix;              /* hashtab_key64(addr) -> index in ADDR */
     uint64_t *tmp;                  /* scratch for sorting */
 };
 
@@ -76,7 +78,9 @@ struct framewalk {
     const struct readbatch *ab;     /* the batch whose data walks may use, NULL = none */
     uint64_t pass;                  /* sampling pass number */
     int late_reads;                 /* the current walk read outside the batch */
-    uint64_t *visited;              /* frame addresses of the current walk (cycle check) */
+    uint64_t nwalk;                 /* walks begun (the current walk's number) */
+    uint64_t *visited;              /* frame addresses of the current walk (cycle check; ≤3.10:
+                                       only frames the frame set could not take) */
     size_t visited_cap;             /* power of two, > 2 × PYWALK_MAX_DEPTH */
     uint32_t *visited_used;         /* slots filled in this walk, to clear just those */
     size_t nvisited;

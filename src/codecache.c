@@ -7,6 +7,7 @@
 
 #include "linetable.h"
 #include "localcopy.h"
+#include "pyobj.h"
 #include "pystr.h"
 #include "pywalk.h"
 
@@ -29,17 +30,26 @@ int codecache_init(struct codecache *cc, const struct py_offsets *o, struct proc
     if (o->co_linetable < cc->sig_lo)
         cc->sig_lo = o->co_linetable;
     cc->sig_hi = off_max(off_max(name_off, o->co_filename), o->co_linetable) + 8;
-    cc->codes = calloc(CODECACHE_SLOTS, sizeof *cc->codes);
-    return cc->codes ? 0 : -ENOMEM;
+    /* Entries are allocated once at full size, so those handed out never
+     * move; the index starts small and grows with the code seen. */
+    cc->codes = calloc(CODECACHE_MAX, sizeof *cc->codes);
+    if (!cc->codes || hashtab_init(&cc->index, 0) != 0) {
+        free(cc->codes);
+        cc->codes = NULL;
+        hashtab_free(&cc->index);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 void codecache_clear(struct codecache *cc)
 {
-    for (size_t i = 0; i < CODECACHE_SLOTS; i++) {
+    for (size_t i = 0; i < cc->ncodes; i++) {
         free(cc->codes[i].table);
-        memset(&cc->codes[i], 0, sizeof cc->codes[i]);
+        cc->codes[i].table = NULL;
     }
     cc->ncodes = 0;
+    hashtab_clear(&cc->index);
     cc->nhot = 0;
     cc->nspans = 0;
     cc->hot_dirty = 1;
@@ -50,6 +60,7 @@ void codecache_free(struct codecache *cc)
     if (cc->codes)
         codecache_clear(cc);
     free(cc->codes);
+    hashtab_free(&cc->index);
     free(cc->hot);
     free(cc->spans);
     cc->codes = NULL;
@@ -75,15 +86,18 @@ static int read_name(struct codecache *cc, uint64_t addr, size_t max, uint32_t *
     return *id == STRTAB_NONE ? -ENOMEM : 0;
 }
 
-/* The code type is learned once, by name, then compared by address. */
-static int is_code_object(struct codecache *cc, uint64_t type)
+/* Whether the object at ADDR, whose copied ob_type is TYPE, is code. The
+ * code type is learned once, by name, then compared by address. The name
+ * is read through the object's type pointer, so TYPE is learned only when
+ * that pointer still reads TYPE afterwards (the object may have changed
+ * since it was copied). */
+static int is_code_object(struct codecache *cc, uint64_t addr, uint64_t type)
 {
     if (cc->code_type)
         return type == cc->code_type;
-    uint64_t name_ptr;
-    char name[8] = { 0 };
-    if (proc_mem_read(cc->m, type + (uint64_t)cc->o->tp_name, &name_ptr, 8) != 0 ||
-        proc_mem_read(cc->m, name_ptr, name, 5) != 0 || memcmp(name, "code", 5) != 0)
+    uint64_t again;
+    if (!pyobj_type_name_is(cc->m, cc->o, addr, "code") ||
+        pyobj_read_word(cc->m, addr + (uint64_t)cc->o->ob_type, &again) != 0 || again != type)
         return 0;
     cc->code_type = type;
     return 1;
@@ -108,7 +122,7 @@ static void code_touch(struct codecache *cc, struct codecache_entry *c)
     if (c->hot_mark != cc->hot_epoch) {
         if (cc->nhot == cc->cap_hot) {
             size_t cap = cc->cap_hot ? cc->cap_hot * 2 : 256;
-            uint64_t *nh = cap <= CODECACHE_SLOTS ? realloc(cc->hot, cap * sizeof *nh) : NULL;
+            uint64_t *nh = cap <= 2 * CODECACHE_MAX ? realloc(cc->hot, cap * sizeof *nh) : NULL;
             if (!nh)
                 return;
             cc->hot = nh;
@@ -130,11 +144,11 @@ static void code_touch(struct codecache *cc, struct codecache_entry *c)
 struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, const struct readbatch *ab,
                                          int *err)
 {
-    size_t mask = CODECACHE_SLOTS - 1;
-    size_t i = (size_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask;
-    while (cc->codes[i].addr) {
-        if (cc->codes[i].addr == addr) {
-            struct codecache_entry *hit = &cc->codes[i];
+    struct hashtab_iter it;
+    uint64_t h = hashtab_key64(addr);
+    for (uint32_t k = hashtab_first(&cc->index, h, &it); k != HASHTAB_NONE; k = hashtab_next(&cc->index, &it)) {
+        if (cc->codes[k].addr == addr) {
+            struct codecache_entry *hit = &cc->codes[k];
             /* Freed code objects leave their address to new ones: re-check
              * an entry not checked lately, from the pass's batch when it
              * read the entry's signature, else all of a stack's in one read. */
@@ -159,13 +173,12 @@ struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, co
                 code_touch(cc, hit);
             return hit;
         }
-        i = (i + 1) & mask;
     }
     /* Miss: decode the object. A full cache is dropped whole, which bounds
      * memory and also retires entries for code objects that were freed. */
-    if (cc->ncodes >= CODECACHE_SLOTS / 2) {
+    if (cc->ncodes >= CODECACHE_MAX) {
         codecache_clear(cc);
-        return codecache_lookup(cc, addr, ab, err);
+        hashtab_first(&cc->index, h, &it);     /* empty: IT is the slot to fill */
     }
     const struct py_offsets *o = cc->o;
     uint8_t hdr[1024];
@@ -181,7 +194,7 @@ struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, co
         *err = PYWALK_ERR_READ;
         return NULL;
     }
-    if (!is_code_object(cc, get_u64(hdr, o->ob_type))) {
+    if (!is_code_object(cc, addr, get_u64(hdr, o->ob_type))) {
         *err = PYWALK_ERR_NOTCODE;
         return NULL;
     }
@@ -220,21 +233,27 @@ struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, co
     e.table_len = (uint32_t)len;
     for (int k = 0; k < CODECACHE_LINE_MEMO; k++)
         e.memo_at[k] = -2;
-    cc->codes[i] = e;
+    /* Indexed first: an entry the index cannot take (out of memory when
+     * it grows) is not kept. */
+    size_t n = cc->ncodes;
+    if (hashtab_insert(&cc->index, &it, (uint32_t)n) != 0) {
+        free(tbuf);
+        *err = PYWALK_ERR_NOMEM;
+        return NULL;
+    }
+    cc->codes[n] = e;
     cc->ncodes++;
-    code_touch(cc, &cc->codes[i]);
-    return &cc->codes[i];
+    code_touch(cc, &cc->codes[n]);
+    return &cc->codes[n];
 }
 
 struct codecache_entry *codecache_find(struct codecache *cc, uint64_t addr)
 {
-    size_t mask = CODECACHE_SLOTS - 1;
-    size_t i = (size_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 20) & mask;
-    while (cc->codes[i].addr) {
-        if (cc->codes[i].addr == addr)
-            return &cc->codes[i];
-        i = (i + 1) & mask;
-    }
+    struct hashtab_iter it;
+    for (uint32_t k = hashtab_first(&cc->index, hashtab_key64(addr), &it); k != HASHTAB_NONE;
+         k = hashtab_next(&cc->index, &it))
+        if (cc->codes[k].addr == addr)
+            return &cc->codes[k];
     return NULL;
 }
 
@@ -331,9 +350,9 @@ void codecache_hot_rebuild(struct codecache *cc, uint64_t recent)
 {
     cc->hot_epoch++;
     cc->nhot = 0;
-    for (size_t i = 0; i < CODECACHE_SLOTS; i++) {
+    for (size_t i = 0; i < cc->ncodes; i++) {
         struct codecache_entry *c = &cc->codes[i];
-        if (c->addr && c->last_used + recent >= cc->pass && cc->nhot < cc->cap_hot) {
+        if (c->last_used + recent >= cc->pass && cc->nhot < cc->cap_hot) {
             cc->hot[cc->nhot++] = c->addr;
             c->hot_mark = cc->hot_epoch;
         }

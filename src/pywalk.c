@@ -12,8 +12,8 @@
 #include "pywalk.h"
 
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "gilstate.h"
 #include "localcopy.h"
 #include "pywalk_internal.h"
@@ -306,13 +306,8 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
 
 int pywalk_sample(struct pywalk *w, struct sample *out, uint64_t *errors)
 {
-    if (out->time_ns) {
-        w->now_ns = out->time_ns;   /* the sampler's clock reading for this pass */
-    } else {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        w->now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-    }
+    /* The sampler's clock reading for this pass, else our own. */
+    w->now_ns = out->time_ns ? out->time_ns : clock_mono_ns();
     w->pass++;
     codecache_set_clock(&w->cc, w->pass, w->now_ns);
     w->fw.pass = w->pass;

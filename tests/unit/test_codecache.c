@@ -233,26 +233,70 @@ START_TEST(test_recheck_from_batch)
 }
 END_TEST
 
-/* The cache is dropped whole when half full. */
-START_TEST(test_clear_when_half_full)
+/* The cache is dropped whole when full; until then every entry is found,
+ * and entries handed out never move. */
+START_TEST(test_clear_when_full)
 {
-    size_t n = CODECACHE_SLOTS / 2 + 1, size = 256;
+    size_t n = CODECACHE_MAX + 1, size = 256;
     uint8_t *many = aligned_alloc(16, n * size);
     ck_assert_ptr_nonnull(many);
     for (size_t i = 0; i < n; i++)
         make_code(many + i * size, type_code, name_f, (int32_t)i);
     int err = 0;
-    for (size_t i = 0; i < n - 1; i++)
+    struct codecache_entry *first = codecache_lookup(&cc, A(many), NULL, &err);
+    ck_assert_ptr_nonnull(first);
+    for (size_t i = 1; i < n - 1; i++)
         ck_assert_ptr_nonnull(codecache_lookup(&cc, A(many + i * size), NULL, &err));
-    ck_assert_uint_eq(cc.ncodes, CODECACHE_SLOTS / 2);
-    ck_assert_ptr_nonnull(codecache_find(&cc, A(many)));
+    ck_assert_uint_eq(cc.ncodes, CODECACHE_MAX);
+    ck_assert_ptr_eq(codecache_find(&cc, A(many)), first);
+    ck_assert_int_eq(first->firstlineno, 0);
+    for (size_t i = 0; i < n - 1; i++) {
+        struct codecache_entry *e = codecache_find(&cc, A(many + i * size));
+        ck_assert_ptr_nonnull(e);
+        ck_assert_int_eq(e->firstlineno, (int32_t)i);
+        ck_assert_ptr_eq(codecache_lookup(&cc, A(many + i * size), NULL, &err), e);
+    }
+    ck_assert_uint_eq(cc.ncodes, CODECACHE_MAX);
+    ck_assert_ptr_null(codecache_find(&cc, A(many + (n - 1) * size)));
     struct codecache_entry *c = codecache_lookup(&cc, A(many + (n - 1) * size), NULL, &err);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(c->firstlineno, (int32_t)(n - 1));
     ck_assert_uint_eq(cc.ncodes, 1);
     ck_assert_ptr_null(codecache_find(&cc, A(many)));
+    ck_assert_ptr_eq(codecache_find(&cc, A(many + (n - 1) * size)), c);
     ck_assert_uint_eq(cc.nhot, 1);
+    /* Filled again after the drop: found again, none twice. */
+    for (size_t i = 0; i < 100; i++)
+        ck_assert_ptr_nonnull(codecache_lookup(&cc, A(many + i * size), NULL, &err));
+    ck_assert_uint_eq(cc.ncodes, 101);
+    for (size_t i = 0; i < 100; i++)
+        ck_assert_int_eq(codecache_find(&cc, A(many + i * size))->firstlineno, (int32_t)i);
+    /* The hot list rebuilt from the entries in use. */
+    codecache_hot_rebuild(&cc, 0);
+    ck_assert_uint_eq(cc.nhot, 101);
+    for (size_t i = 1; i < cc.nhot; i++)
+        ck_assert_uint_lt(cc.hot[i - 1], cc.hot[i]);
     free(many);
+}
+END_TEST
+
+/* The code type is learned by name from the first code object, then
+ * compared by address; an object of another type teaches nothing. */
+START_TEST(test_code_type_learned)
+{
+    int err = 0;
+    make_code(codes[2], type_dict, name_f, 1);
+    ck_assert_ptr_null(codecache_lookup(&cc, A(codes[2]), NULL, &err));
+    ck_assert_int_eq(err, PYWALK_ERR_NOTCODE);
+    ck_assert_uint_eq(cc.code_type, 0);
+    ck_assert_ptr_nonnull(codecache_lookup(&cc, A(codes[0]), NULL, &err));
+    ck_assert_uint_eq(cc.code_type, A(type_code));
+    /* Learned: another type named "code" is not the code type. */
+    static _Alignas(16) uint8_t type_code2[512];
+    make_type(type_code2, "code", 0);
+    make_code(codes[3], type_code2, name_f, 1);
+    ck_assert_ptr_null(codecache_lookup(&cc, A(codes[3]), NULL, &err));
+    ck_assert_int_eq(err, PYWALK_ERR_NOTCODE);
 }
 END_TEST
 
@@ -340,7 +384,8 @@ int main(void)
     tcase_add_test(tc, test_lookup_hit_miss);
     tcase_add_test(tc, test_recheck_pending);
     tcase_add_test(tc, test_recheck_from_batch);
-    tcase_add_test(tc, test_clear_when_half_full);
+    tcase_add_test(tc, test_clear_when_full);
+    tcase_add_test(tc, test_code_type_learned);
     tcase_add_test(tc, test_line_memo);
     tcase_add_test(tc, test_thread_local_bytecode);
     suite_add_tcase(s, tc);
