@@ -58,6 +58,7 @@ struct codecache_entry {
     uint32_t tlbc_next;
     int32_t memo_at[CODECACHE_LINE_MEMO];   /* instruction offsets remembered */
     int32_t memo_line[CODECACHE_LINE_MEMO]; /* their lines */
+    int32_t memo_col[CODECACHE_LINE_MEMO];  /* and columns (from 1; 0 unknown) */
     uint32_t memo_next;
     uint64_t last_used;             /* pass in which a walk last met it */
     uint64_t hot_mark;              /* the hot-list epoch in which it was listed */
@@ -140,6 +141,11 @@ struct codecache_entry *codecache_find(struct codecache *cc, uint64_t addr);
  * had to read the target. Returns 0 when the copy cannot be read. */
 uint64_t codecache_bytecode(struct codecache *cc, struct codecache_entry *c, uint64_t code,
                             int32_t tlbc_index, uint64_t instr, int *read);
+
+/* codecache_location — codecache_line, and in *COL (may be NULL) the
+ * instruction's start column counted from 1, 0 when the version's line
+ * table has no columns or this entry none. */
+int32_t codecache_location(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col);
 
 /* codecache_line — the line C's instruction offset AT lies on (AT in the
  * unit the version's line table uses; negative: the first line), 0 when

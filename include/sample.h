@@ -21,6 +21,7 @@ struct frame {
     uint32_t file;      /* strtab id: file name as the code object has it */
     int32_t line;       /* line being executed, 0 when unknown */
     int32_t first_line; /* the function's first line */
+    int32_t col;        /* the instruction's start column counted from 1 (3.11+), 0 when unknown */
     uint8_t kind;       /* enum frame_kind */
 };
 

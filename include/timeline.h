@@ -32,6 +32,7 @@ struct tl_frame {
     uint32_t name;      /* strtab id */
     uint32_t file;      /* strtab id, as the code object has it */
     int32_t line;       /* shown line, or TL_NOLINE */
+    int32_t col;        /* shown column from 1, 0 when unknown or not asked for (timeline_columns) */
     uint8_t kind;       /* enum frame_kind */
 };
 
@@ -77,6 +78,12 @@ struct timeline;        /* opaque */
  * strings, files and opts must outlive it; INFO itself is copied). NULL
  * when out of memory. */
 struct timeline *timeline_new(const struct output_info *info);
+
+/* timeline_columns — with ON, frames on one line but at different columns
+ * are different frames, and tl_frame.col says which (speedscope shows
+ * columns; chrometrace keeps one slice per line). Call before the first
+ * step. */
+void timeline_columns(struct timeline *tl, int on);
 
 /* timeline_free — release TL and its threads (NULL is fine). */
 void timeline_free(struct timeline *tl);

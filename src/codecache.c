@@ -282,10 +282,18 @@ uint64_t codecache_bytecode(struct codecache *cc, struct codecache_entry *c, uin
 /* AT is the instruction offset in the unit the version's table uses. */
 int32_t codecache_line(struct codecache *cc, struct codecache_entry *c, int32_t at)
 {
+    return codecache_location(cc, c, at, NULL);
+}
+
+int32_t codecache_location(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col)
+{
     for (int k = 0; k < CODECACHE_LINE_MEMO; k++)
-        if (c->memo_at[k] == at)
+        if (c->memo_at[k] == at) {
+            if (col)
+                *col = c->memo_col[k];
             return c->memo_line[k];
-    int line;
+        }
+    int line, col0 = -1;
     const struct py_offsets *o = cc->o;
     if (at < 0)
         line = c->firstlineno;
@@ -295,11 +303,14 @@ int32_t codecache_line(struct codecache *cc, struct codecache_entry *c, int32_t 
     else if (o->linetable_kind == PYOFF_LT_LINETABLE)
         line = linetable_310(c->table, c->table_len, c->firstlineno, at);
     else
-        line = linetable_311(c->table, c->table_len, c->firstlineno, at);
+        line = linetable_311_loc(c->table, c->table_len, c->firstlineno, at, &col0);
     if (line < 0)
         line = 0;
     c->memo_at[c->memo_next] = at;
     c->memo_line[c->memo_next] = line;
+    c->memo_col[c->memo_next] = col0 >= 0 ? col0 + 1 : 0;
+    if (col)
+        *col = c->memo_col[c->memo_next];
     c->memo_next = (c->memo_next + 1) % CODECACHE_LINE_MEMO;
     return line;
 }

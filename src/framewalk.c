@@ -132,10 +132,8 @@ static int visited_check(struct framewalk *fw, uint64_t addr)
 
 static int push_frame(struct framewalk *fw, struct sample *out, struct codecache_entry *c, int32_t at)
 {
-    struct frame f = {
-        .name = c->name, .file = c->file, .line = codecache_line(fw->cc, c, at),
-        .first_line = c->firstlineno, .kind = FRAME_PYTHON,
-    };
+    struct frame f = { .name = c->name, .file = c->file, .first_line = c->firstlineno, .kind = FRAME_PYTHON };
+    f.line = codecache_location(fw->cc, c, at, &f.col);
     return sample_push_frame(out, &f) == 0 ? 0 : PYWALK_ERR_NOMEM;
 }
 

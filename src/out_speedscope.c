@@ -54,7 +54,9 @@ struct speedscope {
 static void *speedscope_begin(FILE *out, const struct output_info *info, char *err, size_t errlen)
 {
     struct speedscope *st = calloc(1, sizeof *st);
-    if (!st || !(st->tl = timeline_new(info))) {
+    if (st && (st->tl = timeline_new(info)))
+        timeline_columns(st->tl, 1);
+    if (!st || !st->tl) {
         free(st);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -240,9 +242,11 @@ static void write_frame(struct speedscope *st, uint32_t id)
     json_string(st->out, timeline_string(st->tl, f->name));
     fputs(",\"file\":", st->out);
     json_string(st->out, timeline_file(st->tl, f));
-    /* col is optional in the schema and Python frames have none. */
+    /* py-spy's frames carry line and col; col counts from 1 and is 0 when
+     * unknown (before 3.11, with --function or --nolineno). */
     if (f->line != TL_NOLINE)
         fprintf(st->out, ",\"line\":%" PRId32, f->line);
+    fprintf(st->out, ",\"col\":%" PRId32, f->col);
     fputc('}', st->out);
 }
 

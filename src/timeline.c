@@ -17,6 +17,7 @@
 
 struct timeline {
     struct output_info info;
+    int columns;                /* frames differ by column too (timeline_columns) */
     uint64_t period_ns;
     uint64_t gap_ns;            /* an interval longer than this is a gap */
 
@@ -41,12 +42,14 @@ struct timeline {
 static uint64_t frame_hash(const struct tl_frame *f)
 {
     uint64_t h = hashtab_mix64(0, ((uint64_t)f->name << 32) | f->file);
+    h = hashtab_mix64(h, (uint64_t)(uint32_t)f->col);
     return hashtab_mix64(h, ((uint64_t)(uint32_t)f->line << 32) | f->kind);
 }
 
 static int frame_eq(const struct tl_frame *a, const struct tl_frame *b)
 {
-    return a->name == b->name && a->file == b->file && a->line == b->line && a->kind == b->kind;
+    return a->name == b->name && a->file == b->file && a->line == b->line && a->col == b->col &&
+           a->kind == b->kind;
 }
 
 static uint64_t thread_hash(pid_t pid, pid_t tid, uint64_t thread_id)
@@ -74,6 +77,11 @@ struct timeline *timeline_new(const struct output_info *info)
     return tl;
 }
 
+void timeline_columns(struct timeline *tl, int on)
+{
+    tl->columns = on;
+}
+
 void timeline_free(struct timeline *tl)
 {
     if (!tl)
@@ -98,6 +106,8 @@ static int frame_id(struct timeline *tl, const struct frame *fr, uint32_t *out)
     struct tl_frame f = { .name = fr->name, .file = fr->file, .kind = fr->kind,
                           .line = (o && o->nolineno) ? TL_NOLINE
                                   : (o && o->function) ? fr->first_line : fr->line };
+    /* A column means something only beside the line it is on. */
+    f.col = tl->columns && !(o && (o->nolineno || o->function)) ? fr->col : 0;
     struct hashtab_iter it;
     for (uint32_t id = hashtab_first(&tl->frame_index, frame_hash(&f), &it); id != HASHTAB_NONE;
          id = hashtab_next(&tl->frame_index, &it)) {

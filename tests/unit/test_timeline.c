@@ -507,7 +507,7 @@ START_TEST(test_speedscope_basic)
         snprintf(file, sizeof file, "%s.py", jstr(frames->items[i], "name"));
         ck_assert_str_eq(jstr(frames->items[i], "file"), file);
         ck_assert_int_eq((int)jnum(frames->items[i], "line"), 10);
-        ck_assert_ptr_null(jget(frames->items[i], "col"));
+        ck_assert_int_eq((int)jnum(frames->items[i], "col"), 0);   /* synthetic frames: column unknown */
         for (size_t j = 0; j < i; j++)
             ck_assert_str_ne(jstr(frames->items[i], "name"), jstr(frames->items[j], "name"));
     }
