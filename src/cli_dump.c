@@ -127,7 +127,7 @@ int cli_dump(int argc, char **argv)
         return rc;
     struct sample smp = { 0 };
     struct sampler_stats stats;
-    rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, &smp, &stats, err, sizeof err);
+    rc = sampler_once(&s.target, s.walk, s.threads, nonblocking, cli_suspend_flag(), &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
     } else if (json) {

@@ -267,3 +267,13 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
     }
     ti->n = k;
 }
+
+int threadinfo_all_stopped(struct threadinfo *ti, const struct sample *s)
+{
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
+        if (!t || t->state != 'T')
+            return 0;
+    }
+    return s->nthreads > 0;
+}
