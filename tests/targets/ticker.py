@@ -2,18 +2,19 @@
 """gilscope test target: a thread that counts, in one function and then,
 when asked, in another.
 
-    python ticker.py
+    python ticker.py [N]
 
-The "worker" thread computes in phase_a() (holding the GIL, with a short
-sleep every 30000 steps) and counts its rounds; after the command
-'phase b' it does the same in phase_b(). Prints READY (flushed), then
+N "worker" threads (default 1) compute in phase_a() (holding the GIL, with a short
+sleep every 30000 steps) and count their rounds; after the
+command 'phase b' they do the same in phase_b(). Prints READY (flushed), then
 answers commands read from stdin, one line each:
-    count     "count N": rounds so far
+    count     "count N": rounds so far, all workers together
     phase b   switch to phase_b: "phase b"
 Ends at end of input. Runs on Python 2.7 and 3.6+.
 """
 from __future__ import print_function
 
+import sys
 import threading
 import time
 
@@ -48,9 +49,10 @@ def worker():
 
 
 def main():
-    t = threading.Thread(target=worker, name="worker")
-    t.daemon = True
-    t.start()
+    for i in range(int(sys.argv[1]) if len(sys.argv) > 1 else 1):
+        t = threading.Thread(target=worker, name="worker-%d" % i)
+        t.daemon = True
+        t.start()
 
     def switch(args):
         phase[0] = "b"
