@@ -76,6 +76,13 @@ int cli_gil_only_check(struct session *s);
  * a flag (no SA_RESTART, so sleeps wake up). SIGPIPE is ignored. */
 volatile sig_atomic_t *cli_stop_flag(void);
 
+/* cli_suspend_flag — install SIGTSTP/SIGTTIN/SIGTTOU handlers and return
+ * the flag for struct sampler_config's suspend: while the sampler holds a
+ * target, a stop signal makes it let the target go, then stop this
+ * process (SIGSTOP); on SIGCONT it takes the target again and samples on.
+ * Otherwise the process stops at once. */
+volatile sig_atomic_t *cli_suspend_flag(void);
+
 /* cli_last_signal — the signal that set the stop flag, 0 if none. */
 int cli_last_signal(void);
 

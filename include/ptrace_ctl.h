@@ -41,7 +41,10 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
  * threads created or exited since the last call. Returns 0 when every live
  * thread is stopped or asleep, -ESRCH when the whole process has exited
  * (then *EXIT_STATUS, if not NULL, is its wait status if known or -1),
- * other negative errno on failure (threads are resumed before returning). */
+ * other negative errno on failure (threads are resumed before returning).
+ * A thread in uninterruptible sleep (state D) is not waited for: it is
+ * interrupted and held as it is, since it can run no user code before the
+ * stop it then owes, which ptctl_poll / ptctl_wait reap whenever it comes. */
 int ptctl_pause(struct ptctl *p, int *exit_status);
 
 /* ptctl_release — within a pause, once what was read of the stopped
@@ -77,6 +80,19 @@ int ptctl_resume(struct ptctl *p);
  * *EXIT_STATUS as in ptctl_pause). */
 int ptctl_poll(struct ptctl *p, int *exit_status);
 
+/* ptctl_wait — between samples, instead of sleeping: until UNTIL_NS
+ * (CLOCK_MONOTONIC), or until a signal handler of the profiler runs,
+ * reap every ptrace event as it comes and pass it on at once (a new
+ * thread, a signal for the program), so that nothing waits for the next
+ * sample. Returns 0 at UNTIL_NS, -EINTR when a signal handler ran, -ESRCH
+ * when the whole process has exited (with *EXIT_STATUS as in ptctl_pause). */
+int ptctl_wait(struct ptctl *p, uint64_t until_ns, int *exit_status);
+
+/* ptctl_stopped — 1 when every live thread was last seen in a group-stop
+ * (the process was stopped by SIGSTOP, SIGTSTP …, and stays so: pauses do
+ * not resume it), else 0. */
+int ptctl_stopped(const struct ptctl *p);
+
 /* ptctl_pause_ns — nanoseconds the last pause/resume pair held threads
  * stopped (first interrupt to release or resume, plus the stops made by
  * ptctl_settle; 0 when every thread was left asleep), for statistics. */
@@ -94,7 +110,11 @@ void ptctl_set_sleep_proofs(struct ptctl *p, int on);
  * and read again (*WOKE). Zeros for a NULL P. */
 void ptctl_counts(const struct ptctl *p, uint64_t *stopped, uint64_t *asleep, uint64_t *woke);
 
-/* ptctl_detach — resume and detach every thread, free P. Safe with NULL. */
+/* ptctl_detach — resume and detach every thread, free P. Safe with NULL.
+ * Every wait in it is bounded: a thread in uninterruptible sleep is waited
+ * for up to half a second after the others are detached and run (a signal
+ * for the caller cuts that short); if it is still asleep it stays attached
+ * until the profiler exits, when the kernel detaches it. */
 void ptctl_detach(struct ptctl *p);
 
 /* ptctl_threads — the ids of the threads currently followed (live threads;

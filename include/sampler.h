@@ -19,6 +19,13 @@ struct sampler_config {
     double duration_s;      /* stop after this long; 0 = until the target exits or *stop */
     int nonblocking;        /* never pause the target */
     int status_line;        /* redraw a one-line status on stderr */
+    /* Job control (Ctrl-Z), or NULL: see cli_suspend_flag. While the
+     * target is held with ptrace the sampler keeps it at 0; a signal
+     * handler sets it to 1 to ask that the target be let go (detached) and
+     * this process stopped (SIGSTOP); on SIGCONT sampling goes on,
+     * attached again. Outside that it is -1, and the handler stops the
+     * process itself. */
+    volatile sig_atomic_t *suspend;
 };
 
 struct sampler_stats {
@@ -33,6 +40,9 @@ struct sampler_stats {
     uint64_t asleep;            /* blocking: threads left asleep through a pass, not stopped */
     uint64_t woke;              /* blocking: of those, found to have run; stopped and read again */
     uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC of the first and last pass */
+    uint64_t stop_ns;           /* CLOCK_MONOTONIC when sampling ended (the real duration
+                                   is stop_ns - start_ns, whatever the rate) */
+    int target_stopped;         /* the target was seen stopped (SIGSTOP …), and said so */
     int target_exited;          /* the loop ended because the target exited */
 };
 
@@ -50,9 +60,16 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 const struct sampler_config *cfg, volatile sig_atomic_t *stop,
                 sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen);
 
+/* A target found stopped by job control (SIGSTOP …) is left stopped, its
+ * threads are all shown idle, and this is said once on stderr:
+ * "gilscope: PID N is stopped (SIGSTOP): its threads are shown as they
+ * were when it stopped". */
+
 /* sampler_once — one blocking (or non-blocking) pass into S, for `dump`.
+ * SUSPEND as in struct sampler_config (may be NULL).
  * Returns the number of threads read, or negative errno with ERR set. */
 int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
-                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
+                 volatile sig_atomic_t *suspend, struct sample *s, struct sampler_stats *stats,
+                 char *err, size_t errlen);
 
 #endif

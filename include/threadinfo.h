@@ -45,4 +45,8 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused);
  * read (so not counted active). */
 uint64_t threadinfo_unknown(const struct threadinfo *ti);
 
+/* threadinfo_all_stopped — after threadinfo_after(…, 0): 1 when every
+ * thread of S was last seen stopped by job control (state T). */
+int threadinfo_all_stopped(struct threadinfo *ti, const struct sample *s);
+
 #endif

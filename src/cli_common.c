@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "sampler.h"
@@ -15,6 +16,41 @@
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t last_signal;
 static volatile sig_atomic_t signal_count;
+static volatile sig_atomic_t suspend_flag = -1;
+
+/* Install HANDLER (no SA_RESTART, so sleeps wake up) for the N signals SIGS. */
+static void handle(void (*handler)(int), const int *sigs, size_t n)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < n; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* Ctrl-Z (SIGTSTP), SIGTTIN, SIGTTOU: while the sampler holds a target,
+ * ask it to let the target go first (it then stops us); otherwise stop
+ * now, as the default action would. SIGSTOP rather than the signal itself:
+ * the kernel discards those for an orphaned process group. */
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (suspend_flag >= 0) {
+        suspend_flag = 1;
+        return;
+    }
+    int e = errno;
+    kill(getpid(), SIGSTOP);
+    errno = e;
+}
+
+volatile sig_atomic_t *cli_suspend_flag(void)
+{
+    static const int sigs[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+    handle(on_stop_signal, sigs, sizeof sigs / sizeof *sigs);
+    return &suspend_flag;
+}
 
 static void on_signal(int sig)
 {
@@ -25,13 +61,8 @@ static void on_signal(int sig)
 
 volatile sig_atomic_t *cli_stop_flag(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    handle(on_signal, sigs, sizeof sigs / sizeof *sigs);
     signal(SIGPIPE, SIG_IGN);
     return &stop_flag;
 }

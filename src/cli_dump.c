@@ -168,7 +168,7 @@ int cli_dump(int argc, char **argv)
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */
     pywalk_keep_failed(s.walk, 1);
-    rc = sampler_once(&s.target, s.walk, s.threads, o.nonblocking, &smp, &stats, err, sizeof err);
+    rc = sampler_once(&s.target, s.walk, s.threads, o.nonblocking, cli_suspend_flag(), &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
     } else if (o.json) {

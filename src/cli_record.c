@@ -256,7 +256,7 @@ static void make_title(const struct record_opts *o, pid_t pid, char *out, size_t
 static void summary(const char *path, const struct sampler_stats *st, const struct profile *p,
                     const char *build)
 {
-    double secs = (double)(st->end_ns - st->start_ns) / 1e9;
+    double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
     uint64_t all = st->thread_samples + st->errors;
     fprintf(stderr, "gilscope: wrote %s: %" PRIu64 " samples (%" PRIu64 " kept) in %.2f s, "
             "%" PRIu64 " errors (%.2f%%)", path, st->thread_samples, profile_total(p), secs,
@@ -323,7 +323,8 @@ int cli_record(int argc, char **argv)
     }
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2) };
+                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
+                                      .suspend = cli_suspend_flag() };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)
@@ -331,7 +332,7 @@ int cli_record(int argc, char **argv)
         if (c.oom)
             cli_error("out of memory: the profile is cut short");
         struct output_totals totals = { .samples = profile_total(c.profile), .errors = st.errors,
-                                        .duration_s = rc == 0 ? (double)(st.end_ns - st.start_ns) / 1e9 : 0 };
+                                        .duration_s = rc == 0 ? (double)(st.stop_ns - st.start_ns) / 1e9 : 0 };
         int wrc = o.format->end(c.writer, c.profile, &totals);
         if (c.write_error && wrc == 0)
             wrc = -EIO;

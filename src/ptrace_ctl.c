@@ -20,6 +20,19 @@
  * so it is queued rather than dropped) or a short, growing timeout, and
  * watching /proc for it turning into a zombie.
  *
+ * No wait is for good, and no thread is held while another is waited for
+ * without bound: every thread is waited for with WNOHANG and SIGCHLD, and
+ * one that has not stopped after D_CHECK_NS is looked at. A thread in
+ * uninterruptible sleep (D: a vfork parent, a stuck file system) stops
+ * only when that sleep ends, maybe seconds later; but the interrupt it has
+ * is taken on its way back to user space, so until then it runs no user
+ * code and its stack cannot change: it is held as it is (TH_TRAPPING), and
+ * its stop is reaped and ended whenever it comes (ptctl_poll, ptctl_wait).
+ *
+ * Between samples, ptctl_wait sleeps until SIGCHLD and passes every
+ * ptrace event on at once (a new thread, a signal for the program), so
+ * that the program is not held until the next sample.
+ *
  * A thread created by a traced thread is attached by the kernel
  * (PTRACE_O_TRACECLONE) and starts with a stop of its own; we learn its id
  * from the creator's PTRACE_EVENT_CLONE. Until that first stop is reaped it
@@ -66,6 +79,10 @@ enum thr_state {
     TH_STOPPED,     /* in a ptrace-stop we reaped and have not ended */
     TH_ASLEEP,      /* during a pause: left running, asleep in the kernel (see top) */
     TH_LOOSE,       /* during a pause: stopped, then let go by ptctl_release */
+    TH_TRAPPING,    /* interrupted while in uninterruptible sleep (D): its stop
+                       comes when it wakes, and until then it cannot run user
+                       code (the trap is taken on the way back to it); held
+                       without being waited for (see "Waiting" above) */
     TH_ZOMBIE,      /* leader only: exited before its threads; reported last */
     TH_GONE,        /* exited or no longer ours; dropped by thr_compact */
 };
@@ -89,6 +106,9 @@ struct thr {
     struct proc_schedstat seen;     /* its counters at the last look */
     int proven;                     /* off its CPU, counters still SEEN, at the last settle */
     int no_fds;                     /* its readers could not be opened: always stopped */
+    int trap_pending;               /* interrupted, that stop not reaped yet: not to be
+                                       interrupted again (a second trap would follow) */
+    int jobstop;                    /* its last stop was a group-stop (SIGSTOP …) */
 };
 
 struct ptctl {
@@ -107,6 +127,8 @@ struct ptctl {
     int no_sleep_proof;             /* no scheduler counters here, or told so: stop every thread */
     uint64_t n_stopped, n_asleep, n_woke; /* totals over all pauses, see ptctl_counts */
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
+    int drained;                    /* nothing to reap at the last drain, and no SIGCHLD
+                                       taken since: the next pause need not drain */
 };
 
 /* Waiting for the leader: a timeout, doubling from the first to the last
@@ -133,6 +155,9 @@ static const long leader_nap_max_ns = 200 * 1000;
  * all its threads are reaped; only reached when something unexpected holds
  * it back. */
 static const uint64_t exit_report_timeout_ns = 5ull * 1000 * 1000 * 1000;
+
+/* How long ptctl_detach waits for threads held in uninterruptible sleep. */
+static const uint64_t detach_trapping_ns = 500ull * 1000 * 1000;
 
 static void nap(long ns)
 {
@@ -283,6 +308,8 @@ static void handle_status(struct ptctl *p, size_t i, int status)
     p->t[i].st = TH_STOPPED;
     p->t[i].how = RESUME_CONT;
     p->t[i].sig = 0;
+    p->t[i].trap_pending = 0;
+    p->t[i].jobstop = event == PTRACE_EVENT_STOP && is_stop_signal(sig);
     switch (event) {
     case 0:
         /* signal-delivery-stop: the signal is for the program; hold it
@@ -366,6 +393,7 @@ static int resume_one(struct ptctl *p, size_t i)
 static int drain(struct ptctl *p, int resume)
 {
     long li = thr_find(p, p->pid);
+    int found = 0;
 
     for (size_t k = 0; k <= p->n && !p->gone; k++) {
         size_t i;
@@ -379,14 +407,17 @@ static int drain(struct ptctl *p, int resume)
             break;
         }
         enum thr_state st = p->t[i].st;
-        if (!thr_waitable(&p->t[i]) && st != TH_ZOMBIE)
+        if (!thr_waitable(&p->t[i]) && st != TH_ZOMBIE && st != TH_TRAPPING)
             continue;
         int r = reap_nohang(p, i);
         if (r < 0)
             return r;
+        if (r > 0)
+            found = 1;
         if (resume && r > 0 && p->t[i].st == TH_STOPPED)
             resume_one(p, i);
     }
+    p->drained = !found && !p->gone;
     return p->gone ? -ESRCH : 0;
 }
 
@@ -438,14 +469,74 @@ static int recover_stolen_stop(struct ptctl *p, size_t i)
     return 1;
 }
 
-/* Sleep until a SIGCHLD is pending or NS pass. Returns 1 for SIGCHLD. */
-static int wait_chld(long ns)
+/* Sleep until a SIGCHLD is pending or NS pass (0: only look). Returns 1
+ * for SIGCHLD, 0 when the time passed, -EINTR when a signal handler ran.
+ * A SIGCHLD taken may stand for any tracee's report: the next pause drains. */
+static int wait_chld(struct ptctl *p, uint64_t ns)
 {
     sigset_t chld;
-    struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    return sigtimedwait(&chld, NULL, &ts) == SIGCHLD;
+    int r = sigtimedwait(&chld, NULL, &ts);
+    if (r == SIGCHLD) {
+        p->drained = 0;
+        return 1;
+    }
+    return r < 0 && errno == EINTR ? -EINTR : 0;
+}
+
+/* The state letter of thread I ('D', 'S' …), 0 if unknown. */
+static char thr_state_char(struct ptctl *p, size_t i)
+{
+    struct thr *t = &p->t[i];
+    struct proc_stat st;
+
+    if (!t->stat && !t->no_fds)
+        t->stat = proc_statfd_open(p->pid, t->tid);
+    if (t->stat)
+        return proc_statfd_read(t->stat, &st) == 0 ? st.state : 0;
+    /* Short of descriptors: one for this look only. */
+    struct proc_statfd *once = proc_statfd_open(p->pid, t->tid);
+    char c = once != NULL && proc_statfd_read(once, &st) == 0 ? st.state : 0;
+    proc_statfd_close(once);
+    return c;
+}
+
+/* How long an interrupted thread may take to stop before we look whether
+ * it is in uninterruptible sleep (then it is held as it is, TH_TRAPPING).
+ * A running thread stops in microseconds; one waiting for a CPU on a
+ * loaded machine may take milliseconds, and is merely looked at again. */
+#define D_CHECK_NS 2000000ull
+
+/* Thread I, interrupted (or new), may be in uninterruptible sleep: if so,
+ * hold it as it is. Returns 1 when it is now TH_TRAPPING. */
+static int held_in_d(struct ptctl *p, size_t i)
+{
+    if (p->t[i].st != TH_RUNNING || thr_state_char(p, i) != 'D')
+        return 0;
+    p->t[i].st = TH_TRAPPING;
+    return 1;
+}
+
+/* Wait for the stop (or exit) of thread I, never for good: see "Waiting"
+ * at the top. Returns 0 or a negative errno. */
+static int wait_one(struct ptctl *p, size_t i)
+{
+    uint64_t next_look = clock_mono_ns() + D_CHECK_NS;
+
+    for (;;) {
+        int r = reap_nohang(p, i);
+        if (r != 0)
+            return r < 0 ? r : 0;
+        uint64_t now = clock_mono_ns();
+        if (now >= next_look) {
+            if (held_in_d(p, i))
+                return 0;
+            next_look = now + D_CHECK_NS;
+        }
+        wait_chld(p, next_look - now);
+    }
 }
 
 /* Wait for the leader (index I) to report, without ever blocking for good:
@@ -464,12 +555,14 @@ static int wait_leader(struct ptctl *p, size_t i)
         if (r != 0)
             return r < 0 ? r : 0;
         /* A SIGCHLD may be stale (an earlier stop): then this loops once more. */
-        if (wait_chld(ns) && clock_mono_ns() < next_look)
+        if (wait_chld(p, (uint64_t)ns) == 1 && clock_mono_ns() < next_look)
             continue;
         if (leader_is_zombie(p)) {
             p->t[i].st = TH_ZOMBIE;
             return 0;
         }
+        if (held_in_d(p, i))
+            return 0;
         if (recover_stolen_stop(p, i))
             return 0;
         ns = ns * 2 > leader_wait_max_ns ? leader_wait_max_ns : ns * 2;
@@ -626,6 +719,7 @@ static void interrupt(struct ptctl *p, size_t i)
     /* Errors are fine here: a thread that cannot be interrupted is exiting
      * or not ours, and its wait tells which. */
     pt(PTRACE_INTERRUPT, p->t[i].tid, NULL, 0);
+    p->t[i].trap_pending = 1;
 }
 
 /* Wait until no thread is left that may still stop (interrupted, or new),
@@ -655,17 +749,11 @@ static int wait_stops(struct ptctl *p, uint64_t spin_ns)
         /* p->n can grow inside the loop (clone events); new threads are
          * then waited for in the same pass. */
         for (size_t i = 0; i < p->n && !p->gone; i++) {
-            int status;
-            pid_t tid = p->t[i].tid;
-            if (tid == p->pid || !thr_waitable(&p->t[i]))
+            if (p->t[i].tid == p->pid || !thr_waitable(&p->t[i]))
                 continue;
-            pid_t w = wait_tid(tid, &status, 0);
-            if (w == tid)
-                handle_status(p, i, status);
-            else if (errno == ECHILD)
-                p->t[i].st = TH_GONE;
-            else
-                return -errno;
+            int r = wait_one(p, i);
+            if (r < 0)
+                return r;
         }
         if (p->gone)
             return -ESRCH;
@@ -716,9 +804,17 @@ static int stop_all(struct ptctl *p, int let_sleep)
     /* Stops that happened since the last poll are stops already; taking
      * them first also avoids interrupting a thread that is already stopped,
      * which would queue a second stop for after the resume. */
-    int r = drain(p, 0);
+    int r = p->drained && wait_chld(p, 0) == 0 ? 0 : drain(p, 0);
     if (r < 0)
         return r;
+    p->drained = 0;
+
+    /* A thread held in D since an earlier pause is held still, or it is
+     * on its way to the stop it owes us: wait for that, without a second
+     * interrupt. */
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].st == TH_TRAPPING && thr_state_char(p, i) != 'D')
+            p->t[i].st = TH_RUNNING;
 
     p->t0 = 0;
     for (size_t i = 0; i < p->n && !p->t0; i++)
@@ -727,7 +823,7 @@ static int stop_all(struct ptctl *p, int let_sleep)
     /* Every look before the first interrupt: looking is not holding. */
     if (let_sleep && !p->no_sleep_proof)
         for (size_t i = 0; i < p->n && !p->no_sleep_proof; i++)
-            if (p->t[i].st == TH_RUNNING && looks_asleep(p, i))
+            if (p->t[i].st == TH_RUNNING && !p->t[i].trap_pending && looks_asleep(p, i))
                 p->t[i].st = TH_ASLEEP;
     if (p->no_sleep_proof)
         for (size_t i = 0; i < p->n; i++)
@@ -736,10 +832,10 @@ static int stop_all(struct ptctl *p, int let_sleep)
     /* Leader first: it is waited for last and is most often the thread
      * that runs Python. */
     long li = thr_find(p, p->pid);
-    if (li >= 0 && p->t[li].st == TH_RUNNING)
+    if (li >= 0 && p->t[li].st == TH_RUNNING && !p->t[li].trap_pending)
         interrupt(p, (size_t)li);
     for (size_t i = 0; i < p->n; i++)
-        if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid)
+        if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid && !p->t[i].trap_pending)
             interrupt(p, i);
     return wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
 }
@@ -929,6 +1025,47 @@ int ptctl_poll(struct ptctl *p, int *exit_status)
     return r;
 }
 
+int ptctl_wait(struct ptctl *p, uint64_t until_ns, int *exit_status)
+{
+    if (p == NULL)
+        return -EINVAL;
+    for (;;) {
+        /* Drain until a round finds nothing: SIGCHLD does not queue, so
+         * one may stand for several reports, and a report found (a clone
+         * event) may announce another (the new thread's first stop). When
+         * drained already and nothing came since, no waitpid round. */
+        uint64_t now;
+        while (!p->drained) {
+            int r = ptctl_poll(p, exit_status);
+            if (r < 0)
+                return r;
+            if ((now = clock_mono_ns()) >= until_ns)
+                return 0;
+        }
+        now = clock_mono_ns();
+        if (now >= until_ns)
+            return 0;
+        if (wait_chld(p, until_ns - now) < 0)
+            return -EINTR;
+    }
+}
+
+int ptctl_stopped(const struct ptctl *p)
+{
+    int live = 0;
+
+    if (p == NULL || p->gone)
+        return 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].st == TH_GONE || p->t[i].st == TH_ZOMBIE)
+            continue;
+        if (!p->t[i].jobstop)
+            return 0;
+        live++;
+    }
+    return live > 0;
+}
+
 uint64_t ptctl_pause_ns(const struct ptctl *p)
 {
     return p ? p->pause_ns : 0;
@@ -956,11 +1093,43 @@ size_t ptctl_threads(const struct ptctl *p, pid_t *out, size_t max)
     for (size_t i = 0; i < p->n; i++) {
         if (p->t[i].st == TH_GONE || p->t[i].st == TH_ZOMBIE)
             continue;
-        if (k < max)
+        if (k < max && out != NULL)
             out[k] = p->t[i].tid;
         k++;
     }
     return k;
+}
+
+/* Threads held in uninterruptible sleep can be detached only once they
+ * stop, when that sleep ends. The others are already detached and run:
+ * wait for these a moment (a signal for us ends the wait); any left stay
+ * attached, with nothing to do but stop at its end, until this process
+ * exits and the kernel detaches them. */
+static void detach_trapping(struct ptctl *p)
+{
+    uint64_t until = clock_mono_ns() + detach_trapping_ns;
+
+    for (;;) {
+        int left = 0;
+        for (size_t i = 0; i < p->n; i++) {
+            if (p->t[i].st != TH_TRAPPING)
+                continue;
+            int status;
+            pid_t w = wait_tid(p->t[i].tid, &status, WNOHANG);
+            if (w == p->t[i].tid && WIFSTOPPED(status)) {
+                int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+                pt(PTRACE_DETACH, p->t[i].tid, NULL, sig);
+                p->t[i].st = TH_GONE;
+            } else if (w != 0) {
+                p->t[i].st = TH_GONE;   /* exited, or no longer ours */
+            } else {
+                left++;
+            }
+        }
+        uint64_t now = clock_mono_ns();
+        if (left == 0 || now >= until || wait_chld(p, until - now) < 0)
+            return;
+    }
 }
 
 void ptctl_detach(struct ptctl *p)
@@ -983,6 +1152,7 @@ void ptctl_detach(struct ptctl *p)
         for (size_t i = 0; i < p->n; i++)
             if (p->t[i].st == TH_STOPPED)
                 pt(PTRACE_DETACH, p->t[i].tid, NULL, p->t[i].sig);
+        detach_trapping(p);
     }
     for (size_t i = 0; i < p->n; i++)
         thr_close(&p->t[i]);

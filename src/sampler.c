@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,24 @@ static uint64_t sleep_until(uint64_t when_ns, int measure)
     /* EINTR wakes us early on purpose: the stop flag is checked right after. */
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     return 0;
+}
+
+/* Blocking mode: wait until WHEN_NS while passing the target's ptrace
+ * events on as they come (ptctl_wait), so that a new thread or a signal
+ * for the program is not held until the next pass. Returns early when a
+ * signal handler of ours ran (the caller looks at its flags). Returns 0,
+ * or -ESRCH when the target has exited (with *EXIT_STATUS). */
+static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status)
+{
+    uint64_t now = clock_mono_ns();
+    if (now >= when_ns)
+        return 0;
+    if (when_ns - now < SPIN_BELOW_NS) {
+        sleep_until(when_ns, 0);
+        return 0;
+    }
+    int r = ptctl_wait(pt, when_ns, exit_status);
+    return r == -ESRCH ? -ESRCH : 0;
 }
 
 /* xorshift: jitter needs no quality, only no correlation with the target. */
@@ -145,6 +164,22 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
     }
 }
 
+/* A target stopped by job control is left stopped (ptrace_ctl keeps its
+ * group-stop): none of its threads runs, so none is active; say so once. */
+static void note_stopped(const struct target *t, struct ptctl *pt, struct threadinfo *ti, struct sample *s,
+                         struct sampler_stats *stats)
+{
+    if (!(pt ? ptctl_stopped(pt) : threadinfo_all_stopped(ti, s)))
+        return;
+    for (size_t i = 0; i < s->nthreads; i++)
+        s->threads[i].flags &= ~(uint32_t)SAMPLE_ACTIVE;
+    if (!stats->target_stopped) {
+        stats->target_stopped = 1;
+        fprintf(stderr, "%sgilscope: PID %d is stopped (SIGSTOP): its threads are shown as they were "
+                "when it stopped\n", isatty(2) ? "\r\033[K" : "", (int)t->pid);
+    }
+}
+
 /* One pass. Returns 0, or -ESRCH when the target has exited. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                     struct sample *s, struct sampler_stats *stats)
@@ -188,6 +223,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         return 0;
     }
     threadinfo_after(ti, s, pt != NULL);
+    note_stopped(t, pt, ti, s, stats);
     stats->thread_samples += (uint64_t)n;
     return 0;
 }
@@ -244,6 +280,39 @@ static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t l
     fflush(stderr);
 }
 
+/* Job control (see struct sampler_config): arm SUSPEND while the target
+ * is held, so that a stop signal becomes a request the loop answers. */
+static void suspend_arm(volatile sig_atomic_t *suspend)
+{
+    if (suspend)
+        *suspend = 0;
+}
+
+/* Disarm SUSPEND once the target is let go. Returns whether a stop was
+ * asked for meanwhile. Stop signals are held while it is read and
+ * cleared, so that none falls between. */
+static int suspend_disarm(volatile sig_atomic_t *suspend)
+{
+    sigset_t tstp, old;
+    if (!suspend)
+        return 0;
+    sigemptyset(&tstp);
+    sigaddset(&tstp, SIGTSTP);
+    sigaddset(&tstp, SIGTTIN);
+    sigaddset(&tstp, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &tstp, &old);
+    int asked = *suspend > 0;
+    *suspend = -1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return asked;
+}
+
+/* Stop this process (as Ctrl-Z would) and return once it is continued. */
+static void stop_self(void)
+{
+    kill(getpid(), SIGSTOP);
+}
+
 int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 const struct sampler_config *cfg, volatile sig_atomic_t *stop,
                 sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen)
@@ -255,6 +324,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         pt = attach(t->pid, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
+        suspend_arm(cfg->suspend);
     }
     struct sample s = { 0 };
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
@@ -262,20 +332,59 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
+    uint64_t base = start;      /* tick 0 of the schedule; moved on after a suspension */
     int want_stats = env_on("GILSCOPE_STATS");
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
-        /* Tick k is due at start + k·interval, moved by up to ±25%. */
-        uint64_t slot = start + k * interval;
+        /* Tick k is due at base + k·interval, moved by up to ±25%. */
+        uint64_t slot = base + k * interval;
         uint64_t due = slot - interval / 4 + next_rand(&seed) % (interval / 2 + 1);
         if (k == 0)
-            due = start;
+            due = base;
+        /* The duration ends the recording on time, whatever the rate. */
+        uint64_t wake = due < end ? due : end;
         uint64_t now = clock_mono_ns();
-        if (now < due) {
-            spin_ns += sleep_until(due, want_stats);
+        int gone = 0;
+        while (now < wake && !*stop && !(pt && cfg->suspend && *cfg->suspend > 0)) {
+            int exit_status = -1;
+            if (!pt) {
+                spin_ns += sleep_until(wake, want_stats);
+            } else if (wait_events(pt, wake, &exit_status) == -ESRCH) {
+                target_gone(t, exit_status);
+                gone = 1;
+                break;
+            }
+            now = clock_mono_ns();
+        }
+        if (gone) {
+            stats->target_exited = 1;
+            break;
+        }
+        if (*stop)
+            break;
+        if (pt && cfg->suspend && *cfg->suspend > 0) {
+            /* Ctrl-Z: let the target go before stopping, so that it does
+             * not stay held while we are; take it again on SIGCONT. */
+            ptctl_detach(pt);
+            pt = NULL;
+            suspend_disarm(cfg->suspend);
+            stop_self();
             if (*stop)
                 break;
-            now = clock_mono_ns();
+            int e = 0;
+            pt = attach(t->pid, &e, err, errlen);
+            if (!pt) {
+                /* Gone while we were stopped, or no longer ours to hold:
+                 * what was recorded stands. */
+                stats->target_exited = e == -ESRCH;
+                if (e != -ESRCH)
+                    fprintf(stderr, "gilscope: after the stop: %s\n", err);
+                break;
+            }
+            suspend_arm(cfg->suspend);
+            base = clock_mono_ns();
+            k = (uint64_t)-1;   /* the next tick is tick 0 of the new schedule */
+            continue;
         }
         if (now >= end)
             break;
@@ -288,9 +397,9 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             stats->late += skip;
             k += skip;
         }
-        /* Blocking: the pass's ptctl_pause reaps what happened since the
-         * last one (stops, new threads, the exit) before it interrupts, so
-         * a ptctl_poll just before it would only repeat a waitpid per thread. */
+        /* Blocking: events between passes (stops, new threads, the exit)
+         * were reaped as they came by wait_events, and what came since is
+         * reaped by the pass's ptctl_pause before it interrupts. */
         if (!pt && now >= next_exit_poll) {
             next_exit_poll = now + EXIT_POLL_NS;
             if (target_poll_exit(t)) {
@@ -313,10 +422,14 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             next_status = stats->end_ns + STATUS_EVERY_NS;
         }
     }
+    stats->stop_ns = clock_mono_ns();
+    int held = pt != NULL;
     ptctl_detach(pt);
+    if (suspend_disarm(held ? cfg->suspend : NULL))
+        stop_self();
     stats->errors = sum_errors(stats);
     if (!stats->end_ns)
-        stats->end_ns = clock_mono_ns();
+        stats->end_ns = stats->stop_ns;
     if (cfg->status_line)
         fprintf(stderr, "\r\033[K");
     if (want_stats)
@@ -326,7 +439,8 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
 }
 
 int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
-                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen)
+                 volatile sig_atomic_t *suspend, struct sample *s, struct sampler_stats *stats,
+                 char *err, size_t errlen)
 {
     struct ptctl *pt = NULL;
     memset(stats, 0, sizeof *stats);
@@ -335,9 +449,14 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int 
         pt = attach(t->pid, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
+        suspend_arm(suspend);
     }
     int rc = one_pass(t, pt, w, ti, s, stats);
+    int held = pt != NULL;
     ptctl_detach(pt);
+    /* Ctrl-Z during the pass: the target is let go, now we stop. */
+    if (suspend_disarm(held ? suspend : NULL))
+        stop_self();
     stats->errors = sum_errors(stats);
     if (rc == -ESRCH) {
         snprintf(err, errlen, "PID %d exited", (int)t->pid);

@@ -310,3 +310,13 @@ uint64_t threadinfo_unknown(const struct threadinfo *ti)
 {
     return ti->unknown;
 }
+
+int threadinfo_all_stopped(struct threadinfo *ti, const struct sample *s)
+{
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
+        if (!t || t->state != 'T')
+            return 0;
+    }
+    return s->nthreads > 0;
+}
