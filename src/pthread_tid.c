@@ -60,15 +60,21 @@ static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, cons
         if (proc_mem_read(m, ids[i], words[have], sizeof words[have]) == 0)
             have++;
     int found = -2;
+    /* A thread that has exited while its Python state lives on (a main
+     * thread ended with pthread_exit) has its tid field cleared by the
+     * kernel: a 0 is allowed, as long as the living threads all agree. */
     for (size_t off = 2; words && have && off < PTHREAD_SCAN_WORDS && found < 0; off++) {
-        int ok = 1;
+        int ok = 1, live = 0;
         for (size_t i = 0; i < have && ok; i++) {
             int32_t v = words[i][off];
+            if (v == 0 && have > 1)
+                continue;
             ok = v > 0 && tid_known(&tasks, v);
+            live += ok;
             for (size_t j = 0; j < i && ok; j++)
                 ok = words[j][off] != v;
         }
-        if (ok)
+        if (ok && live > 0 && (live > 1 || have <= 2))
             found = (int)(off * sizeof(int32_t));
     }
     free(words);

@@ -1221,8 +1221,9 @@ static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t e
     int dead = sf != NULL && proc_statfd_read(sf, &st) == 0 && st.state == 'Z';
     proc_statfd_close(sf);
     if (dead) {
-        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited", who, (int)pid,
-                tid == pid ? "its main thread" : "the thread");
+        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited%s", who, (int)pid,
+                tid == pid ? "its main thread" : "the thread",
+                tid == pid ? " (blocking mode needs it; --nonblocking reads through a live thread)" : "");
         return;
     }
     if (proc_status_int(pid, tid == pid ? 0 : tid, "TracerPid:", &tracer) == 0 && tracer > 0) {
