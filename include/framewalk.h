@@ -79,11 +79,10 @@ struct framewalk {
     uint64_t pass;                  /* sampling pass number */
     int late_reads;                 /* the current walk read outside the batch */
     uint64_t nwalk;                 /* walks begun (the current walk's number) */
-    uint64_t *visited;              /* frame addresses of the current walk (cycle check; ≤3.10:
-                                       only frames the frame set could not take) */
-    size_t visited_cap;             /* power of two, > 2 × PYWALK_MAX_DEPTH */
-    uint32_t *visited_used;         /* slots filled in this walk, to clear just those */
-    size_t nvisited;
+    struct framewalk_cycle {        /* Brent's cycle check over the frames a walk meets */
+        uint64_t saved;             /* the frame met at the last power of two */
+        uint32_t power, lam;        /* steps until the next save, and taken since the last */
+    } cyc;
     struct framewalk_link *chain;   /* frames of the current walk, leaf first (FRAMEWALK_CHAIN_MAX) */
     size_t nchain;
     struct framewalk_chunk chunks[FRAMEWALK_MAX_CHUNKS]; /* newest first */

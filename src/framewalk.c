@@ -16,11 +16,8 @@ int framewalk_init(struct framewalk *fw, const struct py_offsets *o, struct proc
     fw->o = o;
     fw->m = m;
     fw->cc = cc;
-    fw->visited_cap = 4096;
-    fw->visited = calloc(fw->visited_cap, sizeof *fw->visited);
-    fw->visited_used = calloc(PYWALK_MAX_DEPTH + 1, sizeof *fw->visited_used);
     fw->chain = calloc(FRAMEWALK_CHAIN_MAX, sizeof *fw->chain);
-    int ok = fw->visited && fw->visited_used && fw->chain;
+    int ok = fw->chain != NULL;
     if (ok && o->frame_model == PYOFF_FRAMES_HEAP) {
         /* Frame objects are remembered only where frames are objects (≤3.10). */
         struct framewalk_fset *fs = &fw->fs;
@@ -42,8 +39,6 @@ void framewalk_free(struct framewalk *fw)
 {
     for (size_t i = 0; i < FRAMEWALK_MAX_CHUNKS; i++)
         free(fw->chunks[i].buf);
-    free(fw->visited);
-    free(fw->visited_used);
     free(fw->chain);
     free(fw->fs.addr);
     free(fw->fs.last);
@@ -98,35 +93,29 @@ int framewalk_read_top(struct framewalk *fw, uint64_t tstate, uint64_t *frame)
 
 /* ---- cycle detection ---- */
 
-/* The visited set stays a private table of its own, not a hashtab: it is
- * filled on every frame of a 3.11+ walk that crosses chunks (and ≤3.10
- * frames the frame set cannot take), and measured as a hashtab (hash,
- * slot → index → address, out-of-line insert, per-entry removal) it cost
- * ~130 instructions per frame against ~26 here, +44% for the whole walk
- * (callgrind, chain.py on 3.12). Addresses live in the slots; a reset
- * clears just the slots this walk filled. */
-static void visited_reset(struct framewalk *fw)
+/* Cycle detection needs no table: Brent's algorithm keeps one frame
+ * address, met at the last power of two of steps, and compares each new
+ * frame with it, so a chain that loops is caught within a few times the
+ * loop's length and lead-in, at the cost of one comparison per frame. A
+ * cycle longer than a walk can go is caught while counting what a cut
+ * walk left out. */
+static void cycle_reset(struct framewalk_cycle *c)
 {
-    for (size_t i = 0; i < fw->nvisited; i++)
-        fw->visited[fw->visited_used[i]] = 0;
-    fw->nvisited = 0;
+    c->saved = 0;
+    c->power = 1;
+    c->lam = 0;
 }
 
-/* Returns 1 if ADDR was already seen in this walk. Callers insert at most
- * PYWALK_MAX_DEPTH addresses between resets. */
-static int visited_check(struct framewalk *fw, uint64_t addr)
+/* Whether ADDR closes a loop of the frames met since the last reset. */
+static int cycle_check(struct framewalk_cycle *c, uint64_t addr)
 {
-    size_t mask = fw->visited_cap - 1;
-    size_t i = (size_t)((addr >> 3) * 0x9E3779B97F4A7C15ull >> 32) & mask;
-    while (fw->visited[i]) {
-        if (fw->visited[i] == addr)
-            return 1;
-        i = (i + 1) & mask;
+    if (addr == c->saved)
+        return 1;
+    if (++c->lam == c->power) {
+        c->saved = addr;
+        c->power = c->power < (1u << 30) ? c->power * 2 : c->power;
+        c->lam = 0;
     }
-    if (fw->nvisited > PYWALK_MAX_DEPTH)
-        return 0;
-    fw->visited[i] = addr;
-    fw->visited_used[fw->nvisited++] = (uint32_t)i;
     return 0;
 }
 
@@ -281,6 +270,8 @@ static int truncated_heap(struct framewalk *fw, uint64_t frame, struct sample *o
     fw->late_reads = 1;
     while (frame && n < FRAMEWALK_COUNT_MAX) {
         uint64_t next;
+        if (cycle_check(&fw->cyc, frame))
+            return PYWALK_ERR_CYCLE;
         if ((frame & 7) || proc_mem_read(fw->m, frame + (uint64_t)fw->o->f_back, &next, 8) != 0)
             break;
         n++;
@@ -305,16 +296,15 @@ static int walk_heap_frames(struct framewalk *fw, uint64_t frame, struct sample 
         if ((frame & 7) || hdr > FRAMEWALK_HDR || heap_frame(fw, frame, hdr, buf, &f, &k) != 0)
             return PYWALK_ERR_READ;
         /* Cycle check: a frame the set holds (found by the lookup just
-         * made) carries the number of the last walk that met it; only the
-         * others go through the visited set. (A frame the set could not
-         * take at first but takes later is caught one lap later.) */
+         * made) carries the number of the last walk that met it, which
+         * catches a loop at once; Brent's check catches the rest. */
         if (k >= 0) {
             if (fw->fs.walk[k] == fw->nwalk)
                 return PYWALK_ERR_CYCLE;
             fw->fs.walk[k] = fw->nwalk;
-        } else if (visited_check(fw, frame)) {
-            return PYWALK_ERR_CYCLE;
         }
+        if (cycle_check(&fw->cyc, frame))
+            return PYWALK_ERR_CYCLE;
         chain_note(fw, frame, out->nframes - mark);
         int err = 0;
         struct codecache_entry *c = codecache_lookup(fw->cc, get_u64(f, o->f_code), fw->ab, &err);
@@ -486,6 +476,8 @@ static int truncated_interp(struct framewalk *fw, uint64_t frame, size_t ifsize,
     uint64_t n = 0;
     for (int steps = 0; frame && steps < FRAMEWALK_COUNT_MAX; steps++) {
         const uint8_t *f;
+        if (cycle_check(&fw->cyc, frame))
+            return PYWALK_ERR_CYCLE;
         if ((frame & 7) || frame_bytes(fw, frame, ifsize, scratch, &f) != 0)
             break;
         int owner = o->if_owner >= 0 ? f[o->if_owner] : 0;
@@ -508,11 +500,6 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
     uint8_t scratch[FRAMEWALK_HDR];
     if (ifsize > FRAMEWALK_HDR)
         return PYWALK_ERR_READ;
-    /* Frames on a data stack lie below their callees, so a walk usually
-     * meets strictly falling addresses, which cannot repeat: the cycle
-     * check's table is filled only once an address does not fall. */
-    uint64_t lowest = UINT64_MAX;
-    int hashed = 0;
     /* Every frame visited counts, shims included, so a loop of shims ends too. */
     for (int steps = 0; frame; steps++) {
         if (steps >= PYWALK_MAX_DEPTH) {
@@ -522,15 +509,8 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
         const uint8_t *f;
         if ((frame & 7) || frame_bytes(fw, frame, ifsize, scratch, &f) != 0)
             return PYWALK_ERR_READ;
-        if (!hashed && frame < lowest) {
-            lowest = frame;
-        } else {
-            for (size_t k = 0; !hashed && k < fw->nchain; k++)
-                visited_check(fw, fw->chain[k].addr);
-            hashed = 1;
-            if (visited_check(fw, frame))
-                return PYWALK_ERR_CYCLE;
-        }
+        if (cycle_check(&fw->cyc, frame))
+            return PYWALK_ERR_CYCLE;
         chain_note(fw, frame, out->nframes - mark);
         uint64_t prev = get_u64(f, o->if_previous);
         int owner = o->if_owner >= 0 ? f[o->if_owner] : 0;
@@ -568,7 +548,7 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
 
 int framewalk_walk(struct framewalk *fw, uint64_t frame, struct sample *out, uint32_t *flags)
 {
-    visited_reset(fw);
+    cycle_reset(&fw->cyc);
     fw->nwalk++;
     fw->nchain = 0;
     fw->nxseen = 0;
