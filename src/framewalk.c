@@ -523,6 +523,17 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
             continue;
         }
         uint64_t code = get_u64(f, o->if_code) & ~(uint64_t)o->stackref_tag_bits;
+        if (code == 0) {
+            /* A frame being pushed is linked before its executable is set
+             * (a NULL stack reference, seen on 3.14): as the newest frame it
+             * has not started, and its caller is the running one; deeper
+             * down it means the stack changed under a running read. */
+            if (out->nframes == mark) {
+                frame = prev;
+                continue;
+            }
+            return PYWALK_ERR_TORN;
+        }
         int err = 0;
         struct codecache_entry *c = codecache_lookup(fw->cc, code, fw->ab, &err);
         if (!c) {
