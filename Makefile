@@ -103,7 +103,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude \
                -Ipython_offsets -Itests/unit $(shell pkg-config --cflags libelf 2>/dev/null)
-FUZZ_LIBSRC  = linetable pystr proc pyoffsets flamegraph strtab elfsym
+FUZZ_LIBSRC  = linetable pystr proc pyoffsets flamegraph strtab elfsym hashtab utf8 pyobj clock
 FUZZ_OBJS    = $(patsubst %,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIBSRC))
 FUZZ_BINS    = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
