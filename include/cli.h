@@ -115,6 +115,10 @@ int cli_opt_duration(const char *arg, double *out);    /* -d: seconds, or "unlim
  * its message and returns EXIT_ERROR when both are set, else 0. */
 int cli_native_check(int native, int nonblocking);
 
+/* cli_color_stdout — 1 when standard output may get colours: a terminal
+ * (a person), not TERM=dumb, and never against NO_COLOR (no-color.org). */
+int cli_color_stdout(void);
+
 /* cli_error — print "gilscope: MESSAGE" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -123,12 +127,13 @@ int cli_record(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_flamegraph(int argc, char **argv);
 int cli_top(int argc, char **argv);
+int cli_gil(int argc, char **argv);
 /* cli_completions — `gilscope completions bash|zsh|fish`: print a completion script. */
 int cli_completions(int argc, char **argv);
 
 /* Each subcommand's option table and help (in its own file), and the top
  * level's (-h, -V; in cli_commands.c). */
-extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_flamegraph_cmd, cli_top_cmd,
+extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_gil_cmd, cli_flamegraph_cmd, cli_top_cmd,
     cli_completions_cmd, cli_main_cmd;
 
 /* Table entries (struct cliopt initializers) for the options several

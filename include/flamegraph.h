@@ -32,6 +32,7 @@ enum flamegraph_kind {
     FLAMEGRAPH_NATIVE,  /* no "(FILE…)" part, or marked "[native]": aqua */
     FLAMEGRAPH_THREAD,  /* "thread (TID): NAME", "thread (0x…)", "process …": purple */
     FLAMEGRAPH_IDLE,    /* "<idle>" or "[idle]" in the name: grey */
+    FLAMEGRAPH_GIL_WAIT, /* "[gil-wait]" (record --states): red */
 };
 
 /* At most this many frames are drawn, the widest, so that a huge profile

@@ -117,10 +117,12 @@ int proc_statfd_read(struct proc_statfd *s, struct proc_stat *out);
 void proc_statfd_close(struct proc_statfd *s);
 
 /* proc_syscall_parse — parse /proc/PID/task/TID/syscall: *NR is the number
- * of the system call the thread is in, -1 when it is in user space, -2 when
- * it is running (the file only says more while the thread is stopped).
- * Returns 0 or -EINVAL. */
-int proc_syscall_parse(const char *text, size_t len, long *nr);
+ * of the system call the thread is in, -1 when it is off CPU in user space
+ * (stopped, or a page fault), -2 when it is running (the file says more only
+ * of a thread that is not running). ARGS (may be NULL) gets the call's
+ * first two arguments (a futex's address and operation), 0 when not in a
+ * call or not given. Returns 0 or -EINVAL. */
+int proc_syscall_parse(const char *text, size_t len, long *nr, uint64_t args[2]);
 
 /* A kept-open reader of /proc/PID/task/TID/syscall, like proc_statfd. It
  * tells a ptrace-stopped thread that was blocked in the kernel (idle) from
@@ -131,7 +133,7 @@ struct proc_syscallfd *proc_syscallfd_open(pid_t pid, pid_t tid);
 
 /* proc_syscallfd_read — as proc_syscall_parse, from the file. Returns 0,
  * -ESRCH when the thread has exited, -EINVAL. */
-int proc_syscallfd_read(struct proc_syscallfd *s, long *nr);
+int proc_syscallfd_read(struct proc_syscallfd *s, long *nr, uint64_t args[2]);
 
 /* proc_syscallfd_close — close and free S (NULL is fine). */
 void proc_syscallfd_close(struct proc_syscallfd *s);

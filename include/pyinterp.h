@@ -27,6 +27,15 @@ struct pyinterp {
     uint64_t runtime;           /* address of _PyRuntime (3.7+), else 0 */
     uint64_t interp_head_addr;  /* address of the word holding the first interpreter */
     uint64_t tstate_current_addr; /* address of the word naming the GIL holder (≤3.11), else 0 */
+    /* Where a thread waiting for the GIL sleeps, when that has a fixed
+     * address (see gilwait.h): the GIL structure in the runtime, or the
+     * static variables of an older GIL; and 2.7's lock, reached through
+     * the pointer at gil_lock_ptr. Empty when it moves with the interpreter
+     * state (3.12+) or the binary has no symbols for it. */
+    struct { uint64_t addr, size; } gil_fixed[4];
+    int ngil_fixed;
+    uint64_t gil_lock_ptr;      /* address of a pointer to the GIL's lock (2.7), else 0 */
+    uint64_t gil_switch_addr;   /* address of the GIL's hand-over counter when fixed, else 0 */
     char binary[PATH_MAX];      /* the file that holds the interpreter, as the target maps it */
     uint64_t bias;              /* load bias of that file */
     char warning[300];          /* "" or a warning to show once (a version newer than known) */

@@ -79,6 +79,9 @@ struct py_offsets {
     int32_t gil_locked;            /* locked */
     int32_t gil_last_holder;       /* last_holder */
     int32_t gil_enabled;           /* enabled (free-threaded builds): 0 while the GIL is off */
+    int32_t gil_switch_number;     /* switch_number (unsigned long): GIL hand-overs so far */
+    int32_t gil_size;              /* sizeof(struct _gil_runtime_state): a thread waiting for the
+                                      GIL sleeps on a futex inside it (its cond or mutex) */
 
     /* PyThreadState */
     int32_t ts_size;               /* sizeof(PyThreadState) */
@@ -92,6 +95,8 @@ struct py_offsets {
     int32_t ts_native_thread_id;   /* native_thread_id (3.11+) */
     int32_t ts_datastack_chunk;    /* datastack_chunk (3.11+) */
     int32_t ts_datastack_top;      /* datastack_top (3.11+) */
+    int32_t ts_state;              /* state (int): attached / detached / suspended (3.13+) */
+    int32_t ts_state_attached;     /* the value of ts_state while the thread runs Python */
 
     /* _PyStackChunk (3.11+) */
     int32_t chunk_previous;        /* previous */

@@ -39,6 +39,11 @@ struct pywalk {
     size_t nseen, cap_seen;
 };
 
+/* pywalk_run_flags — SAMPLE_GIL when the thread state at TSTATE (copied in
+ * TS) is HOLDER, SAMPLE_PYTHON when the layout says whether a thread is
+ * attached (free-threaded builds) and it is. */
+uint32_t pywalk_run_flags(const struct py_offsets *o, const uint8_t *ts, uint64_t tstate, uint64_t holder);
+
 /* pywalk_push_walked — append thread T, whose frames are the last ones in
  * OUT (from T->first on), to OUT. Returns 0, or -1 when out of memory. */
 int pywalk_push_walked(struct sample *out, struct thread_sample *t);

@@ -31,7 +31,27 @@ enum sample_flag {
     SAMPLE_TRUNCATED = 1u << 2, /* the stack was cut at the depth bound */
     SAMPLE_UNKNOWN = 1u << 3,   /* its run state could not be read (then not SAMPLE_ACTIVE) */
     SAMPLE_FAILED = 1u << 4,    /* its stack could not be read: no frames, ERROR says why */
+    SAMPLE_PYTHON = 1u << 5,    /* attached to the interpreter, running Python (free-threaded builds) */
 };
+
+/* What a thread was doing, one per thread-sample (see threadinfo.h for how
+ * each is told). */
+enum thread_state {
+    TSTATE_UNKNOWN = 0, /* its run state could not be read */
+    TSTATE_GIL,         /* held the GIL */
+    TSTATE_PYTHON,      /* ran Python without a GIL (free-threaded build) */
+    TSTATE_GIL_WAIT,    /* asleep, waiting to take the GIL */
+    TSTATE_NATIVE,      /* on CPU without the GIL: C code that released it */
+    TSTATE_IDLE,        /* asleep in the kernel on anything else: I/O, sleep, a lock */
+    TSTATE_COUNT
+};
+
+/* sample_state_name — "unknown", "gil", "python", "gil-wait", "native",
+ * "idle" for an enum thread_state ("unknown" for anything else). */
+const char *sample_state_name(int state);
+
+/* sample_state_parse — the enum thread_state named NAME (LEN bytes), or -1. */
+int sample_state_parse(const char *name, size_t len);
 
 struct thread_sample {
     pid_t pid;          /* process */
@@ -42,6 +62,7 @@ struct thread_sample {
     uint32_t first;     /* index of the leaf frame in struct sample.frames */
     uint32_t nframes;   /* frames, leaf first */
     uint32_t error;     /* with SAMPLE_FAILED: why (an enum pywalk_error) */
+    uint32_t state;     /* enum thread_state */
 };
 
 /* One pass over every thread. Arrays are owned by the struct and reused

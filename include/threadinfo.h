@@ -1,8 +1,14 @@
 /*
- * threadinfo — per-thread facts the stack walk does not give: whether the
- * thread is running (from /proc/PID/task/TID/stat or …/syscall, descriptors
- * kept open up to a share of the open-files limit)
- * and its name (Python's threading name when known, else the OS name).
+ * threadinfo — per-thread facts the stack walk does not give: what the
+ * thread was doing (its enum thread_state, from /proc/PID/task/TID/syscall,
+ * descriptors kept open up to a share of the open-files limit) and its name
+ * (Python's threading name when known, else the OS name).
+ *
+ * States: the GIL holder (from the walk) holds the GIL; on a free-threaded
+ * build a thread attached to the interpreter runs Python. Any other thread
+ * on CPU runs native code with the GIL released. A thread asleep in the
+ * kernel waits for the GIL when it sleeps in futex() on an address inside
+ * the GIL (see gilwait.h), else it is idle.
  */
 #ifndef GILSCOPE_THREADINFO_H
 #define GILSCOPE_THREADINFO_H
@@ -10,6 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "gilwait.h"
+#include "proc.h"
+#include "pyinterp.h"
 #include "sample.h"
 #include "strtab.h"
 
@@ -26,6 +35,23 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
 /* threadinfo_free — close every descriptor, release TI (NULL is fine). */
 void threadinfo_free(struct threadinfo *ti);
 
+/* threadinfo_set_precise — with PRECISE, read every thread's state in
+ * every pass (one system call per thread-sample). Without, a state is
+ * re-read only when it may have changed (the thread's stack or GIL changed,
+ * or it is older than a millisecond when running, 200 ms when asleep), so
+ * a thread that woke and slept again on the same line may be shown with an
+ * older state: fine for --idle, not for state shares. */
+void threadinfo_set_precise(struct threadinfo *ti, int precise);
+
+/* threadinfo_watch_gil — look for PI's GIL through M (both must outlive
+ * TI), so that threads waiting for it are told from idle ones. Until it is
+ * found (and without this call) a waiting thread counts as idle. */
+void threadinfo_watch_gil(struct threadinfo *ti, struct proc_mem *m, const struct pyinterp *pi);
+
+/* threadinfo_gil — where GIL waiters sleep, once found; NULL before (or
+ * when it cannot be: a free-threaded build, a binary without symbols). */
+const struct gilwait *threadinfo_gil(const struct threadinfo *ti);
+
 /* threadinfo_paused — while the target is ptrace-stopped (blocking mode),
  * learn for each thread of S whether it was running code or waiting in the
  * kernel, from /proc/PID/task/TID/syscall. The stat state cannot tell once
@@ -33,7 +59,7 @@ void threadinfo_free(struct threadinfo *ti);
  * that our own previous interruption left runnable. */
 void threadinfo_paused(struct threadinfo *ti, struct sample *s);
 
-/* threadinfo_after — set SAMPLE_ACTIVE and the name of each thread in S.
+/* threadinfo_after — set the state, SAMPLE_ACTIVE and the name of each thread in S.
  * PAUSED: threadinfo_paused already read the states; otherwise (the target
  * runs) each thread's state is read now from /proc/PID/task/TID/stat. The
  * GIL holder is always active. A thread whose state cannot be read (out of

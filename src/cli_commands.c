@@ -12,7 +12,7 @@ static const struct cliopt main_opts[] = {
 };
 
 const struct cliopt_cmd *const cli_commands[] = {
-    &cli_record_cmd, &cli_dump_cmd, &cli_flamegraph_cmd, &cli_top_cmd, &cli_completions_cmd, NULL,
+    &cli_record_cmd, &cli_dump_cmd, &cli_gil_cmd, &cli_flamegraph_cmd, &cli_top_cmd, &cli_completions_cmd, NULL,
 };
 
 const struct cliopt_cmd cli_main_cmd = {

@@ -126,6 +126,7 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    threadinfo_watch_gil(s->threads, &s->mem, &s->interp);
     return 0;
 }
 
@@ -297,4 +298,10 @@ int cli_native_check(int native, int nonblocking)
         return 0;
     cli_error("Can't get native stack traces with the --nonblocking option.");
     return EXIT_ERROR;
+}
+
+int cli_color_stdout(void)
+{
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(1) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
 }

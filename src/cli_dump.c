@@ -73,9 +73,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
 static void print_text(struct session *s, const struct sample *smp)
 {
     const struct strtab *st = s->strings;
-    /* Colour only for a person at a terminal, and never against NO_COLOR (no-color.org). */
-    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-    int color = isatty(1) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+    int color = cli_color_stdout();
     const char *bold = color ? "\033[1m" : "", *dim = color ? "\033[2m" : "",
                *green = color ? "\033[32m" : "", *yellow = color ? "\033[33m" : "",
                *off = color ? "\033[0m" : "";
@@ -86,14 +84,20 @@ static void print_text(struct session *s, const struct sample *smp)
     printf(")\n");
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
-        int active = (t->flags & SAMPLE_ACTIVE) != 0, gil = (t->flags & SAMPLE_GIL) != 0;
+        int active = (t->flags & SAMPLE_ACTIVE) != 0;
         int unknown = (t->flags & SAMPLE_UNKNOWN) != 0;
+        /* What it did beyond active or idle: +gil, native, python; a
+         * thread waiting for the GIL is not idle: "gil-wait" alone. */
+        const char *what = t->state == TSTATE_GIL ? "+gil"
+                           : t->state == TSTATE_NATIVE || t->state == TSTATE_PYTHON ? sample_state_name((int)t->state)
+                                                                                    : NULL;
+        int waiting = t->state == TSTATE_GIL_WAIT;
         /* Names and files are the target's data: control characters escaped. */
         printf("\n%sThread %d \"", bold, (int)t->tid);
         textesc_fputs(strtab_get(st, t->name), stdout);
-        printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : dim,
-               active ? "active" : unknown ? "state unknown" : "idle", off,
-               gil ? ", " : "", gil ? yellow : "", gil ? "+gil" : "", gil ? off : "");
+        printf("\"%s (%s%s%s%s%s%s%s)\n", off, active ? green : waiting ? yellow : dim,
+               active ? "active" : waiting ? "gil-wait" : unknown ? "state unknown" : "idle", off,
+               what ? ", " : "", what ? yellow : "", what ? what : "", what ? off : "");
         if (t->flags & SAMPLE_FAILED)
             printf("    %s[stack not readable: %s]%s\n", dim, pywalk_error_name((int)t->error), off);
         const struct frame *f = sample_thread_frames(smp, i);
@@ -123,9 +127,9 @@ static void print_json(struct session *s, const struct sample *smp)
         const struct thread_sample *t = &smp->threads[i];
         printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
         json_string(stdout, strtab_get(st, t->name));
-        printf(", \"active\": %s, \"gil\": %s, ",
+        printf(", \"active\": %s, \"gil\": %s, \"state\": \"%s\", ",
                (t->flags & SAMPLE_ACTIVE) ? "true" : (t->flags & SAMPLE_UNKNOWN) ? "null" : "false",
-               (t->flags & SAMPLE_GIL) ? "true" : "false");
+               (t->flags & SAMPLE_GIL) ? "true" : "false", sample_state_name((int)t->state));
         if (t->flags & SAMPLE_FAILED) {
             printf("\"error\": ");
             json_string(stdout, pywalk_error_name((int)t->error));

@@ -25,7 +25,7 @@
 enum {
     OPT_PID, OPT_OUTPUT, OPT_FORMAT, OPT_RATE, OPT_DURATION, OPT_SUBPROCESSES, OPT_THREADS, OPT_IDLE,
     OPT_GIL, OPT_NATIVE, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
-    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_COUNT
+    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_COUNT
 };
 
 static const struct cliopt record_table[] = {
@@ -77,6 +77,12 @@ static const struct cliopt record_table[] = {
                       .help = "capture the launched program's output",
                       .hidden = 1,
                       .unsupported = "a launched program's output is left alone" },
+    [OPT_STATES] = { .name = "states",
+                     .help = "end each stack with what the thread was doing when it\n"
+                         "did not hold the GIL: [gil-wait], [native] or [idle]\n"
+                         "(idle ones with --idle); every thread's state is then\n"
+                         "read in every pass",
+                     .brief = "add the thread's state as a leaf frame" },
     [OPT_COUNT] = { 0 },
 };
 
@@ -101,30 +107,57 @@ struct record_opts {
     const struct output_format *format;
     double rate, duration;
     int format_given;
-    int threads, idle, gil, native, nonblocking, full_filenames, function, nolineno, quiet, hideprogress;
+    int threads, idle, gil, native, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
     char **command;
 };
 
 struct collect {
     struct profile *profile;
     const struct record_opts *opts;
+    uint32_t state_frame[TSTATE_COUNT];   /* --states: the leaf pseudo-frame's name, STRTAB_NONE for none */
     void *writer;       /* the format's state */
     int oom;            /* the profile could not grow */
     int write_error;    /* the streaming writer failed */
 };
 
+/* Give thread I of S the leaf frame NAME: its frames are copied to the
+ * end of the frame list behind it. Returns 0 or -ENOMEM. */
+static int add_leaf(struct sample *s, size_t i, uint32_t name)
+{
+    struct thread_sample *t = &s->threads[i];
+    struct frame leaf = { .name = name, .file = name, .kind = FRAME_MARKER };
+    uint32_t first = (uint32_t)s->nframes;
+    if (sample_push_frame(s, &leaf) != 0)
+        return -ENOMEM;
+    for (uint32_t k = 0; k < t->nframes; k++) {
+        struct frame f = s->frames[t->first + k];
+        if (sample_push_frame(s, &f) != 0)
+            return -ENOMEM;
+    }
+    t->first = first;
+    t->nframes++;
+    return 0;
+}
+
 static int collect_sample(void *ctx, struct sample *s)
 {
     struct collect *c = ctx;
     for (size_t i = 0; i < s->nthreads; i++) {
-        uint32_t f = s->threads[i].flags;
+        uint32_t f = s->threads[i].flags, state = s->threads[i].state;
         /* A thread with no Python frame (starting, ending, or only in C) has nothing to show. */
         if (s->threads[i].nframes == 0)
             continue;
-        if (!(f & SAMPLE_ACTIVE) && !c->opts->idle)
+        /* With --states, waiting for the GIL and native code are kept as activity. */
+        int busy = (f & SAMPLE_ACTIVE) || (c->opts->states && state == TSTATE_GIL_WAIT);
+        if (!busy && !c->opts->idle)
             continue;
         if (c->opts->gil && !(f & SAMPLE_GIL))
             continue;
+        if (c->opts->states && state < TSTATE_COUNT && c->state_frame[state] != STRTAB_NONE &&
+            add_leaf(s, i, c->state_frame[state]) != 0) {
+            c->oom = 1;
+            return 1;
+        }
         if (profile_add(c->profile, s, i) != 0) {
             c->oom = 1;
             return 1;
@@ -162,6 +195,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_NOLINENO: o->nolineno = 1; break;
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_HIDEPROGRESS: o->hideprogress = 1; break;
+    case OPT_STATES: o->states = 1; break;
     default: break;     /* not supported yet: refused after the checks */
     }
     return 0;
@@ -298,6 +332,14 @@ int cli_record(int argc, char **argv)
     int code = EXIT_OK;
     struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno };
     struct collect c = { .profile = profile_new(), .opts = &o };
+    for (int k = 0; k < TSTATE_COUNT; k++) {
+        char name[32];
+        int pseudo = k == TSTATE_GIL_WAIT || k == TSTATE_NATIVE || k == TSTATE_IDLE;
+        snprintf(name, sizeof name, "[%s]", sample_state_name(k));
+        c.state_frame[k] = pseudo ? strtab_intern(s.strings, name, strlen(name)) : STRTAB_NONE;
+    }
+    /* Shares of states need every state read in every pass. */
+    threadinfo_set_precise(s.threads, o.states);
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, o.full_filenames);
     /* Written under a temporary name and put in place when complete: a run
      * that is killed or fails leaves the previous file as it was. */
@@ -346,7 +388,6 @@ int cli_record(int argc, char **argv)
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
             summary(path, &st, c.profile, build);
-        if (rc == 0)
             cli_warn_unknown_states(&s);
         }
         if (rc != 0)

@@ -345,6 +345,8 @@ enum flamegraph_kind flamegraph_kind(const char *name)
         return FLAMEGRAPH_THREAD;
     if (has(name, "<idle>") || has(name, "[idle]"))
         return FLAMEGRAPH_IDLE;
+    if (strcmp(name, "[gil-wait]") == 0)
+        return FLAMEGRAPH_GIL_WAIT;
     if (has(name, "[native]") || file_part(name, &s, &l) != 0)
         return FLAMEGRAPH_NATIVE;
     return FLAMEGRAPH_PYTHON;
@@ -430,6 +432,8 @@ static struct rgb frame_colour(const char *name, enum flamegraph_kind kind, int 
         return (struct rgb){ 195 + (int)(20 * vn), 195 + (int)(20 * vn), 200 + (int)(20 * vn) };
     case FLAMEGRAPH_NATIVE:
         return (struct rgb){ 50 + (int)(60 * vn), 165 + (int)(55 * vn), 165 + (int)(55 * vn) };
+    case FLAMEGRAPH_GIL_WAIT:
+        return (struct rgb){ 215, 40, 40 };
     case FLAMEGRAPH_PYTHON:
         break;
     }

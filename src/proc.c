@@ -592,12 +592,14 @@ void proc_statfd_close(struct proc_statfd *s)
     task_reader_close(s);
 }
 
-int proc_syscall_parse(const char *text, size_t len, long *nr)
+int proc_syscall_parse(const char *text, size_t len, long *nr, uint64_t args[2])
 {
-    char buf[32];
+    char buf[80];
     size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
     memcpy(buf, text, n);
     buf[n] = '\0';
+    if (args)
+        args[0] = args[1] = 0;
     if (strncmp(buf, "running", 7) == 0) {
         *nr = -2;
         return 0;
@@ -608,6 +610,16 @@ int proc_syscall_parse(const char *text, size_t len, long *nr)
     if (errno || end == buf || (*end != ' ' && *end != '\n' && *end != '\0') || v < -1)
         return -EINVAL;
     *nr = v;
+    /* "NR 0xARG0 0xARG1 …": only a call has arguments ("-1 SP PC" has none). */
+    for (int k = 0; args && v >= 0 && k < 2 && *end == ' ' && end[1] == '0' && end[2] == 'x'; k++) {
+        char *e2;
+        errno = 0;
+        unsigned long long a = strtoull(end + 3, &e2, 16);
+        if (errno || e2 == end + 3 || (*e2 != ' ' && *e2 != '\n' && *e2 != '\0'))
+            break;
+        args[k] = a;
+        end = e2;
+    }
     return 0;
 }
 
@@ -616,13 +628,13 @@ struct proc_syscallfd *proc_syscallfd_open(pid_t pid, pid_t tid)
     return task_reader_open(pid, tid, "syscall", sizeof(struct proc_syscallfd));
 }
 
-int proc_syscallfd_read(struct proc_syscallfd *s, long *nr)
+int proc_syscallfd_read(struct proc_syscallfd *s, long *nr, uint64_t args[2])
 {
     char buf[128];
     ssize_t n = small_pread(s->fd, buf, sizeof buf);
     if (n < 0)
         return (int)n;
-    return proc_syscall_parse(buf, (size_t)n, nr);
+    return proc_syscall_parse(buf, (size_t)n, nr, args);
 }
 
 void proc_syscallfd_close(struct proc_syscallfd *s)

@@ -704,7 +704,7 @@ static int stayed_asleep(struct thr *t)
     struct proc_schedstat now;
     long nr;
 
-    t->proven = proc_syscallfd_read(t->sys, &nr) == 0 && nr >= -1 &&
+    t->proven = proc_syscallfd_read(t->sys, &nr, NULL) == 0 && nr >= -1 &&
                 proc_schedfd_read(t->sched, &now) == 0 && sched_same(&now, &t->seen);
     return t->proven;
 }

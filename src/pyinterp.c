@@ -334,6 +334,39 @@ static void explain_denied(pid_t pid, char *err, size_t errlen)
                                  : "it is in another user namespace, or a security module forbids it");
 }
 
+/* Where threads wait for PI's GIL when that does not move: the GIL in the
+ * runtime (its layout has one), else the static variables of the GIL code
+ * (gil_mutex … in ceval.c), else 2.7's interpreter_lock (the lock is
+ * allocated when threads start, so only the pointer's address is known
+ * here). Symbols of static variables live in .symtab only: a stripped
+ * binary leaves this empty, and waiting for the GIL cannot be told. */
+static void locate_gil(struct pyinterp *pi, const struct elfsym *elf, uint64_t bias)
+{
+    const struct py_offsets *o = &pi->off;
+    uint64_t addr, size;
+    if (pi->runtime && o->rt_gil_locked >= 0 && o->gil_size > 0) {
+        uint64_t gil = pi->runtime + (uint64_t)(o->rt_gil_locked - o->gil_locked);
+        pi->gil_fixed[pi->ngil_fixed].addr = gil;
+        pi->gil_fixed[pi->ngil_fixed++].size = (uint64_t)o->gil_size;
+        if (o->gil_switch_number >= 0)
+            pi->gil_switch_addr = gil + (uint64_t)o->gil_switch_number;
+        return;
+    }
+    if (o->is_gil_ptr >= 0)
+        return;
+    static const char *const vars[] = { "gil_mutex", "gil_cond", "switch_mutex", "switch_cond" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        if (elfsym_lookup(elf, vars[i], &addr, &size) == 0 && size > 0 && size <= 256) {
+            pi->gil_fixed[pi->ngil_fixed].addr = addr + bias;
+            pi->gil_fixed[pi->ngil_fixed++].size = size;
+        }
+    }
+    if (pi->ngil_fixed > 0 && elfsym_lookup(elf, "gil_switch_number", &addr, &size) == 0)
+        pi->gil_switch_addr = addr + bias;
+    if (pi->ngil_fixed == 0 && elfsym_lookup(elf, "interpreter_lock", &addr, &size) == 0 && size == 8)
+        pi->gil_lock_ptr = addr + bias;
+}
+
 int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err, size_t errlen)
 {
     memset(pi, 0, sizeof *pi);
@@ -427,6 +460,8 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
         if (rc != 0)
             rc = PYINTERP_ENOTREADY;
     }
+    if (rc == 0)
+        locate_gil(pi, c.elf, c.bias);
     if (rc == PYINTERP_ENOTREADY)
         snprintf(err, errlen, "PID %d: Python %s has not started its interpreter yet", (int)pid, pi->version);
     else if (rc != 0)

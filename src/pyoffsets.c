@@ -387,6 +387,8 @@ static const struct {
     size_t field, anchor;
 } rebased[] = {
     {OUT(ts_datastack_top), OUT(ts_datastack_chunk)},   /* PyThreadState */
+    {OUT(ts_state), OUT(ts_interp)},
+    {OUT(gil_switch_number), OUT(gil_locked)},          /* struct _gil_runtime_state */
     {OUT(dict_ma_used), OUT(dict_ma_keys)},             /* PyDictObject */
     {OUT(tp_basicsize), OUT(tp_name)},                  /* PyTypeObject */
     {OUT(tp_dictoffset), OUT(tp_name)},

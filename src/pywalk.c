@@ -102,6 +102,14 @@ pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id)
     return pthread_tid_lookup(&w->tids, w->m, &w->pi, thread_id);
 }
 
+uint32_t pywalk_run_flags(const struct py_offsets *o, const uint8_t *ts, uint64_t tstate, uint64_t holder)
+{
+    uint32_t f = tstate == holder ? SAMPLE_GIL : 0;
+    if (o->free_threaded && o->ts_state >= 0 && get_i32(ts, o->ts_state) == o->ts_state_attached)
+        f |= SAMPLE_PYTHON;
+    return f;
+}
+
 int pywalk_push_walked(struct sample *out, struct thread_sample *t)
 {
     t->nframes = (uint32_t)(out->nframes - t->first);
@@ -217,8 +225,7 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
                 t.tid = (pid_t)get_u64(ts, o->ts_native_thread_id);
             else
                 t.tid = pywalk_thread_tid(w, t.thread_id);
-            if (tstate == holder)
-                t.flags |= SAMPLE_GIL;
+            t.flags |= pywalk_run_flags(o, ts, tstate, holder);
             t.first = (uint32_t)out->nframes;
             int rc = walk_thread(w, tstate, ts, out, &t.flags);
             if (rc == 0) {
@@ -286,8 +293,7 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
         if (t.thread_id != st->thread_id ||
             (o->ts_native_thread_id >= 0 && (pid_t)get_u64(ts, o->ts_native_thread_id) != st->tid))
             continue;
-        if (st->tstate == iv.holder)
-            t.flags |= SAMPLE_GIL;
+        t.flags |= pywalk_run_flags(o, ts, st->tstate, iv.holder);
         t.first = (uint32_t)out->nframes;
         int rc = walk_thread(w, st->tstate, ts, out, &t.flags);
         if (rc != 0) {

@@ -3,6 +3,25 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[TSTATE_COUNT] = {
+    [TSTATE_UNKNOWN] = "unknown", [TSTATE_GIL] = "gil", [TSTATE_PYTHON] = "python",
+    [TSTATE_GIL_WAIT] = "gil-wait", [TSTATE_NATIVE] = "native", [TSTATE_IDLE] = "idle",
+};
+
+const char *sample_state_name(int state)
+{
+    return state > 0 && state < TSTATE_COUNT ? state_names[state] : state_names[TSTATE_UNKNOWN];
+}
+
+int sample_state_parse(const char *name, size_t len)
+{
+    for (int i = 0; i < TSTATE_COUNT; i++)
+        if (strlen(state_names[i]) == len && memcmp(state_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
 
 void sample_clear(struct sample *s)
 {

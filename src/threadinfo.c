@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "clock.h"
+#include "gilwait.h"
 #include "hashtab.h"
 #include "proc.h"
 
@@ -23,6 +25,7 @@
  */
 #define STATE_TTL_RUNNING_NS 1000000ull
 #define STATE_TTL_IDLE_NS 200000000ull
+#define GIL_RETRY_NS 100000000ull      /* look again for a GIL not found, at most this often */
 
 /* Descriptors kept open for state reads: at most a quarter of the
  * open-files limit (ptrace_ctl keeps some of its own per thread); threads
@@ -32,9 +35,10 @@
 
 struct tinfo {
     pid_t tid;
-    struct proc_statfd *fd;     /* stat, kept open between samples (non-blocking mode) */
-    struct proc_syscallfd *sfd; /* syscall, kept open between samples (blocking mode) */
-    char state;                 /* 'R' running, 'S' in the kernel, 0 = unknown */
+    struct proc_syscallfd *sfd; /* syscall, kept open between samples */
+    char state;                 /* 'R' running, 'S'/'D' in the kernel, 'T' stopped, 0 = unknown */
+    uint64_t futex;             /* with 'S': the futex it is in futex() on, 0 if not in futex() */
+    int futex_wake;             /* that call wakes others (a release), not waits */
     uint64_t state_ns;          /* when STATE was read (CLOCK_MONOTONIC), 0 = never */
     uint64_t state_fp;          /* fingerprint of the thread's stack when it was read */
     int state_gil;              /* whether it held the GIL then */
@@ -56,6 +60,11 @@ struct threadinfo {
     uint64_t names_at_ns;       /* when names were last looked up */
     size_t fds, fd_budget;      /* descriptors kept open, and how many may be */
     uint64_t unknown;           /* thread samples whose state could not be read */
+    int precise;                /* read every state every pass */
+    struct proc_mem *m;         /* with PI: where to look for the GIL, NULL = nowhere */
+    const struct pyinterp *pi;
+    struct gilwait gil;         /* where GIL waiters sleep (gil.n == 0: not known yet) */
+    uint64_t gil_tried_ns;      /* when it was last looked for */
 };
 
 struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx)
@@ -77,12 +86,42 @@ void threadinfo_free(struct threadinfo *ti)
 {
     if (!ti)
         return;
-    for (size_t i = 0; i < ti->n; i++) {
-        proc_statfd_close(ti->v[i].fd);
+    for (size_t i = 0; i < ti->n; i++)
         proc_syscallfd_close(ti->v[i].sfd);
-    }
     free(ti->v);
     free(ti);
+}
+
+void threadinfo_set_precise(struct threadinfo *ti, int precise)
+{
+    ti->precise = precise;
+}
+
+void threadinfo_watch_gil(struct threadinfo *ti, struct proc_mem *m, const struct pyinterp *pi)
+{
+    ti->m = m;
+    ti->pi = pi;
+}
+
+const struct gilwait *threadinfo_gil(const struct threadinfo *ti)
+{
+    return ti->gil.n > 0 ? &ti->gil : NULL;
+}
+
+/* Find the GIL's address once it exists: 2.7 allocates its lock when the
+ * first thread starts, and a state read too early may not point to it yet. */
+static void find_gil(struct threadinfo *ti)
+{
+    if (!ti->pi || ti->gil.n > 0 || ti->pi->off.free_threaded)
+        return;
+    uint64_t now = clock_mono_ns();
+    if (ti->gil_tried_ns && now - ti->gil_tried_ns < GIL_RETRY_NS)
+        return;
+    ti->gil_tried_ns = now;
+    uint64_t interp = 0;
+    if (ti->pi->interp_head_addr && proc_mem_read(ti->m, ti->pi->interp_head_addr, &interp, 8) != 0)
+        interp = 0;
+    gilwait_locate(&ti->gil, ti->m, ti->pi, interp);
 }
 
 /* A fingerprint of thread I's stack in S: functions and lines. */
@@ -100,11 +139,12 @@ static uint64_t stack_fp(const struct sample *s, size_t i)
  * stack's fingerprint in *FP when it is due (it is computed only when needed).
  * A thread that took or gave up the GIL since has run, whatever its stack
  * shows (a loop stays on one line while it waits for the GIL and then runs). */
-static int state_due(const struct tinfo *t, const struct sample *s, size_t i, uint64_t now, uint64_t *fp)
+static int state_due(const struct tinfo *t, int ti_precise, const struct sample *s, size_t i, uint64_t now,
+                     uint64_t *fp)
 {
     int due;
     int gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
-    if (t->state == 0 || t->state_ns == 0 || gil != t->state_gil)
+    if (ti_precise || t->state == 0 || t->state_ns == 0 || gil != t->state_gil)
         due = 1;
     else if (t->state == 'R')
         due = now - t->state_ns >= STATE_TTL_RUNNING_NS;
@@ -117,23 +157,67 @@ static int state_due(const struct tinfo *t, const struct sample *s, size_t i, ui
     return due;
 }
 
-static void read_state(struct threadinfo *ti, struct tinfo *t)
+/* Whether the futex operation OP wakes (FUTEX_WAKE, _WAKE_OP,
+ * _WAKE_BITSET, the requeues, _UNLOCK_PI) rather than waits. */
+static int futex_wakes(uint64_t op)
+{
+    switch (op & 0x7f) {    /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
+    case 1: case 3: case 4: case 5: case 7: case 10: return 1;
+    default: return 0;
+    }
+}
+
+/* The stat file: the state letter and the OS name. Returns the letter, 0
+ * when it cannot be read. */
+static char read_stat(struct threadinfo *ti, struct tinfo *t)
 {
     struct proc_stat st;
-    struct proc_statfd *once = NULL;
-    if (!t->fd && ti->fds < ti->fd_budget && (t->fd = proc_statfd_open(ti->pid, t->tid)))
-        ti->fds++;
-    if (!t->fd)
-        once = proc_statfd_open(ti->pid, t->tid);
-    int rc = t->fd ? proc_statfd_read(t->fd, &st) : once ? proc_statfd_read(once, &st) : -1;
-    proc_statfd_close(once);
-    if (rc != 0) {
-        t->state = 0;
-        return;
-    }
-    t->state = st.state;
+    struct proc_statfd *fd = proc_statfd_open(ti->pid, t->tid);
+    int rc = fd ? proc_statfd_read(fd, &st) : -1;
+    proc_statfd_close(fd);
+    if (rc != 0)
+        return 0;
     if (t->os_name == STRTAB_NONE)
         t->os_name = strtab_intern(ti->st, st.comm, strlen(st.comm));
+    return st.state;
+}
+
+/* Read T's state from its syscall file: "running", or (off CPU) the call
+ * it sleeps in and its first argument, a futex's address. PAUSED: T is
+ * ptrace-stopped by us, so being in user space (-1) means it was running
+ * code; otherwise that means something stopped it or it is in a page
+ * fault, and the stat file tells which. */
+static void read_state(struct threadinfo *ti, struct tinfo *t, int paused)
+{
+    long nr;
+    uint64_t args[2] = { 0, 0 };
+    struct proc_syscallfd *once = NULL;
+    if (!t->sfd && ti->fds < ti->fd_budget && (t->sfd = proc_syscallfd_open(ti->pid, t->tid)))
+        ti->fds++;
+    if (!t->sfd)
+        once = proc_syscallfd_open(ti->pid, t->tid);
+    struct proc_syscallfd *fd = t->sfd ? t->sfd : once;
+    int rc = fd ? proc_syscallfd_read(fd, &nr, args) : -1;
+    proc_syscallfd_close(once);
+    /* A timed futex wait that a pause interrupted goes on as
+     * restart_syscall, without its arguments: it is the call seen before. */
+    if (rc == 0 && nr == SYS_restart_syscall && t->state == 'S')
+        return;
+    t->futex = 0;
+    t->futex_wake = 0;
+    if (rc != 0)
+        t->state = 0;
+    else if (nr == -2 || (nr == -1 && paused))
+        t->state = 'R';
+    else if (nr == -1)
+        t->state = read_stat(ti, t);
+    else {
+        t->state = 'S';
+        if (nr == SYS_futex) {
+            t->futex = args[0];
+            t->futex_wake = futex_wakes(args[1]);
+        }
+    }
 }
 
 static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
@@ -190,28 +274,13 @@ void threadinfo_paused(struct threadinfo *ti, struct sample *s)
     uint64_t now = s->time_ns ? s->time_ns : clock_mono_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = track(ti, &s->threads[i]);
-        long nr;
-        if (!t)
-            continue;
         uint64_t fp;
-        if (!state_due(t, s, i, now, &fp))
+        if (!t || !state_due(t, ti->precise, s, i, now, &fp))
             continue;
         t->state_ns = now;
         t->state_fp = fp;
         t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
-        struct proc_syscallfd *once = NULL;
-        if (!t->sfd && ti->fds < ti->fd_budget && (t->sfd = proc_syscallfd_open(ti->pid, t->tid)))
-            ti->fds++;
-        if (!t->sfd)
-            once = proc_syscallfd_open(ti->pid, t->tid);
-        /* Stopped in user space (-1): it was running Python or C code; stopped
-         * inside a system call: it was waiting in the kernel (sleep, I/O, a lock). */
-        struct proc_syscallfd *fd = t->sfd ? t->sfd : once;
-        if (fd && proc_syscallfd_read(fd, &nr) == 0 && nr >= -1)
-            t->state = nr == -1 ? 'R' : 'S';
-        else
-            t->state = 0;
-        proc_syscallfd_close(once);
+        read_state(ti, t, 1);
     }
 }
 
@@ -238,8 +307,51 @@ static void refresh_names(struct threadinfo *ti, struct sample *s)
     ti->names_at_ns = clock_mono_ns();
 }
 
+/* The state of a thread whose flags are FLAGS and whose facts are T
+ * (NULL: none). Asleep in futex() inside the GIL: waiting for it; asleep
+ * anywhere else (a threading lock also sleeps in futex(), elsewhere): idle;
+ * on CPU without the GIL: native code that released it. */
+static int classify(const struct threadinfo *ti, const struct tinfo *t, uint32_t flags)
+{
+    if (flags & SAMPLE_GIL)
+        return TSTATE_GIL;
+    if (flags & SAMPLE_PYTHON)
+        return TSTATE_PYTHON;
+    if (!t || t->state == 0)
+        return TSTATE_UNKNOWN;
+    if (t->state == 'R')
+        return TSTATE_NATIVE;
+    /* Inside the GIL's own code without the GIL: waiting for it, or
+     * handing it over (waking the waiters) and then waiting to take it
+     * back; releasing_holds() finds the one case that is neither. */
+    if (t->futex && gilwait_is_gil(&ti->gil, t->futex))
+        return TSTATE_GIL_WAIT;
+    return TSTATE_IDLE;
+}
+
+/* A thread stopped while it wakes the GIL's waiters is releasing the GIL
+ * it held a moment ago: where an interpreter clears its holder before the
+ * release (2.7 does, and a pause lands most often right after a system
+ * call), that thread is the holder when no other thread is. */
+static void releasing_holds(const struct threadinfo *ti, struct sample *s)
+{
+    size_t rel = SIZE_MAX;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        if (s->threads[i].state == TSTATE_GIL)
+            return;
+        const struct tinfo *t = s->threads[i].tid > 0 ? find((struct threadinfo *)ti, s->threads[i].tid, 0) : NULL;
+        if (rel == SIZE_MAX && t && t->futex_wake && s->threads[i].state == TSTATE_GIL_WAIT)
+            rel = i;
+    }
+    if (rel != SIZE_MAX) {
+        s->threads[rel].state = TSTATE_GIL;
+        s->threads[rel].flags |= SAMPLE_GIL | SAMPLE_ACTIVE;
+    }
+}
+
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
+    find_gil(ti);
     int need_names = 0;
     uint64_t now = s->time_ns ? s->time_ns : clock_mono_ns();
     for (size_t i = 0; i < s->nthreads; i++) {
@@ -247,17 +359,14 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         if (!t)
             continue;
         uint64_t fp = 0;
-        if (!paused && state_due(t, s, i, now, &fp)) {
-            read_state(ti, t);
+        if (!paused && state_due(t, ti->precise, s, i, now, &fp)) {
+            read_state(ti, t, 0);
             t->state_ns = now;
             t->state_fp = fp;
             t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
-        } else if (t->os_name == STRTAB_NONE) {
-            /* The stat file also gives the OS name: read it at least once. */
-            char state = t->state;
-            read_state(ti, t);
-            t->state = state;
         }
+        if (t->os_name == STRTAB_NONE)
+            read_stat(ti, t);   /* for the OS name, once */
         if (!t->name_tried)
             need_names = 2;
         else if (t->py_name == STRTAB_NONE && need_names == 0)
@@ -277,13 +386,15 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         /* The GIL holder runs Python, whatever its state read said a moment
          * ago. A state that could not be read is unknown: not active (it
          * would make every sleeping thread look busy), and counted. */
+        ts->state = classify(ti, t, ts->flags);
         if (ts->flags & SAMPLE_GIL)
             ts->flags |= SAMPLE_ACTIVE;
         else if (t && t->state == 'R')
             ts->flags |= SAMPLE_ACTIVE;
         else if (!t || t->state == 0) {
             ts->flags |= SAMPLE_UNKNOWN;
-            ti->unknown++;
+            /* A thread state without an OS thread yet (starting) has no state to read. */
+            ti->unknown += ts->tid > 0;
         }
         if (t && t->py_name != STRTAB_NONE)
             ts->name = t->py_name;
@@ -292,14 +403,14 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         else
             ts->name = strtab_intern(ti->st, "", 0);
     }
+    releasing_holds(ti, s);
     /* Forget threads not seen in this pass, closing their descriptors. */
     size_t k = 0;
     for (size_t i = 0; i < ti->n; i++) {
         if (ti->v[i].generation == ti->generation) {
             ti->v[k++] = ti->v[i];
         } else {
-            ti->fds -= (ti->v[i].fd != NULL) + (ti->v[i].sfd != NULL);
-            proc_statfd_close(ti->v[i].fd);
+            ti->fds -= ti->v[i].sfd != NULL;
             proc_syscallfd_close(ti->v[i].sfd);
         }
     }
@@ -311,11 +422,14 @@ uint64_t threadinfo_unknown(const struct threadinfo *ti)
     return ti->unknown;
 }
 
+/* The syscall file shows a stopped thread in the call it was in: only the
+ * stat file says stopped. The first thread that is not ends the search,
+ * so a running target costs one read. */
 int threadinfo_all_stopped(struct threadinfo *ti, const struct sample *s)
 {
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
-        if (!t || t->state != 'T')
+        if (!t || read_stat(ti, t) != 'T')
             return 0;
     }
     return s->nthreads > 0;

@@ -270,8 +270,7 @@ static int fast_thread(struct pywalk *w, struct walkspec_thread *st, const struc
         t->tid = st->tid;
     else
         t->tid = pywalk_thread_tid(w, t->thread_id);
-    if (st->tstate == holder)
-        t->flags |= SAMPLE_GIL;
+    t->flags |= pywalk_run_flags(o, ts, st->tstate, holder);
     t->first = (uint32_t)out->nframes;
     int after_ok = st->it_after != READBATCH_NONE;
     if (o->ts_cframe >= 0) {

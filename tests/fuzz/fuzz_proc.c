@@ -32,8 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(memchr(st.comm, '\0', sizeof st.comm) != NULL);
 
     long nr;
-    if (proc_syscall_parse(text, size, &nr) == 0)
-        FUZZ_CHECK(nr >= -2);
+    uint64_t args[2];
+    if (proc_syscall_parse(text, size, &nr, args) == 0)
+        FUZZ_CHECK(nr >= -2 && (nr >= 0 || (args[0] == 0 && args[1] == 0)));
 
     struct proc_schedstat ss;
     (void)proc_schedstat_parse(text, size, &ss);

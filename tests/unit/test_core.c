@@ -256,18 +256,28 @@ END_TEST
 START_TEST(test_syscall_parse)
 {
     long nr = 0;
+    uint64_t a[2] = { 1, 1 };
     const char blocked[] = "230 0x1 0x0 0x7ffd 0x0 0x0 0x0 0x7ffc 0x7f12\n";
-    ck_assert_int_eq(proc_syscall_parse(blocked, sizeof blocked - 1, &nr), 0);
+    ck_assert_int_eq(proc_syscall_parse(blocked, sizeof blocked - 1, &nr, NULL), 0);
     ck_assert_int_eq(nr, 230);
+    const char futex[] = "202 0x7f5e2c1fe0a8 0x189 0x0 0x0 0x0 0xffffffff 0x7ffd 0x7f12\n";
+    ck_assert_int_eq(proc_syscall_parse(futex, sizeof futex - 1, &nr, a), 0);
+    ck_assert_int_eq(nr, 202);
+    ck_assert_uint_eq(a[0], 0x7f5e2c1fe0a8ull);
+    ck_assert_uint_eq(a[1], 0x189);
     const char user[] = "-1 0x7ffc8 0x55d1\n";
-    ck_assert_int_eq(proc_syscall_parse(user, sizeof user - 1, &nr), 0);
+    ck_assert_int_eq(proc_syscall_parse(user, sizeof user - 1, &nr, a), 0);
     ck_assert_int_eq(nr, -1);
-    ck_assert_int_eq(proc_syscall_parse("running\n", 8, &nr), 0);
+    ck_assert_uint_eq(a[0], 0);
+    ck_assert_uint_eq(a[1], 0);
+    ck_assert_int_eq(proc_syscall_parse("running\n", 8, &nr, a), 0);
     ck_assert_int_eq(nr, -2);
-    ck_assert_int_eq(proc_syscall_parse("", 0, &nr), -EINVAL);
-    ck_assert_int_eq(proc_syscall_parse("x12 0x1", 7, &nr), -EINVAL);
-    ck_assert_int_eq(proc_syscall_parse("-7 0x1", 6, &nr), -EINVAL);
-    ck_assert_int_eq(proc_syscall_parse("12abc", 5, &nr), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("202 0xzz 0x1\n", 13, &nr, a), 0);
+    ck_assert_uint_eq(a[0], 0);
+    ck_assert_int_eq(proc_syscall_parse("", 0, &nr, NULL), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("x12 0x1", 7, &nr, NULL), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("-7 0x1", 6, &nr, NULL), -EINVAL);
+    ck_assert_int_eq(proc_syscall_parse("12abc", 5, &nr, NULL), -EINVAL);
 }
 END_TEST
 

@@ -468,6 +468,9 @@ START_TEST(test_kinds)
     ck_assert_int_eq(flamegraph_kind("thread (0x7f00aa)"), FLAMEGRAPH_THREAD);
     ck_assert_int_eq(flamegraph_kind("process 99:\"python app.py\""), FLAMEGRAPH_THREAD);
     ck_assert_int_eq(flamegraph_kind("<idle>"), FLAMEGRAPH_IDLE);
+    ck_assert_int_eq(flamegraph_kind("[gil-wait]"), FLAMEGRAPH_GIL_WAIT);
+    ck_assert_int_eq(flamegraph_kind("[native]"), FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("[idle]"), FLAMEGRAPH_IDLE);
     ck_assert_int_eq(flamegraph_kind("[idle]"), FLAMEGRAPH_IDLE);
 }
 END_TEST

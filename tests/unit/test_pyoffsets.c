@@ -414,6 +414,8 @@ static const struct {
     {"uni_compact_size", offsetof(struct py_offsets, uni_compact_size), offsetof(struct py_offsets, uni_ascii_size)},
     {"uni_data", offsetof(struct py_offsets, uni_data), offsetof(struct py_offsets, uni_ascii_size)},
     {"mod_dict", offsetof(struct py_offsets, mod_dict), offsetof(struct py_offsets, ob_type)},
+    {"ts_state", offsetof(struct py_offsets, ts_state), offsetof(struct py_offsets, ts_interp)},
+    {"gil_switch_number", offsetof(struct py_offsets, gil_switch_number), offsetof(struct py_offsets, gil_locked)},
 };
 #define NDERIVED (sizeof derived / sizeof derived[0])
 

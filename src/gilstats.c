@@ -1,0 +1,214 @@
+/* gilstats — see include/gilstats.h. */
+#include "gilstats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashtab.h"
+
+struct thread_ext {
+    size_t open_run;                /* its latest run, SIZE_MAX = none */
+};
+
+struct gilstats {
+    uint64_t period_ns;
+    struct gilstats_thread *t;
+    struct thread_ext *x;
+    size_t nt, cap_t;
+    struct hashtab by_tid;          /* (tid, ident) → thread */
+    struct gilstats_wait *w;
+    size_t nw, cap_w;
+    struct hashtab by_wait;         /* (thread, name, file, line) → wait */
+    struct gilstats_run *r;
+    size_t nr, cap_r;
+    uint64_t dropped;
+    uint64_t passes, held, contended;
+    uint64_t sw_first_ns, sw_first, sw_last_ns, sw_last;
+    int sw_n;
+};
+
+struct gilstats *gilstats_new(uint64_t period_ns)
+{
+    struct gilstats *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->period_ns = period_ns;
+    if (hashtab_init(&g->by_tid, 16) != 0 || hashtab_init(&g->by_wait, 64) != 0) {
+        gilstats_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void gilstats_free(struct gilstats *g)
+{
+    if (!g)
+        return;
+    hashtab_free(&g->by_tid);
+    hashtab_free(&g->by_wait);
+    free(g->t);
+    free(g->x);
+    free(g->w);
+    free(g->r);
+    free(g);
+}
+
+/* Room for one more item in *V (N used, *CAP allocated, SIZE bytes each). */
+static int grow(void **v, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *nv = realloc(*v, c * size);
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    *cap = c;
+    return 0;
+}
+
+static long thread_of(struct gilstats *g, const struct thread_sample *ts)
+{
+    struct hashtab_iter it;
+    uint64_t h = hashtab_mix64(hashtab_mix64(0, (uint64_t)ts->tid), ts->thread_id);
+    for (uint32_t i = hashtab_first(&g->by_tid, h, &it); i != HASHTAB_NONE; i = hashtab_next(&g->by_tid, &it))
+        if (g->t[i].tid == ts->tid && g->t[i].ident == ts->thread_id)
+            return i;
+    size_t capx = g->cap_t;
+    if (grow((void **)&g->t, g->nt, &g->cap_t, sizeof *g->t) != 0 ||
+        grow((void **)&g->x, g->nt, &capx, sizeof *g->x) != 0 || capx != g->cap_t)
+        return -ENOMEM;
+    if (hashtab_insert(&g->by_tid, &it, (uint32_t)g->nt) != 0)
+        return -ENOMEM;
+    g->t[g->nt] = (struct gilstats_thread){ .tid = ts->tid, .ident = ts->thread_id };
+    g->x[g->nt].open_run = SIZE_MAX;
+    return (long)g->nt++;
+}
+
+static int count_wait(struct gilstats *g, uint32_t thread, const struct frame *leaf)
+{
+    struct hashtab_iter it;
+    uint64_t h = hashtab_mix64(hashtab_mix64(hashtab_mix64(hashtab_mix64(0, thread), leaf->name), leaf->file),
+                               (uint32_t)leaf->line);
+    for (uint32_t i = hashtab_first(&g->by_wait, h, &it); i != HASHTAB_NONE; i = hashtab_next(&g->by_wait, &it)) {
+        struct gilstats_wait *w = &g->w[i];
+        if (w->thread == thread && w->name == leaf->name && w->file == leaf->file && w->line == leaf->line) {
+            w->count++;
+            return 0;
+        }
+    }
+    if (grow((void **)&g->w, g->nw, &g->cap_w, sizeof *g->w) != 0 ||
+        hashtab_insert(&g->by_wait, &it, (uint32_t)g->nw) != 0)
+        return -ENOMEM;
+    g->w[g->nw++] = (struct gilstats_wait){ .thread = thread, .name = leaf->name, .file = leaf->file,
+                                            .line = leaf->line, .count = 1 };
+    return 0;
+}
+
+/* Extend thread K's open run with a sample at T in STATE, or start one. */
+static void add_run(struct gilstats *g, uint32_t k, uint64_t t, uint32_t state)
+{
+    size_t o = g->x[k].open_run;
+    /* Contiguous: this sample is the next one after the run's last. */
+    if (o != SIZE_MAX && g->r[o].state == state && t <= g->r[o].end_ns + g->period_ns / 2) {
+        g->r[o].end_ns = t + g->period_ns;
+        return;
+    }
+    if (g->nr >= GILSTATS_MAX_RUNS || grow((void **)&g->r, g->nr, &g->cap_r, sizeof *g->r) != 0) {
+        g->dropped++;
+        return;
+    }
+    if (o != SIZE_MAX && g->r[o].end_ns > t)
+        g->r[o].end_ns = t;     /* a pass came early: runs of a thread never overlap */
+    g->r[g->nr] = (struct gilstats_run){ .start_ns = t, .end_ns = t + g->period_ns, .thread = k, .state = state };
+    g->x[k].open_run = g->nr++;
+}
+
+int gilstats_add(struct gilstats *g, const struct sample *s)
+{
+    int held = 0, waited = 0;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const struct thread_sample *ts = &s->threads[i];
+        if (ts->tid <= 0)
+            continue;   /* a thread state whose thread has not started */
+        long k = thread_of(g, ts);
+        if (k < 0)
+            return -ENOMEM;
+        struct gilstats_thread *t = &g->t[k];
+        uint32_t st = ts->state < TSTATE_COUNT ? ts->state : TSTATE_UNKNOWN;
+        t->name = ts->name;
+        t->n[st]++;
+        t->total++;
+        if (!t->first_ns)
+            t->first_ns = s->time_ns;
+        t->last_ns = s->time_ns;
+        held |= st == TSTATE_GIL;
+        waited |= st == TSTATE_GIL_WAIT;
+        if (st == TSTATE_GIL_WAIT && ts->nframes > 0 && count_wait(g, (uint32_t)k, sample_thread_frames(s, i)) != 0)
+            return -ENOMEM;
+        add_run(g, (uint32_t)k, s->time_ns, st);
+    }
+    g->passes++;
+    g->held += (uint64_t)held;
+    g->contended += (uint64_t)waited;
+    return 0;
+}
+
+void gilstats_switch_count(struct gilstats *g, uint64_t t_ns, uint64_t count)
+{
+    if (g->sw_n++ == 0) {
+        g->sw_first_ns = t_ns;
+        g->sw_first = count;
+    }
+    g->sw_last_ns = t_ns;
+    g->sw_last = count;
+}
+
+double gilstats_switch_rate(const struct gilstats *g)
+{
+    if (g->sw_n < 2 || g->sw_last_ns <= g->sw_first_ns)
+        return -1;
+    return (double)(g->sw_last - g->sw_first) * 1e9 / (double)(g->sw_last_ns - g->sw_first_ns);
+}
+
+const struct gilstats_thread *gilstats_threads(const struct gilstats *g, size_t *n)
+{
+    *n = g->nt;
+    return g->t;
+}
+
+void gilstats_passes(const struct gilstats *g, uint64_t *passes, uint64_t *held, uint64_t *contended)
+{
+    *passes = g->passes;
+    *held = g->held;
+    *contended = g->contended;
+}
+
+size_t gilstats_top_waits(const struct gilstats *g, uint32_t thread, struct gilstats_wait *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->nw; i++) {
+        if (g->w[i].thread != thread)
+            continue;
+        /* Insertion into the short sorted list OUT. */
+        size_t at = n < max ? n : max;
+        while (at > 0 && out[at - 1].count < g->w[i].count)
+            at--;
+        if (at >= max)
+            continue;
+        size_t move = (n < max ? n : max - 1) - at;
+        memmove(&out[at + 1], &out[at], move * sizeof *out);
+        out[at] = g->w[i];
+        if (n < max)
+            n++;
+    }
+    return n;
+}
+
+const struct gilstats_run *gilstats_runs(const struct gilstats *g, size_t *n, uint64_t *dropped)
+{
+    *n = g->nr;
+    *dropped = g->dropped;
+    return g->r;
+}

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+"""gilscope test target: threads whose relation to the GIL is known.
+
+    python gilwork.py spin N          N threads spin-0.. loop in pure Python
+    python gilwork.py native          spin-0, spin-1 and 'native', which loops
+                                      a C call that releases the GIL once
+                                      for 100+ ms (see native_work)
+    python gilwork.py blocked         spin-0, spin-1 and threads blocked for
+                                      good: 'lock' (a held Lock), 'cond'
+                                      (Condition.wait), 'queue' (Queue.get),
+                                      'recv' (socket recv), 'sleep'
+                                      (time.sleep), 'event' (Event.wait)
+    python gilwork.py switch SECONDS  spin-0, spin-1 with
+                                      sys.setswitchinterval(SECONDS) (3.x)
+
+Then prints READY and runs until killed (at most 300 s). Runs on Python
+2.7 and 3.6+.
+"""
+from __future__ import print_function
+
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+import zlib
+
+try:
+    import queue
+except ImportError:
+    import Queue as queue
+
+
+def spin():
+    x = 0
+    while True:  # LINE:spin_loop
+        x += 1
+
+
+def native_work():
+    # One long stretch without the GIL per call, on every build: OpenSSL's
+    # pbkdf2 runs its whole loop without it; 2.7's zlib.compress is one
+    # deflate call; 3.x's zlib.crc32 of a big buffer is one (3.x's
+    # compress takes the GIL back for every output block, 3.6 here has no
+    # OpenSSL, and its sha256 keeps the GIL).
+    try:
+        import _hashlib  # noqa: F401
+        while True:
+            hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", 300000)  # LINE:native
+    except ImportError:
+        pass
+    if sys.version_info[0] == 2:
+        buf = os.urandom(8 << 20)
+        while True:
+            zlib.compress(buf, 6)
+    buf = b"x" * (256 << 20)
+    while True:
+        zlib.crc32(buf)
+
+
+def start(name, fn, *args):
+    t = threading.Thread(target=fn, name=name, args=args)
+    t.daemon = True
+    t.start()
+    return t
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "switch":
+        sys.setswitchinterval(float(sys.argv[2]))
+    nspin = int(sys.argv[2]) if mode == "spin" else 2
+    for i in range(nspin):
+        start("spin-%d" % i, spin)
+    if mode == "native":
+        start("native", native_work)
+    elif mode == "blocked":
+        lock = threading.Lock()
+        lock.acquire()
+        cond = threading.Condition()
+        event = threading.Event()
+        q = queue.Queue()
+        a, b = socket.socketpair()
+
+        def wait_cond():
+            with cond:
+                cond.wait()
+        start("lock", lock.acquire)
+        start("cond", wait_cond)
+        start("queue", q.get)
+        start("recv", a.recv, 10)
+        start("sleep", time.sleep, 1000)
+        start("event", event.wait)
+    print("READY")
+    sys.stdout.flush()
+    time.sleep(300)
+
+
+if __name__ == "__main__":
+    main()
