@@ -1,13 +1,18 @@
 # -*- coding: utf-8 -*-
 """A small multi-threaded program to profile with gilscope.
 
-    python examples/threads_http.py [SECONDS]      (default 5)
+    python examples/threads_http.py [SECONDS] [--count]      (default 5)
 
 It starts an HTTP server on 127.0.0.1 (a free port chosen by the kernel) in a
 thread, and two named worker threads fetch from it in a loop:
 
     fetch-fast   GET /fast   (the server sleeps about 5 ms before answering)
     fetch-slow   GET /slow   (the server sleeps about 50 ms before answering)
+
+With --count, a thread named "counter" also counts in a pure-Python loop, as
+the main thread of the article gilscope grew from did: it competes with the
+HTTP threads for the GIL, and every request slows down while it runs (see
+`gilscope gil`).
 
 The main thread prints a progress line every second. After SECONDS it stops
 the workers, shuts the server down and exits 0 (1 if any request failed).
@@ -126,8 +131,17 @@ def report_progress(fetchers, seconds):
             tick += 1
 
 
+def count(stop):
+    """Count in pure Python until STOP is set: it holds the GIL whenever it may."""
+    n = 0
+    while not stop.is_set():
+        for _ in range(10000):
+            n += 1
+
+
 def main(argv):
-    seconds = float(argv[1]) if len(argv) > 1 else 5.0
+    args = [a for a in argv[1:] if a != "--count"]
+    seconds = float(args[0]) if args else 5.0
 
     server = Server((HOST, 0), Handler)
     port = server.server_address[1]
@@ -144,6 +158,11 @@ def main(argv):
         f = Fetcher(port, path, stop)
         fetchers[name] = f
         t = threading.Thread(target=f.run, name=name)
+        t.daemon = True
+        t.start()
+        threads.append(t)
+    if "--count" in argv:
+        t = threading.Thread(target=count, args=(stop,), name="counter")
         t.daemon = True
         t.start()
         threads.append(t)

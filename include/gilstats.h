@@ -66,6 +66,12 @@ double gilstats_switch_rate(const struct gilstats *g);
  * their number. Owned by G, valid until the next gilstats_add. */
 const struct gilstats_thread *gilstats_threads(const struct gilstats *g, size_t *n);
 
+/* gilstats_longest — the indices of the up to MAX threads with the most
+ * samples (the longest-lived), in order of first sight, into OUT. Returns
+ * how many. A server that starts a thread per request has hundreds of
+ * short ones; reports show these and sum up the rest. */
+size_t gilstats_longest(const struct gilstats *g, uint32_t *out, size_t max);
+
 /* gilstats_passes — passes counted, and of those how many had a thread
  * holding the GIL (*HELD) and a thread waiting for it (*CONTENDED). */
 void gilstats_passes(const struct gilstats *g, uint64_t *passes, uint64_t *held, uint64_t *contended);

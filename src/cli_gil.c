@@ -22,6 +22,7 @@
 #include "textesc.h"
 
 #define TOP_WAITS 3     /* lines shown per thread where it waited */
+#define TABLE_ROWS 24   /* threads in the table; the others are summed in one row */
 
 enum {
     OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_QUIET, OPT_COUNT
@@ -247,9 +248,22 @@ static void print_text(const struct report *r)
     }
     int cols[4];
     size_t ncols = columns(r->no_gil, cols);
+    uint32_t rows[TABLE_ROWS];
+    size_t nrows = gilstats_longest(r->g, rows, TABLE_ROWS);
+    /* The threads left out (short-lived ones) summed in one row. */
+    struct gilstats_thread rest = { .tid = 0 };
+    for (size_t i = 0, k = 0; i < nt; i++) {
+        if (k < nrows && rows[k] == i) {
+            k++;
+            continue;
+        }
+        for (int s = 0; s < TSTATE_COUNT; s++)
+            rest.n[s] += t[i].n[s];
+        rest.total += t[i].total;
+    }
     size_t namew = 6;
-    for (size_t i = 0; i < nt; i++) {
-        size_t l = strlen(strtab_get(st, t[i].name));
+    for (size_t k = 0; k < nrows; k++) {
+        size_t l = strlen(strtab_get(st, t[rows[k]].name));
         namew = l > namew ? l : namew;
     }
     if (namew > 32)
@@ -258,24 +272,33 @@ static void print_text(const struct report *r)
     for (size_t c = 0; c < ncols; c++)
         printf(" %8s", sample_state_name(cols[c]));
     printf("%s\n", off);
-    for (size_t i = 0; i < nt; i++) {
-        char name[160];
-        textesc_copy(name, sizeof name, 0, strtab_get(st, t[i].name));
-        printf("%-*.*s %8d", (int)namew, (int)namew, name, (int)t[i].tid);
+    for (size_t k = 0; k <= nrows; k++) {
+        const struct gilstats_thread *x = k < nrows ? &t[rows[k]] : &rest;
+        char name[160], tid[16] = "";
+        if (k == nrows && rest.total == 0)
+            break;
+        if (k < nrows) {
+            textesc_copy(name, sizeof name, 0, strtab_get(st, x->name));
+            snprintf(tid, sizeof tid, "%d", (int)x->tid);
+        } else {
+            snprintf(name, sizeof name, "%zu more", nt - nrows);
+        }
+        printf("%-*.*s %8s", (int)namew, (int)namew, name, tid);
         for (size_t c = 0; c < ncols; c++)
-            printf(" %7.1f%%", 100 * share(t[i].n[cols[c]], t[i].total));
+            printf(" %7.1f%%", 100 * share(x->n[cols[c]], x->total));
         if (color) {
             putchar(' ');
-            print_bar(&t[i], cols, ncols);
+            print_bar(x, cols, ncols);
         }
-        if (t[i].n[TSTATE_UNKNOWN])
-            printf("  (%.1f%% unknown)", 100 * share(t[i].n[TSTATE_UNKNOWN], t[i].total));
+        if (x->n[TSTATE_UNKNOWN])
+            printf("  (%.1f%% unknown)", 100 * share(x->n[TSTATE_UNKNOWN], x->total));
         putchar('\n');
     }
     if (r->no_gil)
         return;
     int any = 0;
-    for (size_t i = 0; i < nt; i++) {
+    for (size_t row = 0; row < nrows; row++) {
+        size_t i = rows[row];
         struct gilstats_wait w[TOP_WAITS];
         size_t nw = gilstats_top_waits(r->g, (uint32_t)i, w, TOP_WAITS);
         if (nw == 0)

@@ -178,6 +178,32 @@ const struct gilstats_thread *gilstats_threads(const struct gilstats *g, size_t 
     return g->t;
 }
 
+size_t gilstats_longest(const struct gilstats *g, uint32_t *out, size_t max)
+{
+    size_t n = 0;
+    /* Keep the MAX largest seen so far (OUT sorted by samples, most first),
+     * then put them back in order of first sight. */
+    for (size_t i = 0; i < g->nt && max > 0; i++) {
+        size_t at = n;
+        while (at > 0 && g->t[out[at - 1]].total < g->t[i].total)
+            at--;
+        if (at >= max)
+            continue;
+        size_t move = (n < max ? n : max - 1) - at;
+        memmove(&out[at + 1], &out[at], move * sizeof *out);
+        out[at] = (uint32_t)i;
+        if (n < max)
+            n++;
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && out[k - 1] > out[k]; k--) {
+            uint32_t x = out[k];
+            out[k] = out[k - 1];
+            out[k - 1] = x;
+        }
+    return n;
+}
+
 void gilstats_passes(const struct gilstats *g, uint64_t *passes, uint64_t *held, uint64_t *contended)
 {
     *passes = g->passes;

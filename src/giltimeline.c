@@ -10,7 +10,7 @@
 
 #define LANE_H 18
 #define LANE_GAP 4
-#define LABEL_W 220
+#define LABEL_W 250
 #define LEFT (LABEL_W + 10)
 #define TOP 60
 
@@ -98,8 +98,10 @@ int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *
         start[k] = start[k - 1];
     start[0] = 0;
 
+    uint32_t lanes[GILTIMELINE_LANES];
+    size_t nl = gilstats_longest(g, lanes, GILTIMELINE_LANES);
     int width = LEFT + GILTIMELINE_COLUMNS + 20;
-    int height = TOP + (int)nt * (LANE_H + LANE_GAP) + 40;
+    int height = TOP + (int)nl * (LANE_H + LANE_GAP) + 80;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
             "font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
@@ -109,11 +111,12 @@ int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *
     flamegraph_escape(out, title, strlen(title));
     fprintf(out, " (%.2f s)</text>\n", (double)(t1 - t0) / 1e9);
     legend(out, no_gil);
-    for (size_t k = 0; k < nt; k++) {
-        int y = TOP + (int)k * (LANE_H + LANE_GAP);
+    for (size_t l = 0; l < nl; l++) {
+        size_t k = lanes[l];
+        int y = TOP + (int)l * (LANE_H + LANE_GAP);
         const char *name = strtab_get(st, t[k].name);
         fprintf(out, "<g class=\"lane\"><text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W, y + 13);
-        flamegraph_escape(out, name, strlen(name) > 30 ? 30 : strlen(name));
+        flamegraph_escape(out, name, strlen(name) > 28 ? 28 : strlen(name));
         fprintf(out, " (%d)</text>\n", (int)t[k].tid);
         memset(acc, 0, sizeof *acc * GILTIMELINE_COLUMNS * TSTATE_COUNT);
         for (size_t j = start[k]; j < start[k + 1]; j++) {
@@ -136,13 +139,16 @@ int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *
         }
         fputs("</g>\n", out);
     }
-    int ya = TOP + (int)nt * (LANE_H + LANE_GAP) + 16;
+    int ya = TOP + (int)nl * (LANE_H + LANE_GAP) + 16;
     for (int i = 0; i <= 10; i++)
         fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%.2fs</text>\n",
                 LEFT + i * GILTIMELINE_COLUMNS / 10, ya, (double)(t1 - t0) / 1e9 * i / 10);
+    if (nl < nt)
+        fprintf(out, "<text x=\"%d\" y=\"%d\">Not drawn: %zu shorter-lived threads</text>\n", LEFT, ya + 18,
+                nt - nl);
     if (dropped)
-        fprintf(out, "<text x=\"%d\" y=\"%d\">%" PRIu64 " later samples are not drawn (too many state changes)</text>\n",
-                LEFT, ya + 18, dropped);
+        fprintf(out, "<text x=\"%d\" y=\"%d\">Not drawn: %" PRIu64 " samples after the first %d state changes"
+                "</text>\n", LEFT, ya + 36, dropped, GILSTATS_MAX_RUNS);
     fputs("</svg>\n", out);
     free(start);
     free(order);
