@@ -47,6 +47,7 @@ struct toptable_stats {
     uint64_t gil_passes;    /* of which some thread held the GIL */
     uint64_t threads;       /* thread samples seen (before the filters) */
     uint64_t active;        /* of which the thread was running */
+    uint64_t gil_wait;      /* of which the thread waited for the GIL */
     uint64_t kept;          /* thread samples kept: the base of the percentages */
     uint64_t passes_all;    /* passes since the start or the last reset */
     uint64_t kept_all;      /* kept thread samples since then */
@@ -91,6 +92,18 @@ int toptable_rows(struct toptable *t, enum toptable_col col, int ascending,
 
 /* toptable_stats — the counts of the last completed interval and overall. */
 void toptable_stats(const struct toptable *t, struct toptable_stats *out);
+
+/* A thread's share of the last interval spent waiting for the GIL. */
+struct toptable_waiter {
+    pid_t tid;
+    uint32_t name;          /* strtab id of its name */
+    uint64_t samples, waits;
+};
+
+/* toptable_waiters — the up to MAX threads of the last completed interval
+ * that waited for the GIL in the largest share of their samples, largest
+ * first, into OUT (only threads that waited at all). Returns how many. */
+size_t toptable_waiters(const struct toptable *t, struct toptable_waiter *out, size_t max);
 
 /* toptable_pct — 100·PART/WHOLE, 0 when WHOLE is 0. */
 double toptable_pct(uint64_t part, uint64_t whole);

@@ -197,8 +197,11 @@ static void format_row(const struct top *t, const struct toptable_row *r, const 
     textesc_copy(func, funclen, at, ")");
 }
 
-/* The three header lines, shared by both modes. */
-static void format_header(const struct top *t, const struct toptable_stats *st, char lines[3][256])
+#define TOP_WAITERS 4   /* threads named on the GIL-wait line */
+
+/* The header lines, shared by both modes: three, then the threads that
+ * waited for the GIL most in the last interval ("" when none did). */
+static void format_header(const struct top *t, const struct toptable_stats *st, char lines[4][256])
 {
     uint64_t now = clock_mono_ns();
     double elapsed = t->stats->start_ns && now > t->stats->start_ns
@@ -213,6 +216,16 @@ static void format_header(const struct top *t, const struct toptable_stats *st, 
     snprintf(lines[2], 256, "Sorted by %s (%s), %s, %s%s", toptable_col_name(t->col),
              t->ascending ? "ascending" : "descending", o.lines ? "per line" : "per function",
              o.idle ? "idle threads shown" : "idle threads hidden", o.gil ? ", GIL holder only" : "");
+    struct toptable_waiter w[TOP_WAITERS];
+    size_t nw = toptable_waiters(t->table, w, TOP_WAITERS), at = 0;
+    lines[3][0] = '\0';
+    for (size_t i = 0; i < nw && at < 200; i++) {
+        char pct[32];
+        at = textesc_copy(lines[3], 256, at, i ? ", " : "Waiting for the GIL: ");
+        at = textesc_copy(lines[3], 200, at, strtab_get(t->s->strings, w[i].name));
+        snprintf(pct, sizeof pct, " %.0f%%", toptable_pct(w[i].waits, w[i].samples));
+        at = textesc_copy(lines[3], 256, at, pct);
+    }
 }
 
 static const int col_widths[TOPTABLE_NCOLS] = { 7, 7, 9, 9 };
@@ -226,11 +239,11 @@ static void draw_screen(struct top *t)
     if (toptable_rows(t->table, t->col, t->ascending, &rows, &n) != 0)
         t->oom = 1;
     double per = toptable_sample_seconds(t->table, t->o->rate);
-    char head[3][256], nums[128], func[1024];
+    char head[4][256], nums[128], func[1024];
     format_header(t, &st, head);
     int cols = COLS, lines = LINES;
     erase();
-    for (int i = 0; i < 3 && i < lines; i++) {
+    for (int i = 0; i < 4 && i < lines; i++) {
         if (i == 0)
             attron(A_BOLD);
         mvaddnstr(i, 0, head[i], (int)fit_bytes(head[i], cols));
@@ -279,11 +292,14 @@ static int draw_plain(struct top *t)
     if (toptable_rows(t->table, t->col, t->ascending, &rows, &n) != 0)
         t->oom = 1;
     double per = toptable_sample_seconds(t->table, t->o->rate);
-    char head[3][256], nums[128], func[1024];
+    char head[4][256], nums[128], func[1024];
     format_header(t, &st, head);
     if (t->drawn)
         putchar('\n');
-    printf("%s\n%s\n%s\n%7s  %7s  %9s  %9s  Function (filename:line)\n", head[0], head[1], head[2],
+    printf("%s\n%s\n%s\n", head[0], head[1], head[2]);
+    if (head[3][0])
+        printf("%s\n", head[3]);
+    printf("%7s  %7s  %9s  %9s  Function (filename:line)\n",
            toptable_col_name(0), toptable_col_name(1), toptable_col_name(2), toptable_col_name(3));
     for (size_t i = 0; i < n && i < PLAIN_MAX_ROWS; i++) {
         format_row(t, &rows[i], &st, per, nums, sizeof nums, func, sizeof func);

@@ -15,7 +15,14 @@ struct entry {
 
 /* Interval counters, one set being counted and one reported. */
 struct counts {
-    uint64_t passes, gil_passes, threads, active, kept;
+    uint64_t passes, gil_passes, threads, active, kept, gil_wait;
+};
+
+/* Per-thread GIL waits of an interval: the one being counted and the one reported. */
+struct waiters {
+    struct toptable_waiter *v;
+    size_t n, cap;
+    struct hashtab by_tid;
 };
 
 struct toptable {
@@ -24,6 +31,7 @@ struct toptable {
     size_t n, cap;
     struct hashtab index;       /* (name, file, line) hash -> entry index */
     struct counts cur, shown;
+    struct waiters wcur, wshown;
     uint64_t passes_all, kept_all;
     uint64_t first_ns, last_ns; /* time of the first and latest pass since the reset */
     size_t nthreads;
@@ -48,6 +56,48 @@ struct toptable *toptable_new(const struct toptable_opts *o)
     return t;
 }
 
+/* Count a sample of thread TS, WAITED or not, in W. Out of memory: not counted. */
+static void count_waiter(struct waiters *w, const struct thread_sample *ts, int waited)
+{
+    struct hashtab_iter it;
+    uint64_t h = hashtab_key64((uint64_t)(uint32_t)ts->tid);
+    if (!w->by_tid.slot && hashtab_init(&w->by_tid, 16) != 0)
+        return;
+    for (uint32_t i = hashtab_first(&w->by_tid, h, &it); i != HASHTAB_NONE; i = hashtab_next(&w->by_tid, &it))
+        if (w->v[i].tid == ts->tid) {
+            w->v[i].name = ts->name;
+            w->v[i].samples++;
+            w->v[i].waits += (uint64_t)waited;
+            return;
+        }
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct toptable_waiter *nv = realloc(w->v, cap * sizeof *nv);
+        if (!nv)
+            return;
+        w->v = nv;
+        w->cap = cap;
+    }
+    if (hashtab_insert(&w->by_tid, &it, (uint32_t)w->n) != 0)
+        return;
+    w->v[w->n++] = (struct toptable_waiter){ .tid = ts->tid, .name = ts->name, .samples = 1,
+                                             .waits = (uint64_t)waited };
+}
+
+static void waiters_clear(struct waiters *w)
+{
+    w->n = 0;
+    if (w->by_tid.slot)
+        hashtab_clear(&w->by_tid);
+}
+
+static void waiters_free(struct waiters *w)
+{
+    free(w->v);
+    hashtab_free(&w->by_tid);
+    memset(w, 0, sizeof *w);
+}
+
 void toptable_free(struct toptable *t)
 {
     if (!t)
@@ -56,6 +106,8 @@ void toptable_free(struct toptable *t)
     hashtab_free(&t->index);
     free(t->scratch);
     free(t->sorted);
+    waiters_free(&t->wcur);
+    waiters_free(&t->wshown);
     free(t);
 }
 
@@ -146,6 +198,10 @@ int toptable_add(struct toptable *t, const struct sample *s)
             t->cur.active++;
         if (fl & SAMPLE_GIL)
             gil = 1;
+        int waited = s->threads[i].state == TSTATE_GIL_WAIT;
+        t->cur.gil_wait += (uint64_t)waited;
+        if (s->threads[i].tid > 0)
+            count_waiter(&t->wcur, &s->threads[i], waited);
         /* A thread with no Python frame (starting, ending, only in C) has no row to count in. */
         if (s->threads[i].nframes == 0)
             continue;
@@ -172,6 +228,32 @@ void toptable_roll(struct toptable *t)
     }
     t->shown = t->cur;
     memset(&t->cur, 0, sizeof t->cur);
+    struct waiters w = t->wshown;
+    t->wshown = t->wcur;
+    t->wcur = w;
+    waiters_clear(&t->wcur);
+}
+
+size_t toptable_waiters(const struct toptable *t, struct toptable_waiter *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->wshown.n; i++) {
+        const struct toptable_waiter *x = &t->wshown.v[i];
+        if (x->waits == 0)
+            continue;
+        /* Insertion by share, waits/samples, compared without division. */
+        size_t at = n;
+        while (at > 0 && out[at - 1].waits * x->samples < x->waits * out[at - 1].samples)
+            at--;
+        if (at >= max)
+            continue;
+        size_t move = (n < max ? n : max - 1) - at;
+        memmove(&out[at + 1], &out[at], move * sizeof *out);
+        out[at] = *x;
+        if (n < max)
+            n++;
+    }
+    return n;
 }
 
 void toptable_reset(struct toptable *t)
@@ -180,6 +262,8 @@ void toptable_reset(struct toptable *t)
     hashtab_clear(&t->index);
     memset(&t->cur, 0, sizeof t->cur);
     memset(&t->shown, 0, sizeof t->shown);
+    waiters_clear(&t->wcur);
+    waiters_clear(&t->wshown);
     t->passes_all = t->kept_all = 0;
     t->first_ns = t->last_ns = 0;
 }
@@ -262,6 +346,7 @@ void toptable_stats(const struct toptable *t, struct toptable_stats *out)
     out->gil_passes = t->shown.gil_passes;
     out->threads = t->shown.threads;
     out->active = t->shown.active;
+    out->gil_wait = t->shown.gil_wait;
     out->kept = t->shown.kept;
     out->passes_all = t->passes_all;
     out->kept_all = t->kept_all;

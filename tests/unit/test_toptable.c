@@ -356,6 +356,45 @@ START_TEST(test_many_functions)
 }
 END_TEST
 
+START_TEST(test_gil_waiters)
+{
+    /* Per interval: thread 21 waits for the GIL in 3 of 4 passes, 22 in 1
+     * of 4, 23 never; the waiters come out by share, 23 not at all. */
+    struct toptable *t = toptable_new(NULL);
+    ck_assert_ptr_nonnull(t);
+    struct sample s = { 0 };
+    static const int a[] = { 0 };
+    for (int i = 0; i < 4; i++) {
+        sample_clear(&s);
+        s.time_ns = 1000000000ull + (uint64_t)i * 10000000ull;
+        push_thread(&s, 21, 0, a, 1);
+        s.threads[s.nthreads - 1].state = i < 3 ? TSTATE_GIL_WAIT : TSTATE_GIL;
+        push_thread(&s, 22, 0, a, 1);
+        s.threads[s.nthreads - 1].state = i == 0 ? TSTATE_GIL_WAIT : TSTATE_IDLE;
+        push_thread(&s, 23, 0, a, 1);
+        s.threads[s.nthreads - 1].state = TSTATE_NATIVE;
+        ck_assert_int_eq(toptable_add(t, &s), 0);
+    }
+    struct toptable_waiter w[4];
+    ck_assert_uint_eq(toptable_waiters(t, w, 4), 0);   /* nothing reported before the roll */
+    toptable_roll(t);
+    ck_assert_uint_eq(toptable_waiters(t, w, 4), 2);
+    ck_assert_int_eq(w[0].tid, 21);
+    ck_assert_uint_eq(w[0].waits, 3);
+    ck_assert_uint_eq(w[0].samples, 4);
+    ck_assert_int_eq(w[1].tid, 22);
+    ck_assert_uint_eq(toptable_waiters(t, w, 1), 1);
+    ck_assert_int_eq(w[0].tid, 21);
+    struct toptable_stats st;
+    toptable_stats(t, &st);
+    ck_assert_uint_eq(st.gil_wait, 4);
+    toptable_roll(t);       /* an empty interval: no waiters */
+    ck_assert_uint_eq(toptable_waiters(t, w, 4), 0);
+    sample_free(&s);
+    toptable_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("toptable");
@@ -367,6 +406,7 @@ int main(void)
     tcase_add_test(tc, test_sorting);
     tcase_add_test(tc, test_percentages_and_time);
     tcase_add_test(tc, test_many_functions);
+    tcase_add_test(tc, test_gil_waiters);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
