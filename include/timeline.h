@@ -43,6 +43,7 @@ struct tl_thread {
     uint64_t thread_id;     /* Python's ident */
     uint32_t name;          /* strtab id: name at its latest sample */
     uint32_t flags;         /* enum sample_flag bits of its latest sample */
+    uint32_t state;         /* enum thread_state of its latest sample */
     size_t index;           /* order of first appearance, from 0 */
     uint64_t first_ns;      /* time of its first sample */
     uint64_t last_ns;       /* time of its latest sample */
@@ -64,6 +65,7 @@ struct tl_step {
                              * sample's time, or after a gap, prev_ns + one
                              * period (never later than this sample) */
     uint32_t prev_flags;    /* flags of its previous sample */
+    uint32_t prev_state;    /* state of its previous sample */
     const uint32_t *old;    /* the previous stack, root first (valid until
                              * the thread's next step) */
     uint32_t old_depth;

@@ -2,8 +2,9 @@
  * Format JSON, for the Perfetto UI and chrome://tracing. Each thread is a
  * track; each frame is a slice (B/E pair) for as long as the thread's
  * consecutive samples keep it on the stack, so the file reads as a timeline
- * of calls. Per thread, two counters show whether it held the GIL and
- * whether it was running.
+ * of calls. Per thread, counters show whether it held the GIL, waited for
+ * it, ran native code without it, and whether it was running: its state
+ * track (see threadinfo.h for the states).
  *
  * Written as samples arrive: only each thread's current stack is kept. In
  * the file, each thread's events are in time order, ends before begins at
@@ -72,12 +73,14 @@ static void thread_meta(struct chrometrace *ct, const struct tl_thread *th)
  * are named by thread id alone because a Python thread is often still
  * called by its OS name when first seen, and Perfetto would start a second
  * track under a new name. */
-static void counters(struct chrometrace *ct, const struct tl_thread *th, uint64_t t, int gil, int active)
+static void counters(struct chrometrace *ct, const struct tl_thread *th, uint64_t t, int gil, int active,
+                     uint32_t state)
 {
     event_open(ct, 'C');
     put_ts(ct, t);
     put_ids(ct, th);
-    fprintf(ct->out, ",\"name\":\"thread %d\",\"args\":{\"gil\":%d,\"active\":%d}}", (int)th->tid, gil, active);
+    fprintf(ct->out, ",\"name\":\"thread %d\",\"args\":{\"gil\":%d,\"gil_wait\":%d,\"native\":%d,\"active\":%d}}",
+            (int)th->tid, gil, state == TSTATE_GIL_WAIT, state == TSTATE_NATIVE, active);
 }
 
 static void slice_begin(struct chrometrace *ct, const struct tl_thread *th, uint32_t id, uint64_t t)
@@ -163,7 +166,7 @@ static int chrometrace_sample(void *state, const struct sample *s, size_t i)
         /* The thread was not seen for a while: what it was doing ended
          * then, and its counters drop to 0 until it is seen again. */
         slices_end(ct, th, step.old, step.old_depth, 0, step.prev_end_ns);
-        counters(ct, th, step.prev_end_ns, 0, 0);
+        counters(ct, th, step.prev_end_ns, 0, 0, TSTATE_UNKNOWN);
         keep = 0;
     } else {
         slices_end(ct, th, step.old, step.old_depth, keep, now);
@@ -171,8 +174,8 @@ static int chrometrace_sample(void *state, const struct sample *s, size_t i)
     if (step.renamed)
         thread_name(ct, th);
     if (step.first || step.gap || gil != flag(step.prev_flags, SAMPLE_GIL) ||
-        active != flag(step.prev_flags, SAMPLE_ACTIVE))
-        counters(ct, th, now, gil, active);
+        active != flag(step.prev_flags, SAMPLE_ACTIVE) || th->state != step.prev_state)
+        counters(ct, th, now, gil, active, th->state);
     for (uint32_t k = keep; k < th->depth; k++)
         slice_begin(ct, th, th->stack[k], now);
     if (ferror(ct->out))
@@ -192,7 +195,7 @@ static int chrometrace_end(void *state, const struct profile *profile, const str
             continue;
         uint64_t end = timeline_end_ns(ct->tl, th);
         slices_end(ct, th, th->stack, th->depth, 0, end);
-        counters(ct, th, end, 0, 0);
+        counters(ct, th, end, 0, 0, TSTATE_UNKNOWN);
     }
     fputs("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"exporter\":\"gilscope\",\"title\":", ct->out);
     json_string(ct->out, ct->info.title ? ct->info.title : "");

@@ -249,6 +249,7 @@ int timeline_step(struct timeline *tl, const struct sample *s, size_t i, struct 
         uint64_t interval = now > last ? now - last : 0;
         out->prev_ns = last;
         out->prev_flags = th->flags;
+        out->prev_state = th->state;
         /* Missed passes: one that others showed after this thread's latest
          * sample, or an interval no jitter explains. */
         out->gap = (last < tl->prev_pass_ns && last != now) ||
@@ -280,6 +281,7 @@ int timeline_step(struct timeline *tl, const struct sample *s, size_t i, struct 
     th->last_ns = s->time_ns;
     th->name = t->name;
     th->flags = t->flags;
+    th->state = t->state;
     th->nsamples++;
     return 0;
 }
