@@ -23,6 +23,7 @@
 
 #define TOP_WAITS 3     /* lines shown per thread where it waited */
 #define TABLE_ROWS 24   /* threads in the table; the others are summed in one row */
+#define WAIT_THREADS 8  /* threads whose waiting lines are shown: those that waited most */
 
 enum {
     OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_QUIET, OPT_COUNT
@@ -296,9 +297,25 @@ static void print_text(const struct report *r)
     }
     if (r->no_gil)
         return;
-    int any = 0;
+    /* The table's threads that waited most, most first. */
+    size_t nwait = 0;
+    uint32_t waiters[WAIT_THREADS];
     for (size_t row = 0; row < nrows; row++) {
-        size_t i = rows[row];
+        uint64_t n = t[rows[row]].n[TSTATE_GIL_WAIT];
+        size_t at = nwait;
+        while (at > 0 && t[waiters[at - 1]].n[TSTATE_GIL_WAIT] < n)
+            at--;
+        if (n == 0 || at >= WAIT_THREADS)
+            continue;
+        size_t move = (nwait < WAIT_THREADS ? nwait : WAIT_THREADS - 1) - at;
+        memmove(&waiters[at + 1], &waiters[at], move * sizeof *waiters);
+        waiters[at] = rows[row];
+        if (nwait < WAIT_THREADS)
+            nwait++;
+    }
+    int any = 0;
+    for (size_t row = 0; row < nwait; row++) {
+        size_t i = waiters[row];
         struct gilstats_wait w[TOP_WAITS];
         size_t nw = gilstats_top_waits(r->g, (uint32_t)i, w, TOP_WAITS);
         if (nw == 0)
