@@ -115,6 +115,7 @@ struct collect {
     struct profile *profile;
     const struct record_opts *opts;
     uint32_t state_frame[TSTATE_COUNT];   /* --states: the leaf pseudo-frame's name, STRTAB_NONE for none */
+    uint32_t no_file;                     /* "": a pseudo-frame's file */
     void *writer;       /* the format's state */
     int oom;            /* the profile could not grow */
     int write_error;    /* the streaming writer failed */
@@ -122,10 +123,10 @@ struct collect {
 
 /* Give thread I of S the leaf frame NAME: its frames are copied to the
  * end of the frame list behind it. Returns 0 or -ENOMEM. */
-static int add_leaf(struct sample *s, size_t i, uint32_t name)
+static int add_leaf(const struct collect *c, struct sample *s, size_t i, uint32_t name)
 {
     struct thread_sample *t = &s->threads[i];
-    struct frame leaf = { .name = name, .file = name, .kind = FRAME_MARKER };
+    struct frame leaf = { .name = name, .file = c->no_file, .kind = FRAME_MARKER };
     uint32_t first = (uint32_t)s->nframes;
     if (sample_push_frame(s, &leaf) != 0)
         return -ENOMEM;
@@ -154,7 +155,7 @@ static int collect_sample(void *ctx, struct sample *s)
         if (c->opts->gil && !(f & SAMPLE_GIL))
             continue;
         if (c->opts->states && state < TSTATE_COUNT && c->state_frame[state] != STRTAB_NONE &&
-            add_leaf(s, i, c->state_frame[state]) != 0) {
+            add_leaf(c, s, i, c->state_frame[state]) != 0) {
             c->oom = 1;
             return 1;
         }
@@ -338,6 +339,7 @@ int cli_record(int argc, char **argv)
         snprintf(name, sizeof name, "[%s]", sample_state_name(k));
         c.state_frame[k] = pseudo ? strtab_intern(s.strings, name, strlen(name)) : STRTAB_NONE;
     }
+    c.no_file = strtab_intern(s.strings, "", 0);
     /* Shares of states need every state read in every pass. */
     threadinfo_set_precise(s.threads, o.states);
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, o.full_filenames);
