@@ -116,16 +116,35 @@ void codecache_clear(struct codecache *cc);
  * (CLOCK_MONOTONIC), which decide when entries are re-checked. */
 void codecache_set_clock(struct codecache *cc, uint64_t pass, uint64_t now_ns);
 
-/* codecache_lookup — the entry for the code object at ADDR, decoded now on
- * a miss (a few reads) and noted as used in this pass. An entry due for a
- * re-check is checked from AB when AB (a batch that ran, or NULL) holds its
- * signature window, else queued in PENDING for codecache_check_pending.
- * Returns the entry (owned by CC), or NULL with *ERR = PYWALK_ERR_READ
- * (unreadable or misaligned), PYWALK_ERR_BADCODE (not a code object, bad
- * name or line table; or the entry's signature changed: then CHANGED is
- * set), or PYWALK_ERR_NOMEM. */
-struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, const struct readbatch *ab,
-                                         int *err);
+/* codecache_lookup_full — codecache_lookup's whole path: the entry for the
+ * code object at ADDR, decoded now on a miss (a few reads) and noted as
+ * used in this pass. An entry due for a re-check is checked from AB when
+ * AB (a batch that ran, or NULL) holds its signature window, else queued
+ * in PENDING for codecache_check_pending. Returns the entry (owned by CC),
+ * or NULL with *ERR = PYWALK_ERR_READ (unreadable or misaligned),
+ * PYWALK_ERR_BADCODE (not a code object, bad name or line table; or the
+ * entry's signature changed: then CHANGED is set), or PYWALK_ERR_NOMEM. */
+struct codecache_entry *codecache_lookup_full(struct codecache *cc, uint64_t addr, const struct readbatch *ab,
+                                              int *err);
+
+/* codecache_lookup — codecache_lookup_full, with its common case inline:
+ * called for every frame of every sample, so an entry found in its home
+ * slot, not due for a re-check and already on the hot list costs no call. */
+static inline struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr,
+                                                       const struct readbatch *ab, int *err)
+{
+    struct hashtab_iter it;
+    uint32_t k = hashtab_first(&cc->index, hashtab_key64(addr), &it);
+    if (k != HASHTAB_NONE && cc->codes[k].addr == addr) {
+        struct codecache_entry *c = &cc->codes[k];
+        if ((c->checked == cc->pass || cc->now_ns - c->checked_ns < CODECACHE_RECHECK_NS) &&
+            c->hot_mark == cc->hot_epoch) {
+            c->last_used = cc->pass;
+            return c;
+        }
+    }
+    return codecache_lookup_full(cc, addr, ab, err);
+}
 
 /* codecache_find — the entry for ADDR, or NULL; reads nothing, changes
  * nothing. */
@@ -138,14 +157,41 @@ struct codecache_entry *codecache_find(struct codecache *cc, uint64_t addr);
  * thread's copy co_tlbc->entries[TLBC_INDEX]. Copies are remembered per
  * entry and used again only while INSTR falls inside them (an index, and
  * its copy, goes to another thread when a thread ends). Sets *READ when it
- * had to read the target. Returns 0 when the copy cannot be read. */
-uint64_t codecache_bytecode(struct codecache *cc, struct codecache_entry *c, uint64_t code,
-                            int32_t tlbc_index, uint64_t instr, int *read);
+ * had to read the target. Returns 0 when the copy cannot be read.
+ * codecache_bytecode_tlbc is its path for a thread-local copy. */
+uint64_t codecache_bytecode_tlbc(struct codecache *cc, struct codecache_entry *c, uint64_t code,
+                                 int32_t tlbc_index, uint64_t instr, int *read);
+
+/* Inline: most frames run the code object's own bytecode. */
+static inline uint64_t codecache_bytecode(struct codecache *cc, struct codecache_entry *c, uint64_t code,
+                                          int32_t tlbc_index, uint64_t instr, int *read)
+{
+    const struct py_offsets *o = cc->o;
+    if (tlbc_index == 0 || o->co_tlbc < 0 || o->tlbc_entries < 0)
+        return code + (uint64_t)o->co_code_adaptive;
+    return codecache_bytecode_tlbc(cc, c, code, tlbc_index, instr, read);
+}
+
+/* codecache_location_decode — codecache_location's path when AT is not
+ * among the entry's remembered offsets: decode, and remember. */
+int32_t codecache_location_decode(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col);
 
 /* codecache_location — codecache_line, and in *COL (may be NULL) the
  * instruction's start column counted from 1, 0 when the version's line
- * table has no columns or this entry none. */
-int32_t codecache_location(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col);
+ * table has no columns or this entry none. Columns are decoded with the
+ * line and remembered with it, so a remembered offset (inline here) costs
+ * no decoding, whatever the output needs. */
+static inline int32_t codecache_location(struct codecache *cc, struct codecache_entry *c, int32_t at,
+                                         int32_t *col)
+{
+    for (int k = 0; k < CODECACHE_LINE_MEMO; k++)
+        if (c->memo_at[k] == at) {
+            if (col)
+                *col = c->memo_col[k];
+            return c->memo_line[k];
+        }
+    return codecache_location_decode(cc, c, at, col);
+}
 
 /* codecache_line — the line C's instruction offset AT lies on (AT in the
  * unit the version's line table uses; negative: the first line), 0 when

@@ -60,9 +60,8 @@ struct framewalk_link {
 struct framewalk_fset {
     uint64_t *addr;                 /* NULL: not kept (3.11+) */
     uint64_t *last;                 /* pass last seen */
-    size_t *item;                   /* batch item of this pass */
-    uint64_t *stamp;                /* batch stamp ITEM belongs to */
-    uint64_t *walk;                 /* number of the last walk that met it (cycle check) */
+    size_t *item;                   /* batch item of this pass (READBATCH_NONE: not planned) */
+    uint64_t stamp;                 /* stamp of the batch the ITEMs belong to, 0 before it ran */
     size_t n;
     struct hashtab ix;              /* hashtab_key64(addr) -> index in ADDR */
     uint64_t *tmp;                  /* scratch for sorting */
@@ -78,7 +77,6 @@ struct framewalk {
     const struct readbatch *ab;     /* the batch whose data walks may use, NULL = none */
     uint64_t pass;                  /* sampling pass number */
     int late_reads;                 /* the current walk read outside the batch */
-    uint64_t nwalk;                 /* walks begun (the current walk's number) */
     struct framewalk_cycle {        /* Brent's cycle check over the frames a walk meets */
         uint64_t saved;             /* the frame met at the last power of two */
         uint32_t power, lam;        /* steps until the next save, and taken since the last */
@@ -154,11 +152,12 @@ int framewalk_chunk_view(struct framewalk *fw, uint64_t base, const uint8_t *dat
  * (IFSIZE bytes) among the chunks held, or NULL. Reads nothing. */
 const uint8_t *framewalk_frame_in_chunks(const struct framewalk *fw, uint64_t addr, size_t ifsize);
 
-/* framewalk_frame_copies — *A and *B: the first and second copies of the
- * frame at ADDR held (chunks or batch frames with a second copy). Returns
- * 1, or 0 when there is no second copy. Reads nothing. */
-int framewalk_frame_copies(const struct framewalk *fw, uint64_t addr, size_t ifsize, const uint8_t **a,
-                           const uint8_t **b);
+/* framewalk_copies_agree — whether the frames of the current walk's chain,
+ * link FIRST on, that are held twice (chunks or batch frames with a second
+ * copy) read the same in both copies: all of each frame, but only the code
+ * and caller of FIRST's, which may be running. Frames held once are not
+ * compared. Reads nothing. */
+int framewalk_copies_agree(const struct framewalk *fw, size_t first);
 
 /* framewalk_walk — push the Python frames from FRAME (a thread's top frame)
  * to OUT, leaf first, noting the chain, the frames met outside the chunks

@@ -78,14 +78,15 @@ static inline uint64_t hashtab_mix64(uint64_t h, uint64_t v)
 }
 
 /* hashtab_key64 — the hash of a single u64 key (an address, a pair of ids):
- * the murmur3 finalizer, a bijection with every bit of K in the low bits. */
+ * K times the golden ratio (Fibonacci hashing, which spreads strided keys
+ * such as addresses evenly) with the product's high half folded onto its
+ * low half, which picks the slot. A bijection, every bit of K reaching the
+ * low 32 bits; one multiply, as it is computed for every frame of every
+ * sample (a full 64-bit finalizer cost as much as the rest of a lookup). */
 static inline uint64_t hashtab_key64(uint64_t k)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    return k ^ (k >> 33);
+    k *= 0x9E3779B97F4A7C15ull;
+    return k ^ (k >> 32);
 }
 
 /* hashtab_bytes — the hash of LEN bytes at S (FNV-1a, folded). */

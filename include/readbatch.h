@@ -42,6 +42,7 @@ struct readbatch {
     struct readbatch_item *items;
     size_t n, cap;
     uint32_t *order;                /* item indices sorted by (group, address) */
+    uint32_t *tmp;                  /* scratch for sorting ORDER */
     struct proc_iov *iov;
     size_t niov, cap_iov;           /* the ranges of the last run */
     uint8_t *buf;

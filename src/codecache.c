@@ -141,8 +141,8 @@ static void code_touch(struct codecache *cc, struct codecache_entry *c)
     }
 }
 
-struct codecache_entry *codecache_lookup(struct codecache *cc, uint64_t addr, const struct readbatch *ab,
-                                         int *err)
+struct codecache_entry *codecache_lookup_full(struct codecache *cc, uint64_t addr, const struct readbatch *ab,
+                                              int *err)
 {
     struct hashtab_iter it;
     uint64_t h = hashtab_key64(addr);
@@ -257,12 +257,10 @@ struct codecache_entry *codecache_find(struct codecache *cc, uint64_t addr)
     return NULL;
 }
 
-uint64_t codecache_bytecode(struct codecache *cc, struct codecache_entry *c, uint64_t code,
-                            int32_t tlbc_index, uint64_t instr, int *read)
+uint64_t codecache_bytecode_tlbc(struct codecache *cc, struct codecache_entry *c, uint64_t code,
+                                 int32_t tlbc_index, uint64_t instr, int *read)
 {
     const struct py_offsets *o = cc->o;
-    if (tlbc_index == 0 || o->co_tlbc < 0 || o->tlbc_entries < 0)
-        return code + (uint64_t)o->co_code_adaptive;
     for (int k = 0; k < CODECACHE_TLBC_MEMO; k++)
         if (c->tlbc_idx[k] == tlbc_index && instr >= c->tlbc_at[k] && instr - c->tlbc_at[k] < c->nbytes)
             return c->tlbc_at[k];
@@ -285,14 +283,8 @@ int32_t codecache_line(struct codecache *cc, struct codecache_entry *c, int32_t 
     return codecache_location(cc, c, at, NULL);
 }
 
-int32_t codecache_location(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col)
+int32_t codecache_location_decode(struct codecache *cc, struct codecache_entry *c, int32_t at, int32_t *col)
 {
-    for (int k = 0; k < CODECACHE_LINE_MEMO; k++)
-        if (c->memo_at[k] == at) {
-            if (col)
-                *col = c->memo_col[k];
-            return c->memo_line[k];
-        }
     int line, col0 = -1;
     const struct py_offsets *o = cc->o;
     if (at < 0)

@@ -24,12 +24,10 @@ int framewalk_init(struct framewalk *fw, const struct py_offsets *o, struct proc
         fs->addr = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->addr);
         fs->last = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->last);
         fs->item = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->item);
-        fs->stamp = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->stamp);
-        fs->walk = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->walk);
         fs->tmp = calloc(FRAMEWALK_FSET_MAX, sizeof *fs->tmp);
         /* The index starts small and grows with the frames seen, so it
          * stays as small (and as cache-friendly) as they need. */
-        ok = fs->addr && fs->last && fs->item && fs->stamp && fs->walk && fs->tmp &&
+        ok = fs->addr && fs->last && fs->item && fs->tmp &&
              hashtab_init(&fs->ix, 0) == 0;
     }
     return ok ? 0 : -ENOMEM;
@@ -43,8 +41,6 @@ void framewalk_free(struct framewalk *fw)
     free(fw->fs.addr);
     free(fw->fs.last);
     free(fw->fs.item);
-    free(fw->fs.stamp);
-    free(fw->fs.walk);
     hashtab_free(&fw->fs.ix);
     free(fw->fs.tmp);
     memset(fw, 0, sizeof *fw);
@@ -142,7 +138,7 @@ size_t framewalk_heap_hdr_len(const struct py_offsets *o)
 }
 
 /* Index of frame ADDR in the set, or -1 (IT then where to insert it). */
-static long fset_find(const struct framewalk_fset *fs, uint64_t addr, struct hashtab_iter *it)
+static inline long fset_find(const struct framewalk_fset *fs, uint64_t addr, struct hashtab_iter *it)
 {
     for (uint32_t k = hashtab_first(&fs->ix, hashtab_key64(addr), it); k != HASHTAB_NONE;
          k = hashtab_next(&fs->ix, it))
@@ -171,11 +167,10 @@ void framewalk_fset_prune(struct framewalk *fw, uint64_t recent)
             continue;
         fs->addr[k] = fs->addr[i];
         fs->last[k] = fs->last[i];
-        fs->stamp[k] = 0;
-        fs->walk[k] = 0;
         k++;
     }
     fs->n = k;
+    fs->stamp = 0;
     /* Sorted by address, so batches need not sort them. */
     for (size_t i = 0; i < fs->n; i++)
         fs->item[i] = i;
@@ -199,44 +194,41 @@ void framewalk_plan_frames(struct framewalk *fw, struct readbatch *b, unsigned g
 {
     struct framewalk_fset *fs = &fw->fs;
     size_t hdr = framewalk_heap_hdr_len(fw->o);
-    for (size_t k = 0; fs->addr && k < fs->n; k++) {
+    fs->stamp = 0;
+    for (size_t k = 0; fs->addr && k < fs->n; k++)
         fs->item[k] = readbatch_add(b, group, fs->addr[k], hdr, READBATCH_GAP);
-        fs->stamp[k] = 0;
-    }
 }
 
 void framewalk_stamp_frames(struct framewalk *fw, const struct readbatch *b)
 {
-    struct framewalk_fset *fs = &fw->fs;
-    for (size_t k = 0; fs->addr && k < fs->n; k++)
-        fs->stamp[k] = fs->item[k] != READBATCH_NONE ? b->stamp : 0;
+    fw->fs.stamp = b->stamp;
+}
+
+/* The copy of frame object K of the set in the batch AB, or NULL. */
+static inline const uint8_t *fset_copy(const struct framewalk_fset *fs, long k, const struct readbatch *ab)
+{
+    if (k < 0 || !ab || fs->stamp != ab->stamp || fs->item[k] == READBATCH_NONE)
+        return NULL;
+    return readbatch_ptr(ab, fs->item[k]);
 }
 
 /* Point *P at HDR bytes of the frame object at ADDR: from the batch when it
  * read them, else read now into SCRATCH. Either way the frame is
- * remembered for the next batches; *K is its index in the frame set, or -1
- * when the set could not take it. */
-static int heap_frame(struct framewalk *fw, uint64_t addr, size_t hdr, uint8_t *scratch, const uint8_t **p,
-                      long *kp)
+ * remembered for the next batches. */
+static int heap_frame(struct framewalk *fw, uint64_t addr, size_t hdr, uint8_t *scratch, const uint8_t **p)
 {
     struct framewalk_fset *fs = &fw->fs;
-    *kp = -1;
     if (fs->addr) {
         struct hashtab_iter it;
         long k = fset_find(fs, addr, &it);
         if (k >= 0) {
-            *kp = k;
             fs->last[k] = fw->pass;
-            if (fw->ab && fs->stamp[k] == fw->ab->stamp) {
-                *p = readbatch_ptr(fw->ab, fs->item[k]);
+            if ((*p = fset_copy(fs, k, fw->ab)) != NULL)
                 return 0;
-            }
         } else if (fs->n < FRAMEWALK_FSET_MAX && hashtab_insert(&fs->ix, &it, (uint32_t)fs->n) == 0) {
-            *kp = (long)fs->n;
             fs->addr[fs->n] = addr;
             fs->last[fs->n] = fw->pass;
-            fs->stamp[fs->n] = 0;
-            fs->walk[fs->n] = 0;
+            fs->item[fs->n] = READBATCH_NONE;
             fs->n++;
         }
     }
@@ -292,17 +284,8 @@ static int walk_heap_frames(struct framewalk *fw, uint64_t frame, struct sample 
             return truncated_heap(fw, frame, out);
         }
         const uint8_t *f;
-        long k;
-        if ((frame & 7) || hdr > FRAMEWALK_HDR || heap_frame(fw, frame, hdr, buf, &f, &k) != 0)
+        if ((frame & 7) || hdr > FRAMEWALK_HDR || heap_frame(fw, frame, hdr, buf, &f) != 0)
             return PYWALK_ERR_READ;
-        /* Cycle check: a frame the set holds (found by the lookup just
-         * made) carries the number of the last walk that met it, which
-         * catches a loop at once; Brent's check catches the rest. */
-        if (k >= 0) {
-            if (fw->fs.walk[k] == fw->nwalk)
-                return PYWALK_ERR_CYCLE;
-            fw->fs.walk[k] = fw->nwalk;
-        }
         if (cycle_check(&fw->cyc, frame))
             return PYWALK_ERR_CYCLE;
         chain_note(fw, frame, out->nframes - mark);
@@ -412,8 +395,10 @@ const uint8_t *framewalk_frame_in_chunks(const struct framewalk *fw, uint64_t ad
     return NULL;
 }
 
-int framewalk_frame_copies(const struct framewalk *fw, uint64_t addr, size_t ifsize, const uint8_t **a,
-                           const uint8_t **b)
+/* *A and *B: the first and second copies of the frame at ADDR held (chunks
+ * or batch frames). Returns 0 when there is no second copy. */
+static int frame_copies(const struct framewalk *fw, uint64_t addr, size_t ifsize, const uint8_t **a,
+                        const uint8_t **b)
 {
     for (size_t i = 0; i < fw->nchunks; i++) {
         const struct framewalk_chunk *cc = &fw->chunks[i];
@@ -433,17 +418,37 @@ int framewalk_frame_copies(const struct framewalk *fw, uint64_t addr, size_t ifs
     return 0;
 }
 
-/* Point *P at a local copy of the interpreter frame at ADDR (IFSIZE bytes). */
-static int frame_bytes(struct framewalk *fw, uint64_t addr, size_t ifsize, uint8_t *scratch, const uint8_t **p)
+int framewalk_copies_agree(const struct framewalk *fw, size_t first)
 {
-    for (;;) {
+    const struct py_offsets *o = fw->o;
+    size_t ifsize = framewalk_interp_frame_len(o);
+    /* Nothing held twice (blocking, ≤3.10 frame objects, a quiet thread): no frame to compare. */
+    int twice = 0;
+    for (size_t i = 0; !twice && i < fw->nchunks; i++)
+        twice = fw->chunks[i].again != NULL;
+    for (size_t k = 0; !twice && k < fw->nx; k++)
+        twice = fw->xagain[k] != NULL;
+    for (size_t k = first; twice && k < fw->nchain; k++) {
+        const uint8_t *a, *b;
+        if (!frame_copies(fw, fw->chain[k].addr, ifsize, &a, &b))
+            continue;   /* read apart from the batch; T2 was read after it */
+        if (k == first ? get_u64(a, o->if_code) != get_u64(b, o->if_code) ||
+                             get_u64(a, o->if_previous) != get_u64(b, o->if_previous)
+                       : memcmp(a, b, ifsize) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* frame_bytes past the chunks held: older chunks, then frames outside them. */
+static int frame_bytes_far(struct framewalk *fw, uint64_t addr, size_t ifsize, uint8_t *scratch,
+                           const uint8_t **p)
+{
+    /* The next older chunk, while one could hold it. */
+    while (fw->nchunks > 0 && fw->chunks[fw->nchunks - 1].previous != 0 &&
+           framewalk_chunk_load(fw, fw->chunks[fw->nchunks - 1].previous, 0) == 0)
         if ((*p = framewalk_frame_in_chunks(fw, addr, ifsize)) != NULL)
             return 0;
-        /* Not in the chunks copied so far: the next older chunk, if it could hold it. */
-        if (fw->nchunks == 0 || fw->chunks[fw->nchunks - 1].previous == 0 ||
-            framewalk_chunk_load(fw, fw->chunks[fw->nchunks - 1].previous, 0) != 0)
-            break;
-    }
     /* Generator and coroutine frames live in their own objects, 3.12+ entry
      * shims on the C stack: from the batch if it read them, else now. */
     if (fw->nxseen < FRAMEWALK_EXTRA)
@@ -459,6 +464,16 @@ static int frame_bytes(struct framewalk *fw, uint64_t addr, size_t ifsize, uint8
         return -1;
     *p = scratch;
     return 0;
+}
+
+/* Point *P at a local copy of the interpreter frame at ADDR (IFSIZE bytes).
+ * Inline: nearly every frame is in the chunks already held. */
+static inline int frame_bytes(struct framewalk *fw, uint64_t addr, size_t ifsize, uint8_t *scratch,
+                              const uint8_t **p)
+{
+    if ((*p = framewalk_frame_in_chunks(fw, addr, ifsize)) != NULL)
+        return 0;
+    return frame_bytes_far(fw, addr, ifsize, scratch, p);
 }
 
 size_t framewalk_interp_frame_len(const struct py_offsets *o)
@@ -560,7 +575,6 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
 int framewalk_walk(struct framewalk *fw, uint64_t frame, struct sample *out, uint32_t *flags)
 {
     cycle_reset(&fw->cyc);
-    fw->nwalk++;
     fw->nchain = 0;
     fw->nxseen = 0;
     fw->xshims = 0;
@@ -577,9 +591,7 @@ int framewalk_chain_reaches(struct framewalk *fw, uint64_t from, uint64_t to)
         const uint8_t *f = NULL;
         if (o->frame_model == PYOFF_FRAMES_HEAP) {
             struct hashtab_iter it;
-            long k = fw->fs.addr ? fset_find(&fw->fs, from, &it) : -1;
-            if (k >= 0 && fw->ab && fw->fs.stamp[k] == fw->ab->stamp)
-                f = readbatch_ptr(fw->ab, fw->fs.item[k]);
+            f = fset_copy(&fw->fs, fw->fs.addr ? fset_find(&fw->fs, from, &it) : -1, fw->ab);
             if (!f)
                 return 0;
             from = get_u64(f, o->f_back);

@@ -50,10 +50,13 @@ static uint64_t hash_stack(const struct profile_stack *s)
     uint64_t h = hashtab_mix64(0, (uint64_t)s->pid);
     h = hashtab_mix64(h, (uint64_t)s->tid);
     h = hashtab_mix64(h, ((uint64_t)s->thread_name << 32) | s->flags);
+    /* One mix per frame (this runs for every frame of every sample): the
+     * line, spread by a multiply, folded into the name and file word; a
+     * rare collision costs only a comparison. */
     for (uint32_t i = 0; i < s->nframes; i++) {
         const struct frame *f = &s->frames[i];
-        h = hashtab_mix64(h, ((uint64_t)f->name << 32) | f->file);
-        h = hashtab_mix64(h, ((uint64_t)(uint32_t)f->line << 32) | ((uint64_t)f->kind << 24));
+        h = hashtab_mix64(h, (((uint64_t)f->name << 32) | f->file) ^
+                                 ((uint64_t)(uint32_t)f->line * 0x9E3779B97F4A7C15ull) ^ f->kind);
     }
     return h;
 }

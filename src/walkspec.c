@@ -200,9 +200,8 @@ static void stamp_batch(struct pywalk *w, const struct readbatch *b, int code)
  * and the top one lay below the data stack's top between them. */
 static int same_twice(const struct pywalk *w, size_t first)
 {
-    const struct py_offsets *o = w->o;
     const struct framewalk *fw = &w->fw;
-    size_t ifsize = framewalk_interp_frame_len(o);
+    size_t ifsize = framewalk_interp_frame_len(w->o);
     if (fw->mid_ok && first < fw->nchain && fw->nchunks > 0 && fw->chunks[0].again) {
         const struct framewalk_chunk *cc = &fw->chunks[0];
         uint64_t f = fw->chain[first].addr;
@@ -211,16 +210,7 @@ static int same_twice(const struct pywalk *w, size_t first)
         if (f >= cc->base && f - cc->base < cc->len && f + ifsize > fw->mid_top)
             return 0;
     }
-    for (size_t k = first; k < fw->nchain; k++) {
-        const uint8_t *a, *b;
-        if (!framewalk_frame_copies(fw, fw->chain[k].addr, ifsize, &a, &b))
-            continue;   /* read apart from the batch; T2 was read after it */
-        if (k == first ? get_u64(a, o->if_code) != get_u64(b, o->if_code) ||
-                             get_u64(a, o->if_previous) != get_u64(b, o->if_previous)
-                       : memcmp(a, b, ifsize) != 0)
-            return 0;
-    }
-    return 1;
+    return framewalk_copies_agree(fw, first);
 }
 
 /* Non-blocking: decide whether the walk from T1 (its frames pushed from MARK

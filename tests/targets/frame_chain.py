@@ -7,6 +7,11 @@ Two threads sleep two calls deep (outer_nap -> nap); then, with ctypes, the
 link from nap's frame to its caller is changed:
   loop      points back at nap's own frame (a cycle)
   garbage   points at an unmapped, aligned address
+A third, deep_loop, sleeps DEEP calls deep (descend ... descend -> nap), and
+the link from its outermost descend frame to its caller is pointed at the
+descend frame LOOP_AT calls down: a cycle that closes only after more
+frames than a profiler walks (2048 for gilscope), so it is caught while
+counting what the cut left out, not before the cut.
 On 2.7-3.10 the link is the frame object's f_back; from 3.11 it is the
 interpreter frame's `previous` (found from the frame object: the word that
 points at a readable block which points back at the frame object). Every
@@ -28,6 +33,8 @@ import time
 gc.disable()
 WORD = ctypes.sizeof(ctypes.c_void_p)
 GARBAGE = 0x10  # aligned, and never mapped
+DEEP = 3000
+LOOP_AT = 50
 
 
 def readable_ranges():
@@ -62,20 +69,22 @@ def interp_frame(frame, ranges):
     return None
 
 
-def break_link(frame, how):
-    target_of = {"loop": None, "garbage": GARBAGE}
+def break_link(frame, how, to=None):
+    """Point FRAME's link to its caller at itself ("loop"), at GARBAGE, or
+    ("to") at the frame TO."""
     caller = frame.f_back
     if sys.version_info < (3, 11):
         slot = find_word(id(frame), id(caller), 8)
-        me = id(frame)
+        me, other = id(frame), id(to) if to is not None else None
     else:
         ranges = readable_ranges()
         me = interp_frame(frame, ranges)
         up = interp_frame(caller, ranges)
         slot = find_word(me, up, 12) if me and up else None
-    if slot is None:
+        other = interp_frame(to, ranges) if to is not None else None
+    if slot is None or (how == "to" and not other):
         raise SystemExit("frame link not found")
-    ctypes.c_void_p.from_address(slot).value = me if how == "loop" else target_of[how]
+    ctypes.c_void_p.from_address(slot).value = {"loop": me, "garbage": GARBAGE, "to": other}[how]
 
 
 def nap(deadline, ready):
@@ -86,6 +95,13 @@ def nap(deadline, ready):
 
 def outer_nap(deadline, ready):
     nap(deadline, ready)
+
+
+def descend(n, deadline, ready):
+    if n > 1:
+        descend(n - 1, deadline, ready)
+    else:
+        nap(deadline, ready)
 
 
 def inner(deadline):
@@ -99,9 +115,13 @@ def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
     deadline = time.time() + seconds
     threads = {}
-    for how in ("loop", "garbage"):
+    sys.setrecursionlimit(DEEP + 100)
+    for how in ("loop", "garbage", "deep_loop"):
         ready = threading.Event()
-        t = threading.Thread(target=outer_nap, args=(deadline, ready), name=how)
+        if how == "deep_loop":
+            t = threading.Thread(target=descend, args=(DEEP, deadline, ready), name=how)
+        else:
+            t = threading.Thread(target=outer_nap, args=(deadline, ready), name=how)
         t.daemon = True
         t.start()
         ready.wait()
@@ -110,6 +130,15 @@ def main():
     frames = sys._current_frames()
     for how, t in threads.items():
         f = frames[t.ident]
+        if how == "deep_loop":
+            chain = []
+            while f is not None and f.f_code.co_name in ("nap", "descend"):
+                chain.append(f)
+                f = f.f_back
+            # chain[-1] is the outermost descend, chain[-1 - LOOP_AT] LOOP_AT calls down.
+            break_link(chain[-1], "to", chain[-1 - LOOP_AT])
+            del chain
+            continue
         while f is not None and f.f_code.co_name != "nap":
             f = f.f_back
         break_link(f, how)

@@ -138,7 +138,7 @@ START_TEST(test_sort)
 {
     struct readbatch b;
     readbatch_init(&b, 0);
-    /* Short groups (insertion) and a long one (qsort), descending, mixed. */
+    /* Short groups and a long one, descending, mixed. */
     for (size_t i = 0; i < 200; i++) {
         unsigned g = i % 3 == 0 ? 1 : i % 7 == 0 ? 5 : 3;
         ck_assert_uint_ne(readbatch_add(&b, g, at(8000 - i * 40), 8, READBATCH_GAP), READBATCH_NONE);
@@ -165,6 +165,19 @@ START_TEST(test_sort)
     ck_assert_uint_eq(b.order[1], 1);
     ck_assert_int_eq(readbatch_run(&b, &self), 0);
     check_item(&b, x, 300, 8);
+    /* Sorted runs one after another (as passes plan them), then scrambled
+     * addresses with repeats: merged into one order either way. */
+    readbatch_reset(&b);
+    for (size_t r = 0; r < 5; r++)
+        for (size_t i = 0; i < 40; i++)
+            readbatch_add(&b, 0, at((i * 5 + r) * 8), 8, READBATCH_GAP);
+    readbatch_sort(&b);
+    check_sorted(&b);
+    readbatch_reset(&b);
+    for (size_t i = 0; i < 1000; i++)
+        readbatch_add(&b, (unsigned)(i % 2), at((i * 7919 % 613) * 8), 8, READBATCH_GAP);
+    readbatch_sort(&b);
+    check_sorted(&b);
     readbatch_free(&b);
 }
 END_TEST
