@@ -1,9 +1,10 @@
 /*
  * gilstate — read an interpreter state's fields a sampling pass needs (the
  * next interpreter, the first thread state) and which thread state holds
- * the GIL, for every layout: the runtime's current-thread word (≤3.11), a
- * pointer to the GIL structure (3.12), or the GIL inside the interpreter
- * state (3.13). Both windows are small and fixed per layout, so a batched
+ * the GIL, for every layout: the current-thread word (2.7, 3.6), the GIL
+ * in the runtime (3.7–3.11: its holder stays named while the current-thread
+ * word is NULL during a hand-over), a pointer to the GIL structure (3.12),
+ * or the GIL inside the interpreter state (3.13+). Both windows are small and fixed per layout, so a batched
  * read can copy them and these functions decode the copies.
  */
 #ifndef GILSCOPE_GILSTATE_H
@@ -42,10 +43,17 @@ uint64_t gilstate_holder_of(const struct py_offsets *o, const uint8_t *b, int32_
  * as gilstate_holder_of; 0 too when it cannot be read. */
 uint64_t gilstate_holder_at(struct proc_mem *m, const struct py_offsets *o, uint64_t base);
 
+/* gilstate_holder_fixed — the holder named by a fixed GIL (PI's
+ * gil_locked_addr, gil_holder_addr) whose locked flag reads LOCKED and
+ * last holder HOLDER, CURRENT the current-thread word: HOLDER when locked,
+ * 0 when not, CURRENT while there is no GIL yet (3.6 creates it when the
+ * first thread starts; locked is -1 until then). */
+uint64_t gilstate_holder_fixed(int32_t locked, uint64_t holder, uint64_t current);
+
 /* gilstate_interp_fields — fill V from a copy B of an interpreter state of
  * PI (B points at offset 0; only the interpreter window need be there).
  * HOLDER is filled only when the GIL lives in the state (3.13); where the
- * runtime names the holder (PI->tstate_current_addr) or the state points to
+ * runtime names the holder (PI->gil_holder_addr, PI->tstate_current_addr) or the state points to
  * the GIL (V->gil) the caller reads it. Never fails. */
 void gilstate_interp_fields(const struct pyinterp *pi, const uint8_t *b, struct gilstate_interp *v);
 

@@ -26,7 +26,12 @@ struct pyinterp {
     struct py_offsets off;      /* layout in use (debug offsets applied on 3.13+) */
     uint64_t runtime;           /* address of _PyRuntime (3.7+), else 0 */
     uint64_t interp_head_addr;  /* address of the word holding the first interpreter */
-    uint64_t tstate_current_addr; /* address of the word naming the GIL holder (≤3.11), else 0 */
+    uint64_t tstate_current_addr; /* address of the word naming the current thread (≤3.11), else 0 */
+    /* A GIL at a fixed address, the runtime's (3.7–3.11) or 3.6's static
+     * variables: its locked flag (int) and last holder (a thread state)
+     * name the holder also while the current-thread word is NULL during a
+     * hand-over. 0 when there is none. */
+    uint64_t gil_locked_addr, gil_holder_addr;
     /* Where a thread waiting for the GIL sleeps, when that has a fixed
      * address (see gilwait.h): the GIL structure in the runtime, or the
      * static variables of an older GIL; and 2.7's lock, reached through

@@ -47,6 +47,11 @@ uint64_t gilstate_holder_at(struct proc_mem *m, const struct py_offsets *o, uint
     return gilstate_holder_of(o, buf, lo);
 }
 
+uint64_t gilstate_holder_fixed(int32_t locked, uint64_t holder, uint64_t current)
+{
+    return locked > 0 ? holder : locked == 0 ? 0 : current;
+}
+
 void gilstate_interp_fields(const struct pyinterp *pi, const uint8_t *b, struct gilstate_interp *v)
 {
     const struct py_offsets *o = &pi->off;
@@ -54,7 +59,7 @@ void gilstate_interp_fields(const struct pyinterp *pi, const uint8_t *b, struct 
     v->tstate_head = get_u64(b, o->is_tstate_head);
     v->holder = 0;
     v->gil = 0;
-    if (pi->tstate_current_addr)
+    if (pi->gil_holder_addr || pi->tstate_current_addr)
         return;     /* the caller reads the holder from the runtime */
     if (o->is_gil_locked >= 0) {
         if (get_i32(b, o->is_gil_locked))
@@ -73,7 +78,15 @@ int gilstate_read_interp(struct proc_mem *m, const struct pyinterp *pi, uint64_t
         proc_mem_read(m, interp + (uint64_t)lo, buf, (size_t)(hi - lo)) != 0)
         return -1;
     gilstate_interp_fields(pi, buf - lo, v);
-    if (pi->tstate_current_addr) {
+    if (pi->gil_holder_addr) {
+        int32_t locked = 0;
+        uint64_t holder = 0, current = 0;
+        if (proc_mem_read(m, pi->gil_locked_addr, &locked, 4) != 0 ||
+            proc_mem_read(m, pi->gil_holder_addr, &holder, 8) != 0 ||
+            (pi->tstate_current_addr && locked < 0 && proc_mem_read(m, pi->tstate_current_addr, &current, 8) != 0))
+            locked = 0;
+        v->holder = gilstate_holder_fixed(locked, holder, current);
+    } else if (pi->tstate_current_addr) {
         if (proc_mem_read(m, pi->tstate_current_addr, &v->holder, 8) != 0)
             v->holder = 0;
     } else if (v->gil) {

@@ -346,6 +346,8 @@ static void locate_gil(struct pyinterp *pi, const struct elfsym *elf, uint64_t b
     uint64_t addr, size;
     if (pi->runtime && o->rt_gil_locked >= 0 && o->gil_size > 0) {
         uint64_t gil = pi->runtime + (uint64_t)(o->rt_gil_locked - o->gil_locked);
+        pi->gil_locked_addr = gil + (uint64_t)o->gil_locked;
+        pi->gil_holder_addr = gil + (uint64_t)o->gil_last_holder;
         pi->gil_fixed[pi->ngil_fixed].addr = gil;
         pi->gil_fixed[pi->ngil_fixed++].size = (uint64_t)o->gil_size;
         if (o->gil_switch_number >= 0)
@@ -363,6 +365,12 @@ static void locate_gil(struct pyinterp *pi, const struct elfsym *elf, uint64_t b
     }
     if (pi->ngil_fixed > 0 && elfsym_lookup(elf, "gil_switch_number", &addr, &size) == 0)
         pi->gil_switch_addr = addr + bias;
+    uint64_t laddr, lsize;
+    if (pi->ngil_fixed > 0 && elfsym_lookup(elf, "gil_locked", &laddr, &lsize) == 0 && lsize == 4 &&
+        elfsym_lookup(elf, "gil_last_holder", &addr, &size) == 0 && size == 8) {
+        pi->gil_locked_addr = laddr + bias;
+        pi->gil_holder_addr = addr + bias;
+    }
     if (pi->ngil_fixed == 0 && elfsym_lookup(elf, "interpreter_lock", &addr, &size) == 0 && size == 8)
         pi->gil_lock_ptr = addr + bias;
 }

@@ -357,6 +357,9 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
     size_t it_head = plan(b, G_LIST, w->pi.interp_head_addr, 8);
     size_t it_interp = plan(b, G_LIST, sp->interp + (uint64_t)ilo, (size_t)(ihi - ilo));
     size_t it_gil = sp->gil ? plan(b, G_LIST, sp->gil + (uint64_t)glo, (size_t)(ghi - glo)) : READBATCH_NONE;
+    int fixed = w->pi.gil_holder_addr != 0;
+    size_t it_locked = fixed ? plan(b, G_LIST, w->pi.gil_locked_addr, 4) : READBATCH_NONE;
+    size_t it_holder = fixed ? plan(b, G_LIST, w->pi.gil_holder_addr, 8) : READBATCH_NONE;
     size_t it_cur = w->pi.tstate_current_addr ? plan(b, G_LIST, w->pi.tstate_current_addr, 8) : READBATCH_NONE;
     for (size_t i = 0; i < sp->n; i++)
         if (plan_thread(w, b, &sp->t[i]) != 0)
@@ -385,7 +388,11 @@ static int fast_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
         if (get_u64(readbatch_ptr(b, sp->t[i].it_ts), o->ts_next) != (i + 1 < sp->n ? sp->t[i + 1].tstate : 0))
             return WALKSPEC_MISS;
     uint64_t holder = iv.holder;
-    if (it_cur != READBATCH_NONE)
+    if (fixed)
+        holder = it_locked == READBATCH_NONE || it_holder == READBATCH_NONE ? 0
+                 : gilstate_holder_fixed(get_i32(readbatch_ptr(b, it_locked), 0), readbatch_word(b, it_holder),
+                                         it_cur != READBATCH_NONE ? readbatch_word(b, it_cur) : 0);
+    else if (it_cur != READBATCH_NONE)
         holder = readbatch_word(b, it_cur);
     else if (iv.gil && iv.gil == sp->gil && it_gil != READBATCH_NONE)
         holder = gilstate_holder_of(o, readbatch_ptr(b, it_gil), glo);
