@@ -119,7 +119,9 @@ void proc_statfd_close(struct proc_statfd *s);
 /* proc_syscall_parse — parse /proc/PID/task/TID/syscall: *NR is the number
  * of the system call the thread is in, -1 when it is in user space, -2 when
  * it is running (the file only says more while the thread is stopped).
- * Returns 0 or -EINVAL. */
+ * Returns 0, -ESRCH for the text of a thread that has exited ("-1 0x0 0x0":
+ * no stack, as a zombie main thread shows while the others run), or
+ * -EINVAL. */
 int proc_syscall_parse(const char *text, size_t len, long *nr);
 
 /* A kept-open reader of /proc/PID/task/TID/syscall, like proc_statfd. It

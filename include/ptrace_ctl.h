@@ -31,7 +31,10 @@ struct ptctl;           /* opaque; one per target process */
 /* ptctl_attach — seize every thread of PID. Returns a handle or NULL with a
  * one-line reason in ERR (ERRLEN bytes) and *ERRNUM = -errno (EPERM explains
  * CAP_SYS_PTRACE / kernel.yama.ptrace_scope in ERR; ESRCH: no such process).
- * The target keeps running. Free with ptctl_detach. */
+ * The target keeps running. A main thread that has exited already (a
+ * zombie while the other threads run) is left out: the process is held
+ * through its live threads, and the end of the last one is its exit (with
+ * no exit status: that is the parent's). Free with ptctl_detach. */
 struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
 
 /* ptctl_pause — hold every thread still: PTRACE_INTERRUPT and wait for the

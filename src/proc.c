@@ -607,6 +607,11 @@ int proc_syscall_parse(const char *text, size_t len, long *nr)
     long v = strtol(buf, &end, 10);
     if (errno || end == buf || (*end != ' ' && *end != '\n' && *end != '\0') || v < -1)
         return -EINVAL;
+    /* The kernel writes "-1 0x0 0x0" for a thread without a stack, one
+     * that has exited (a main thread that called pthread_exit, a zombie
+     * while the others run): not a thread stopped in user space. */
+    if (v == -1 && strncmp(end, " 0x0 0x0", 8) == 0 && (end[8] == '\n' || end[8] == '\0'))
+        return -ESRCH;
     *nr = v;
     return 0;
 }

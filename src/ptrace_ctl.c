@@ -12,7 +12,10 @@
  * would also reap children of the profiler that are none of our business.
  * Blocking on a specific non-leader thread is safe, because after
  * PTRACE_INTERRUPT it either stops or exits and is reported either way.
- * The leader is different: if it exits while other threads live, the
+ * A leader that exited before we attached (a zombie while the others run)
+ * cannot be seized and is not followed: the live threads are held, and
+ * the exit of the last of them is the end of the process.
+ * A followed leader is different: if it exits while other threads live, the
  * kernel reports it only after all of them are gone, so a blocking wait on
  * it could last forever while we hold those threads. The leader is
  * therefore waited for with WNOHANG, sleeping in between until SIGCHLD
@@ -117,6 +120,8 @@ struct ptctl {
     size_t n, cap;
     int paused;                     /* between a successful pause and resume */
     int gone;                       /* the leader's exit was reaped */
+    int leader_exited;              /* the leader was a zombie when we attached: not
+                                       followed, the process ends with its last thread */
     int exit_status;                /* its wait status, or -1 if unknown */
     struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
     uint64_t t0;                    /* CLOCK_MONOTONIC ns the hold began, 0 = nothing held */
@@ -386,6 +391,8 @@ static int resume_one(struct ptctl *p, size_t i)
     return r < 0 ? -e : 0;
 }
 
+static int finish_exit(struct ptctl *p);
+
 /* One non-blocking pass over every thread that may have something to
  * report; with RESUME, stops found are ended at once (ptctl_poll). The
  * leader goes last: its exit becomes reportable only once the others
@@ -417,6 +424,8 @@ static int drain(struct ptctl *p, int resume)
         if (resume && r > 0 && p->t[i].st == TH_STOPPED)
             resume_one(p, i);
     }
+    if (p->leader_exited && !p->gone && !any_live(p))
+        finish_exit(p);
     p->drained = !found && !p->gone;
     return p->gone ? -ESRCH : 0;
 }
@@ -571,7 +580,8 @@ static int wait_leader(struct ptctl *p, size_t i)
 }
 
 /* Every thread has exited except the zombie leader: collect its report,
- * which carries the process's exit status. Threads attached by the kernel
+ * which carries the process's exit status (none when it was a zombie
+ * already at attach: it is not ours). Threads attached by the kernel
  * whose creation we never saw keep it back; adopt them from /proc. */
 static int finish_exit(struct ptctl *p)
 {
@@ -580,13 +590,15 @@ static int finish_exit(struct ptctl *p)
 
     for (;;) {
         long li = thr_find(p, p->pid);
-        if (li < 0) {
+        if (li < 0 && !p->leader_exited) {
             process_gone(p, -1);
             return -ESRCH;
         }
-        int r = reap_nohang(p, (size_t)li);
-        if (r < 0 || p->gone)
-            return r < 0 ? r : -ESRCH;
+        if (li >= 0) {
+            int r = reap_nohang(p, (size_t)li);
+            if (r < 0 || p->gone)
+                return r < 0 ? r : -ESRCH;
+        }
 
         struct proc_tasks tl;
         if (proc_tasks_list(p->pid, &tl) == 0) {
@@ -609,7 +621,9 @@ static int finish_exit(struct ptctl *p)
          * process lives on: it is paused now, the caller proceeds. */
         if (any_live(p))
             return 0;
-        if (clock_mono_ns() > deadline) {
+        /* Not following the leader, there is no report to wait for: the
+         * last thread was the end. */
+        if (p->leader_exited || clock_mono_ns() > deadline) {
             process_gone(p, -1);
             return -ESRCH;
         }
@@ -1221,9 +1235,8 @@ static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t e
     int dead = sf != NULL && proc_statfd_read(sf, &st) == 0 && st.state == 'Z';
     proc_statfd_close(sf);
     if (dead) {
-        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited%s", who, (int)pid,
-                tid == pid ? "its main thread" : "the thread",
-                tid == pid ? " (blocking mode needs it; --nonblocking reads through a live thread)" : "");
+        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited", who, (int)pid,
+                tid == pid ? "it" : "the thread");
         return;
     }
     if (proc_status_int(pid, tid == pid ? 0 : tid, "TracerPid:", &tracer) == 0 && tracer > 0) {
@@ -1279,6 +1292,13 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
         /* Gone, or exiting (an exiting thread refuses to be seized). */
         if (r == -ESRCH || (r == 0 && tracer == 0))
             return 0;
+    }
+    /* A main thread that called pthread_exit is a zombie, which cannot be
+     * seized; the live threads hold the process, and their exits tell of
+     * its end. */
+    if (e == EPERM && tid == p->pid && leader_is_zombie(p) && proc_exists(p->pid)) {
+        p->leader_exited = 1;
+        return 0;
     }
     if (e == EPERM) {
         explain_eperm(p->pid, tid, errnum, err, errlen);
@@ -1363,7 +1383,7 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
         proc_tasks_free(&tl);
         if (r < 0)
             goto fail;
-        if (thr_find(p, pid) < 0) {
+        if (p->leader_exited ? p->n == 0 : thr_find(p, pid) < 0) {
             set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)pid);
             goto fail;
         }

@@ -1,6 +1,7 @@
 /* threadinfo — see include/threadinfo.h. */
 #include "threadinfo.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -207,8 +208,11 @@ void threadinfo_paused(struct threadinfo *ti, struct sample *s)
         /* Stopped in user space (-1): it was running Python or C code; stopped
          * inside a system call: it was waiting in the kernel (sleep, I/O, a lock). */
         struct proc_syscallfd *fd = t->sfd ? t->sfd : once;
-        if (fd && proc_syscallfd_read(fd, &nr) == 0 && nr >= -1)
+        int rc = fd ? proc_syscallfd_read(fd, &nr) : -1;
+        if (rc == 0 && nr >= -1)
             t->state = nr == -1 ? 'R' : 'S';
+        else if (rc == -ESRCH)
+            read_state(ti, t);  /* exited, not followed by ptrace: stat says 'Z' or nothing */
         else
             t->state = 0;
         proc_syscallfd_close(once);

@@ -264,6 +264,10 @@ START_TEST(test_syscall_parse)
     ck_assert_int_eq(nr, -1);
     ck_assert_int_eq(proc_syscall_parse("running\n", 8, &nr), 0);
     ck_assert_int_eq(nr, -2);
+    /* An exited thread (no stack) is not one stopped in user space. */
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0\n", 11, &nr), -ESRCH);
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0", 10, &nr), -ESRCH);
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0a\n", 12, &nr), 0);
     ck_assert_int_eq(proc_syscall_parse("", 0, &nr), -EINVAL);
     ck_assert_int_eq(proc_syscall_parse("x12 0x1", 7, &nr), -EINVAL);
     ck_assert_int_eq(proc_syscall_parse("-7 0x1", 6, &nr), -EINVAL);

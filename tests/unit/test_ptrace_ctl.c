@@ -815,6 +815,52 @@ START_TEST(leader_exits_first)
 }
 END_TEST
 
+START_TEST(attach_after_leader_exited)
+{
+    pid_t pid = start_target(3);
+    unsigned long snap[MAX_THREADS];
+
+    /* The main thread is a zombie before we come: it cannot be seized, and
+     * the process is held through the others. */
+    atomic_store(&sh->leader_exit, 1);
+    uint64_t t0 = ms_now();
+    while (slot_live(0) || thread_state(pid, pid) != 'Z') {
+        ck_assert_msg(ms_now() - t0 < 5000, "leader did not exit");
+        usleep(200);
+    }
+    struct ptctl *p = attach_ok(pid);
+    assert_threads_match(p);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        assert_held(pid, p, i % 5 == 0 ? 2000 : 0);
+        snapshot(snap);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+        ck_assert(all_progress(p, snap, 5000));
+    }
+    ptctl_detach(p);
+    assert_untraced(pid);
+    snapshot(snap);
+    ck_assert_msg(all_progress(NULL, snap, 5000), "target does not run after detach");
+
+    /* The end of the last thread is the end of the process, noticed
+     * between pauses too; its status is the parent's, not ours. */
+    p = attach_ok(pid);
+    atomic_store(&sh->exit_code, 9);
+    t0 = ms_now();
+    int r, status = 12345;
+    while ((r = ptctl_poll(p, &status)) == 0) {
+        ck_assert_msg(ms_now() - t0 < 5000, "exit not noticed by ptctl_poll");
+        usleep(200);
+    }
+    ck_assert_int_eq(r, -ESRCH);
+    ck_assert_int_eq(status, -1);
+    ck_assert_int_eq(ptctl_pause(p, NULL), -ESRCH);
+    ptctl_detach(p);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 9, "status %#x", status);
+}
+END_TEST
+
 START_TEST(detach_leaves_running)
 {
     pid_t pid = start_target(3);
@@ -1141,6 +1187,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, killed_while_paused);
     tcase_add_test(tc, grandchild_exit_reported);
     tcase_add_test(tc, leader_exits_first);
+    tcase_add_test(tc, attach_after_leader_exited);
     tcase_add_test(tc, detach_leaves_running);
     tcase_add_test(tc, group_stop_passed_through);
     tcase_add_test(tc, asleep_threads_left_alone);
