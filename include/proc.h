@@ -171,6 +171,12 @@ void proc_schedfd_close(struct proc_schedfd *s);
  * after any child that must keep the old limit has been forked. */
 void proc_raise_fd_limit(void);
 
+/* proc_fd_budget — how many descriptors one user of kept-open readers may
+ * hold: 1/SHARE of the open-files limit as it is now, so that the users
+ * together leave room for reads that open and close a file each time
+ * (4096 when there is no limit). */
+size_t proc_fd_budget(unsigned share);
+
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 

@@ -687,6 +687,14 @@ void proc_raise_fd_limit(void)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+size_t proc_fd_budget(unsigned share)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || share == 0)
+        return 4096;
+    return (size_t)rl.rlim_cur / share;
+}
+
 int proc_stat_read(pid_t pid, pid_t tid, struct proc_stat *out)
 {
     char path[96], buf[PROC_STAT_BUF];

@@ -108,7 +108,8 @@ struct thr {
     int cpu;                        /* CPU it was last seen on, -1 = unknown */
     struct proc_schedstat seen;     /* its counters at the last look */
     int proven;                     /* off its CPU, counters still SEEN, at the last settle */
-    int no_fds;                     /* its readers could not be opened: always stopped */
+    int no_fds;                     /* its readers could not be opened, or are past the
+                                       budget: always stopped */
     int trap_pending;               /* interrupted, that stop not reaped yet: not to be
                                        interrupted again (a second trap would follow) */
     int jobstop;                    /* its last stop was a group-stop (SIGSTOP …) */
@@ -134,7 +135,15 @@ struct ptctl {
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
     int drained;                    /* nothing to reap at the last drain, and no SIGCHLD
                                        taken since: the next pause need not drain */
+    size_t fds, fd_budget;          /* descriptors kept open by the threads' readers, and
+                                       how many may be (see FD_SHARE) */
 };
+
+/* The threads' readers keep at most 1/FD_SHARE of the open-files limit
+ * open, as threadinfo does: under a low limit (ulimit -n 64, 300 threads)
+ * they used to take every descriptor, so that no run state could be read
+ * at all. Threads past the budget are stopped at each pause instead. */
+#define FD_SHARE 4
 
 /* Waiting for the leader: a timeout, doubling from the first to the last
  * value, after which we look for it having turned zombie. A stop ends the
@@ -215,8 +224,9 @@ static int thr_add(struct ptctl *p, pid_t tid, enum thr_state st)
     return 0;
 }
 
-static void thr_close(struct thr *t)
+static void thr_close(struct ptctl *p, struct thr *t)
 {
+    p->fds -= (t->sched != NULL) + (t->sys != NULL) + (t->stat != NULL);
     proc_schedfd_close(t->sched);
     proc_syscallfd_close(t->sys);
     proc_statfd_close(t->stat);
@@ -233,7 +243,7 @@ static void thr_compact(struct ptctl *p)
         if (p->t[r].st != TH_GONE)
             p->t[w++] = p->t[r];
         else
-            thr_close(&p->t[r]);
+            thr_close(p, &p->t[r]);
     }
     p->n = w;
 }
@@ -501,8 +511,8 @@ static char thr_state_char(struct ptctl *p, size_t i)
     struct thr *t = &p->t[i];
     struct proc_stat st;
 
-    if (!t->stat && !t->no_fds)
-        t->stat = proc_statfd_open(p->pid, t->tid);
+    if (!t->stat && !t->no_fds && p->fds < p->fd_budget && (t->stat = proc_statfd_open(p->pid, t->tid)))
+        p->fds++;
     if (t->stat)
         return proc_statfd_read(t->stat, &st) == 0 ? st.state : 0;
     /* Short of descriptors: one for this look only. */
@@ -655,18 +665,21 @@ static int looks_asleep(struct ptctl *p, size_t i)
     t->cpu = -1;
     if (t->no_fds)
         return 0;
-    if (!t->sched)
-        t->sched = proc_schedfd_open(p->pid, t->tid);
-    if (!t->sys)
-        t->sys = proc_syscallfd_open(p->pid, t->tid);
-    if (!t->stat)
-        t->stat = proc_statfd_open(p->pid, t->tid);
+    int budget = p->fds + 3 <= p->fd_budget;
+    errno = 0;
+    if (!t->sched && budget && (t->sched = proc_schedfd_open(p->pid, t->tid)))
+        p->fds++;
+    if (!t->sys && budget && (t->sys = proc_syscallfd_open(p->pid, t->tid)))
+        p->fds++;
+    if (!t->stat && budget && (t->stat = proc_statfd_open(p->pid, t->tid)))
+        p->fds++;
     if (!t->sched || !t->sys || !t->stat) {
-        /* Out of descriptors (the limit is raised at start, but may be
-         * low): do not try again at every pass; this thread is stopped. */
-        t->no_fds = errno == EMFILE || errno == ENFILE;
+        /* Past the budget or out of descriptors (the limit is raised at
+         * start, but may be low): do not try again at every pass; this
+         * thread is stopped. */
+        t->no_fds = !budget || errno == EMFILE || errno == ENFILE;
         if (t->no_fds)
-            thr_close(t);
+            thr_close(p, t);
         t->proven = 0;
         return 0;
     }
@@ -1169,7 +1182,7 @@ void ptctl_detach(struct ptctl *p)
         detach_trapping(p);
     }
     for (size_t i = 0; i < p->n; i++)
-        thr_close(&p->t[i]);
+        thr_close(p, &p->t[i]);
     free(p->woke);
     proc_statfd_close(p->leader_stat);
     pthread_sigmask(SIG_SETMASK, &p->old_mask, NULL);
@@ -1343,6 +1356,7 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
     }
     p->pid = pid;
     p->exit_status = -1;
+    p->fd_budget = proc_fd_budget(FD_SHARE);
     p->leader_stat = proc_statfd_open(pid, pid);
     /* Queue SIGCHLD (ignored by default, so otherwise dropped) for wait_leader. */
     sigset_t chld;

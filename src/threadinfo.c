@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "clock.h"
 #include "hashtab.h"
@@ -68,9 +67,7 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
     ti->st = st;
     ti->names = names;
     ti->names_ctx = ctx;
-    struct rlimit rl;
-    ti->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                        ? (size_t)rl.rlim_cur / FD_SHARE : 4096;
+    ti->fd_budget = proc_fd_budget(FD_SHARE);
     return ti;
 }
 
