@@ -177,6 +177,10 @@ void proc_raise_fd_limit(void);
  * (4096 when there is no limit). */
 size_t proc_fd_budget(unsigned share);
 
+/* proc_task_listed — 1 if TID is listed under /proc/PID/task (a thread of
+ * PID), 0 if not; one system call. */
+int proc_task_listed(pid_t pid, pid_t tid);
+
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);
 

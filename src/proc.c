@@ -687,6 +687,13 @@ void proc_raise_fd_limit(void)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+int proc_task_listed(pid_t pid, pid_t tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)tid);
+    return pid > 0 && tid > 0 && access(path, F_OK) == 0;
+}
+
 size_t proc_fd_budget(unsigned share)
 {
     struct rlimit rl;

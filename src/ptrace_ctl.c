@@ -288,7 +288,6 @@ static void release_untracked(pid_t tid)
 static void note_clone(struct ptctl *p, pid_t parent)
 {
     unsigned long msg = 0;
-    long tgid;
 
     if (ptrace(PTRACE_GETEVENTMSG, parent, NULL, &msg) < 0 || msg == 0)
         return;
@@ -296,8 +295,10 @@ static void note_clone(struct ptctl *p, pid_t parent)
     if (thr_find(p, tid) >= 0)
         return;
     /* clone() without CLONE_THREAD is reported as a clone too; such a
-     * child is not listed under /proc/PID/task and is not ours to hold. */
-    if (proc_status_int(p->pid, tid, "Tgid:", &tgid) == -ESRCH || thr_add(p, tid, TH_NEW) < 0)
+     * child is not listed under /proc/PID/task and is not ours to hold.
+     * The creator waits for this, at every thread it starts: one system
+     * call (reading the child's status took five). */
+    if (!proc_task_listed(p->pid, tid) || thr_add(p, tid, TH_NEW) < 0)
         release_untracked(tid);
 }
 
