@@ -79,6 +79,8 @@ struct proc_stat {
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
     int cpu;            /* CPU it last ran on, -1 when the text does not say */
+    uint64_t startcode; /* where the program's code and stack begin: new at each exec */
+    uint64_t startstack;/* (address randomisation), 0 when hidden or absent (a zombie) */
 };
 
 #define PROC_PF_KTHREAD 0x00200000ul   /* include/linux/sched.h PF_KTHREAD */

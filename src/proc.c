@@ -448,7 +448,8 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
+enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_STARTCODE = 26,
+       STAT_STARTSTACK = 28, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -515,16 +516,24 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
             break;
         }
     }
-    /* The CPU it last ran on is only a hint: absent or odd, it is -1. */
+    /* The fields past these are hints: absent or odd, the CPU is -1 and
+     * the addresses 0. */
     st.cpu = -1;
+    st.startcode = st.startstack = 0;
     for (int field = STAT_STIME + 1; field <= STAT_PROCESSOR && p < end && *p == ' '; field++) {
         const char *tok = ++p;
         while (p < end && *p != ' ' && *p != '\n' && *p != '\0')
             p++;
         uint64_t v;
         const char *tp = tok;
-        if (field == STAT_PROCESSOR && parse_dec(&tp, p, &v) == 0 && tp == p && v < INT_MAX)
+        if (parse_dec(&tp, p, &v) != 0 || tp != p)
+            continue;
+        if (field == STAT_PROCESSOR && v < INT_MAX)
             st.cpu = (int)v;
+        else if (field == STAT_STARTCODE)
+            st.startcode = v;
+        else if (field == STAT_STARTSTACK)
+            st.startstack = v;
     }
     *out = st;
     return 0;
