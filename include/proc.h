@@ -79,6 +79,8 @@ struct proc_stat {
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
     int cpu;            /* CPU it last ran on, -1 when the text does not say */
+    long threads;       /* threads in its process (a zombie leader and threads exited
+                           but not yet collected included), -1 when absent */
     uint64_t startcode; /* where the program's code and stack begin: new at each exec */
     uint64_t startstack;/* (address randomisation), 0 when hidden or absent (a zombie) */
 };
@@ -178,10 +180,6 @@ void proc_raise_fd_limit(void);
  * together leave room for reads that open and close a file each time
  * (4096 when there is no limit). */
 size_t proc_fd_budget(unsigned share);
-
-/* proc_task_listed — 1 if TID is listed under /proc/PID/task (a thread of
- * PID), 0 if not; one system call. */
-int proc_task_listed(pid_t pid, pid_t tid);
 
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);

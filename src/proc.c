@@ -448,8 +448,8 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_STARTCODE = 26,
-       STAT_STARTSTACK = 28, STAT_PROCESSOR = 39 };
+enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_THREADS = 20,
+       STAT_STARTCODE = 26, STAT_STARTSTACK = 28, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -516,9 +516,10 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
             break;
         }
     }
-    /* The fields past these are hints: absent or odd, the CPU is -1 and
-     * the addresses 0. */
+    /* The fields past these are hints: absent or odd, the CPU and the
+     * thread count are -1 and the addresses 0. */
     st.cpu = -1;
+    st.threads = -1;
     st.startcode = st.startstack = 0;
     for (int field = STAT_STIME + 1; field <= STAT_PROCESSOR && p < end && *p == ' '; field++) {
         const char *tok = ++p;
@@ -530,6 +531,8 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
             continue;
         if (field == STAT_PROCESSOR && v < INT_MAX)
             st.cpu = (int)v;
+        else if (field == STAT_THREADS && v < LONG_MAX)
+            st.threads = (long)v;
         else if (field == STAT_STARTCODE)
             st.startcode = v;
         else if (field == STAT_STARTSTACK)
@@ -694,13 +697,6 @@ void proc_raise_fd_limit(void)
         return;
     rl.rlim_cur = want;
     setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-int proc_task_listed(pid_t pid, pid_t tid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)tid);
-    return pid > 0 && tid > 0 && access(path, F_OK) == 0;
 }
 
 size_t proc_fd_budget(unsigned share)

@@ -4,7 +4,7 @@
  *
  * Model. Each known thread is in one of the states below. Between samples
  * threads are TH_RUNNING; any ptrace-stop they enter on their own (a signal
- * for them, a new thread, group-stop, a late PTRACE_INTERRUPT trap) is
+ * for them, group-stop, a late PTRACE_INTERRUPT trap) is
  * reaped by ptctl_poll and passed on at once, or by the next ptctl_pause,
  * which then simply counts it as stopped.
  *
@@ -33,16 +33,20 @@
  * its stop is reaped and ended whenever it comes (ptctl_poll, ptctl_wait).
  *
  * Between samples, ptctl_wait sleeps until SIGCHLD and passes every
- * ptrace event on at once (a new thread, a signal for the program), so
- * that the program is not held until the next sample.
+ * ptrace event on at once (a signal for the program, an exit), so that
+ * the program is not held until the next sample.
  *
- * A thread created by a traced thread is attached by the kernel
- * (PTRACE_O_TRACECLONE) and starts with a stop of its own; we learn its id
- * from the creator's PTRACE_EVENT_CLONE. Until that first stop is reaped it
- * is TH_NEW: it is never interrupted (that would leave a second, stale stop
- * queued), only waited for. If the creator dies before we see its event,
- * the new thread is invisible to us but keeps the leader's exit report back;
- * finish_exit() finds such threads in /proc/PID/task.
+ * New threads. A thread created by a traced thread is not traced: with
+ * PTRACE_O_TRACECLONE its creator would stop in a clone event and it in a
+ * first stop, both held until we end them, which in a program that starts
+ * thousands of threads a second halved that rate (fault-thread-storm). So
+ * each pause compares the process's thread count with ours, and only if
+ * they differ lists /proc/PID/task and seizes the newcomers (adopt_new);
+ * after the stops, threads the stopped ones started meanwhile are seized
+ * and stopped in turn, and ptctl_settle does the same for threads started
+ * by threads that woke. finish_exit() adopts those that keep the leader's
+ * exit report back. (TH_NEW, a thread in a first stop we did not cause,
+ * is kept for a thread found attached to us already.)
  *
  * Asleep threads. Stopping a thread that sleeps in the kernel wakes it
  * twice (into the stop, and back into its system call), and most threads
@@ -159,6 +163,10 @@ static const long leader_wait_max_ns = 4000 * 1000;
  * wake-up of a sleeping tracer's CPU costs that much. Up to this long, for
  * up to this many threads; then the wait sleeps as before. */
 #define SPIN_NS 100000ull
+
+/* Threads started during a pause, by threads not yet stopped, are looked
+ * for this many times over before the pause goes on without them. */
+#define ADOPT_ROUNDS 4
 #define SPIN_MAX_THREADS 4
 
 /* The finishing wait (finish_exit) naps with this back-off. */
@@ -274,32 +282,14 @@ static void process_gone(struct ptctl *p, int status)
 /* ------------------------------------------------------------------ */
 /* reacting to wait statuses                                           */
 
-/* A clone we cannot follow (out of memory, or not a thread of the target)
- * must not stay frozen in its first stop: reap that stop and let it go.
- * Its first stop comes promptly, so the blocking wait is safe. */
+/* A thread seized and interrupted that we cannot follow (out of memory)
+ * must not stay frozen in that stop: reap it and let it go. The stop
+ * comes promptly, so the blocking wait is safe. */
 static void release_untracked(pid_t tid)
 {
     int status;
     if (wait_tid(tid, &status, 0) == tid && WIFSTOPPED(status))
         pt(PTRACE_DETACH, tid, NULL, 0);
-}
-
-/* The thread PARENT stopped in PTRACE_EVENT_CLONE: record the new thread. */
-static void note_clone(struct ptctl *p, pid_t parent)
-{
-    unsigned long msg = 0;
-
-    if (ptrace(PTRACE_GETEVENTMSG, parent, NULL, &msg) < 0 || msg == 0)
-        return;
-    pid_t tid = (pid_t)msg;
-    if (thr_find(p, tid) >= 0)
-        return;
-    /* clone() without CLONE_THREAD is reported as a clone too; such a
-     * child is not listed under /proc/PID/task and is not ours to hold.
-     * The creator waits for this, at every thread it starts: one system
-     * call (reading the child's status took five). */
-    if (!proc_task_listed(p->pid, tid) || thr_add(p, tid, TH_NEW) < 0)
-        release_untracked(tid);
 }
 
 /* Record what STATUS says about thread I. */
@@ -337,9 +327,6 @@ static void handle_status(struct ptctl *p, size_t i, int status)
          * Only group-stop carries a stop signal instead of SIGTRAP. */
         if (is_stop_signal(sig))
             p->t[i].how = RESUME_LISTEN;
-        break;
-    case PTRACE_EVENT_CLONE:
-        note_clone(p, tid);     /* may move p->t */
         break;
     default:
         break;
@@ -590,6 +577,34 @@ static int wait_leader(struct ptctl *p, size_t i)
     }
 }
 
+static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t errlen);
+
+/* Threads started since the last look run untraced (see "New threads" at
+ * the top): seize them, as TH_RUNNING. The process's thread count, one
+ * read of a kept-open file, says whether there are any; only then are
+ * the threads listed. Returns how many joined. */
+static int adopt_new(struct ptctl *p)
+{
+    struct proc_stat st;
+    long known = p->leader_exited;
+    for (size_t i = 0; i < p->n; i++)
+        known += p->t[i].st != TH_GONE;
+    if (p->leader_stat && proc_statfd_read(p->leader_stat, &st) == 0 && st.threads == known)
+        return 0;
+    struct proc_tasks tl;
+    if (proc_tasks_list(p->pid, &tl) < 0)
+        return 0;
+    int added = 0;
+    for (size_t j = 0; j < tl.n; j++)
+        if (thr_find(p, tl.tid[j]) < 0 && !(tl.tid[j] == p->pid && p->leader_exited))
+            added += seize_one(p, tl.tid[j], NULL, NULL, 0) > 0;
+    proc_tasks_free(&tl);
+    return added;
+}
+
+/* Interrupt every thread that runs and has no stop owed yet. */
+static void interrupt_running(struct ptctl *p);
+
 /* Every thread has exited except the zombie leader: collect its report,
  * which carries the process's exit status (none when it was a zombie
  * already at attach: it is not ours). Threads attached by the kernel
@@ -611,22 +626,15 @@ static int finish_exit(struct ptctl *p)
                 return r < 0 ? r : -ESRCH;
         }
 
-        struct proc_tasks tl;
-        if (proc_tasks_list(p->pid, &tl) == 0) {
-            for (size_t j = 0; j < tl.n; j++)
-                if (tl.tid[j] != p->pid && thr_find(p, tl.tid[j]) < 0)
-                    thr_add(p, tl.tid[j], TH_NEW);
-            proc_tasks_free(&tl);
-        }
-        for (size_t i = 0; i < p->n; i++) {
-            int status;
-            if (p->t[i].st != TH_NEW)
-                continue;
-            pid_t w = wait_tid(p->t[i].tid, &status, 0);
-            if (w == p->t[i].tid)
-                handle_status(p, i, status);
-            else
-                p->t[i].st = TH_GONE;
+        if (adopt_new(p) > 0) {
+            interrupt_running(p);
+            for (size_t i = 0; i < p->n; i++) {
+                if (!thr_waitable(&p->t[i]))
+                    continue;
+                int r = wait_one(p, i);
+                if (r < 0)
+                    return r;
+            }
         }
         /* An adopted thread that stopped instead of exiting means the
          * process lives on: it is paused now, the caller proceeds. */
@@ -774,8 +782,8 @@ static int wait_stops(struct ptctl *p, uint64_t spin_ns)
     for (;;) {
         int pending = 0;
 
-        /* p->n can grow inside the loop (clone events); new threads are
-         * then waited for in the same pass. */
+        /* p->n does not grow here (threads are adopted between rounds of
+         * waiting, see stop_all). */
         for (size_t i = 0; i < p->n && !p->gone; i++) {
             if (p->t[i].tid == p->pid || !thr_waitable(&p->t[i]))
                 continue;
@@ -836,6 +844,8 @@ static int stop_all(struct ptctl *p, int let_sleep)
     if (r < 0)
         return r;
     p->drained = 0;
+    if (let_sleep)
+        adopt_new(p);
 
     /* A thread held in D since an earlier pause is held still, or it is
      * on its way to the stop it owes us: wait for that, without a second
@@ -857,6 +867,19 @@ static int stop_all(struct ptctl *p, int let_sleep)
         for (size_t i = 0; i < p->n; i++)
             if (p->t[i].st == TH_ASLEEP)
                 p->t[i].st = TH_RUNNING;
+    interrupt_running(p);
+    r = wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
+    /* Threads the stopped ones started before they stopped: stop them too
+     * (a few rounds at most: only threads not yet stopped can start more). */
+    for (int round = 0; r == 0 && let_sleep && round < ADOPT_ROUNDS && adopt_new(p) > 0; round++) {
+        interrupt_running(p);
+        r = wait_stops(p, 0);
+    }
+    return r;
+}
+
+static void interrupt_running(struct ptctl *p)
+{
     /* Leader first: it is waited for last and is most often the thread
      * that runs Python. */
     long li = thr_find(p, p->pid);
@@ -865,7 +888,6 @@ static int stop_all(struct ptctl *p, int let_sleep)
     for (size_t i = 0; i < p->n; i++)
         if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid && !p->t[i].trap_pending)
             interrupt(p, i);
-    return wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
 }
 
 static int note_woken(struct ptctl *p, pid_t tid)
@@ -909,6 +931,20 @@ static int stop_woken(struct ptctl *p, int all)
     if (n == 0)
         return 0;
     int r = wait_stops(p, 0);
+    /* A thread that ran may have started others meanwhile, untraced: they
+     * are stopped and read again with it. */
+    for (int round = 0; r == 0 && round < ADOPT_ROUNDS; round++) {
+        size_t first = p->n;
+        if (adopt_new(p) == 0)
+            break;
+        for (size_t i = first; i < p->n; i++) {
+            if (note_woken(p, p->t[i].tid) < 0)
+                return -ENOMEM;
+            n++;
+        }
+        interrupt_running(p);
+        r = wait_stops(p, 0);
+    }
     return r < 0 ? r : n;
 }
 
@@ -1059,9 +1095,8 @@ int ptctl_wait(struct ptctl *p, uint64_t until_ns, int *exit_status)
         return -EINVAL;
     for (;;) {
         /* Drain until a round finds nothing: SIGCHLD does not queue, so
-         * one may stand for several reports, and a report found (a clone
-         * event) may announce another (the new thread's first stop). When
-         * drained already and nothing came since, no waitpid round. */
+         * one may stand for several reports. When drained already and
+         * nothing came since, no waitpid round. */
         uint64_t now;
         while (!p->drained) {
             int r = ptctl_poll(p, exit_status);
@@ -1281,7 +1316,7 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
 {
     long tracer;
 
-    if (pt(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACECLONE) == 0) {
+    if (pt(PTRACE_SEIZE, tid, NULL, 0) == 0) {
         if (thr_add(p, tid, TH_RUNNING) == 0)
             return 1;
         /* Cannot track it, so it must not stay attached. */
@@ -1365,9 +1400,9 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &chld, &p->old_mask);
 
-    /* Threads created while we attach are either attached by the kernel
-     * (their creator was already seized) or show up in the next listing;
-     * list again until a pass finds nothing new. The leader goes first so
+    /* Threads created while we attach show up in the next listing (or are
+     * adopted by the first pause); list again until a pass finds nothing
+     * new. The leader goes first so
      * that an ESRCH or EPERM is about the process, not some thread. */
     for (;;) {
         struct proc_tasks tl;
@@ -1405,9 +1440,9 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
         if (added == 0)
             break;
     }
-    /* Threads created during the attach sit in their first stop, their
-     * creators in a clone event stop: let them all run. An exit seen here
-     * is reported by the first ptctl_pause or ptctl_poll. */
+    /* Stops that came during the attach (signals, group-stop): pass them
+     * on. An exit seen here is reported by the first ptctl_pause or
+     * ptctl_poll. */
     r = drain(p, 1);
     if (r < 0 && r != -ESRCH) {
         set_err(errnum, -r, err, errlen, "cannot attach to PID %d: %s", (int)pid, strerror(-r));

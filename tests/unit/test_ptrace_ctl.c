@@ -598,6 +598,33 @@ static void expect_count(struct ptctl *p, atomic_int *counter, int want)
     ck_assert_int_eq(load(counter), want);
 }
 
+START_TEST(new_threads_start_unheld)
+{
+    pid_t pid = start_target(2);
+    struct ptctl *p = attach_ok(pid);
+
+    /* Threads are started without any call of ours between: their
+     * creator must not wait for us (a clone event stop held it until the
+     * next poll, halving a thread storm's rate). */
+    atomic_store(&sh->spawn, 10);
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->spawn) > 0)
+        ck_assert_msg(ms_now() - t0 < 3000, "thread creation waits for the tracer: %d left",
+                      load(&sh->spawn));
+    /* The next pause holds them all. */
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_threads_match(p);
+    assert_held(pid, p, 2000);
+    unsigned long snap[MAX_THREADS];
+    snapshot(snap);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert(all_progress(p, snap, 5000));
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
+
 START_TEST(signals_delivered_once)
 {
     pid_t pid = start_target(3);
@@ -1180,6 +1207,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, attach_already_traced);
     tcase_add_test(tc, pause_resume_200);
     tcase_add_test(tc, new_threads_followed);
+    tcase_add_test(tc, new_threads_start_unheld);
     tcase_add_test(tc, signals_delivered_once);
     tcase_add_test(tc, stolen_leader_stop_recovered);
     tcase_add_test(tc, child_exit_reported);
