@@ -526,7 +526,7 @@ START_TEST(new_threads_followed)
     struct ptctl *p = attach_ok(pid);
     unsigned long snap[MAX_THREADS];
 
-    /* One thread: its creator waits in a clone event until we poll. */
+    /* One thread, started while we only poll: the next pause holds it. */
     atomic_store(&sh->spawn, 1);
     uint64_t t0 = ms_now();
     while (atomic_load(&sh->nthreads) < 4 || !slot_live(3)) {
@@ -541,8 +541,8 @@ START_TEST(new_threads_followed)
     ck_assert_int_eq(ptctl_resume(p), 0);
     ck_assert(all_progress(p, snap, 5000));
 
-    /* Many threads, created while we keep pausing: clone events and the
-     * new threads' first stops arrive in any order. */
+    /* Many threads, created while we keep pausing: adopted by the pauses,
+     * and by the rounds after the stops when started during one. */
     atomic_store(&sh->spawn, 20);
     t0 = ms_now();
     while (atomic_load(&sh->spawn) > 0) {
