@@ -389,7 +389,7 @@ static int resume_one(struct ptctl *p, size_t i)
     return r < 0 ? -e : 0;
 }
 
-static int finish_exit(struct ptctl *p);
+static int adopt_new(struct ptctl *p);
 
 /* One non-blocking pass over every thread that may have something to
  * report; with RESUME, stops found are ended at once (ptctl_poll). The
@@ -422,8 +422,11 @@ static int drain(struct ptctl *p, int resume)
         if (resume && r > 0 && p->t[i].st == TH_STOPPED)
             resume_one(p, i);
     }
-    if (p->leader_exited && !p->gone && !any_live(p))
-        finish_exit(p);
+    /* Not following the leader, the end of the last thread we follow is
+     * the end of the process, unless threads started since live on: those
+     * are seized (and left running: this is no pause). */
+    if (p->leader_exited && !p->gone && !any_live(p) && adopt_new(p) == 0)
+        process_gone(p, -1);
     p->drained = !found && !p->gone;
     return p->gone ? -ESRCH : 0;
 }
