@@ -405,6 +405,18 @@ static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
     }
 }
 
+/* One pause: every thread held (see assert_held), then running again. */
+static void hold_once(pid_t pid, struct ptctl *p, int nap_us)
+{
+    unsigned long snap[MAX_THREADS];
+
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_held(pid, p, nap_us);
+    snapshot(snap);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert(all_progress(p, snap, 5000));
+}
+
 /* ------------------------------------------------------------------ */
 /* tests                                                               */
 
@@ -612,13 +624,8 @@ START_TEST(new_threads_start_unheld)
         ck_assert_msg(ms_now() - t0 < 3000, "thread creation waits for the tracer: %d left",
                       load(&sh->spawn));
     /* The next pause holds them all. */
-    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    hold_once(pid, p, 2000);
     assert_threads_match(p);
-    assert_held(pid, p, 2000);
-    unsigned long snap[MAX_THREADS];
-    snapshot(snap);
-    ck_assert_int_eq(ptctl_resume(p), 0);
-    ck_assert(all_progress(p, snap, 5000));
     ptctl_detach(p);
     assert_free_and_running(pid);
     stop_target(pid);
@@ -857,13 +864,8 @@ START_TEST(attach_after_leader_exited)
     }
     struct ptctl *p = attach_ok(pid);
     assert_threads_match(p);
-    for (int i = 0; i < 20; i++) {
-        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-        assert_held(pid, p, i % 5 == 0 ? 2000 : 0);
-        snapshot(snap);
-        ck_assert_int_eq(ptctl_resume(p), 0);
-        ck_assert(all_progress(p, snap, 5000));
-    }
+    for (int i = 0; i < 20; i++)
+        hold_once(pid, p, i % 5 == 0 ? 2000 : 0);
     ptctl_detach(p);
     assert_untraced(pid);
     snapshot(snap);
