@@ -79,6 +79,10 @@ struct proc_stat {
     uint64_t utime;     /* clock ticks in user mode */
     uint64_t stime;     /* clock ticks in kernel mode */
     int cpu;            /* CPU it last ran on, -1 when the text does not say */
+    long threads;       /* threads in its process (a zombie leader and threads exited
+                           but not yet collected included), -1 when absent */
+    uint64_t startcode; /* where the program's code and stack begin: new at each exec */
+    uint64_t startstack;/* (address randomisation), 0 when hidden or absent (a zombie) */
 };
 
 #define PROC_PF_KTHREAD 0x00200000ul   /* include/linux/sched.h PF_KTHREAD */
@@ -121,7 +125,9 @@ void proc_statfd_close(struct proc_statfd *s);
  * (stopped, or a page fault), -2 when it is running (the file says more only
  * of a thread that is not running). ARGS (may be NULL) gets the call's
  * first two arguments (a futex's address and operation), 0 when not in a
- * call or not given. Returns 0 or -EINVAL. */
+ * call or not given. Returns 0, -ESRCH for the text of a thread that has
+ * exited ("-1 0x0 0x0": no stack, as a zombie main thread shows while the
+ * others run), or -EINVAL. */
 int proc_syscall_parse(const char *text, size_t len, long *nr, uint64_t args[2]);
 
 /* A kept-open reader of /proc/PID/task/TID/syscall, like proc_statfd. It
@@ -170,6 +176,12 @@ void proc_schedfd_close(struct proc_schedfd *s);
  * effort; a reader that cannot be opened degrades on its own. Call it
  * after any child that must keep the old limit has been forked. */
 void proc_raise_fd_limit(void);
+
+/* proc_fd_budget — how many descriptors one user of kept-open readers may
+ * hold: 1/SHARE of the open-files limit as it is now, so that the users
+ * together leave room for reads that open and close a file each time
+ * (4096 when there is no limit). */
+size_t proc_fd_budget(unsigned share);
 
 /* proc_exists — 1 if PID is a live (non-zombie) process, 0 otherwise. */
 int proc_exists(pid_t pid);

@@ -2,8 +2,9 @@
  * ptrace_ctl — pause and resume every thread of a target with PTRACE_SEIZE /
  * PTRACE_INTERRUPT, without ever leaving it stopped.
  *
- * Threads are seized once (ptctl_attach) with PTRACE_O_TRACECLONE so new
- * threads are followed; each sample calls ptctl_pause, reads the target,
+ * Threads are seized once (ptctl_attach); threads started since are seized
+ * by the next pause, so that starting one never waits for the profiler.
+ * Each sample calls ptctl_pause, reads the target,
  * may ptctl_release the stopped threads, calls ptctl_settle (reading again
  * the threads it names), then ptctl_resume.
  * Signals that arrive for the target while we hold it are re-injected on
@@ -31,7 +32,10 @@ struct ptctl;           /* opaque; one per target process */
 /* ptctl_attach — seize every thread of PID. Returns a handle or NULL with a
  * one-line reason in ERR (ERRLEN bytes) and *ERRNUM = -errno (EPERM explains
  * CAP_SYS_PTRACE / kernel.yama.ptrace_scope in ERR; ESRCH: no such process).
- * The target keeps running. Free with ptctl_detach. */
+ * The target keeps running. A main thread that has exited already (a
+ * zombie while the other threads run) is left out: the process is held
+ * through its live threads, and the end of the last one is its exit (with
+ * no exit status: that is the parent's). Free with ptctl_detach. */
 struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
 
 /* ptctl_pause — hold every thread still: PTRACE_INTERRUPT and wait for the
@@ -74,16 +78,16 @@ const pid_t *ptctl_woken(const struct ptctl *p, size_t *n);
  * asleep. Returns 0 or -ESRCH if the process is gone. */
 int ptctl_resume(struct ptctl *p);
 
-/* ptctl_poll — between samples: reap pending ptrace events (new threads,
- * signal-delivery stops that must be passed on, exits) without pausing
+/* ptctl_poll — between samples: reap pending ptrace events (signal-delivery
+ * stops that must be passed on, group-stops, exits) without pausing
  * anything. Returns 0, or -ESRCH when the whole process has exited (with
  * *EXIT_STATUS as in ptctl_pause). */
 int ptctl_poll(struct ptctl *p, int *exit_status);
 
 /* ptctl_wait — between samples, instead of sleeping: until UNTIL_NS
  * (CLOCK_MONOTONIC), or until a signal handler of the profiler runs,
- * reap every ptrace event as it comes and pass it on at once (a new
- * thread, a signal for the program), so that nothing waits for the next
+ * reap every ptrace event as it comes and pass it on at once (a signal
+ * for the program, an exit), so that nothing waits for the next
  * sample. Returns 0 at UNTIL_NS, -EINTR when a signal handler ran, -ESRCH
  * when the whole process has exited (with *EXIT_STATUS as in ptctl_pause). */
 int ptctl_wait(struct ptctl *p, uint64_t until_ns, int *exit_status);
@@ -117,8 +121,9 @@ void ptctl_counts(const struct ptctl *p, uint64_t *stopped, uint64_t *asleep, ui
  * until the profiler exits, when the kernel detaches it. */
 void ptctl_detach(struct ptctl *p);
 
-/* ptctl_threads — the ids of the threads currently followed (live threads;
- * the leader too unless it has exited), in no particular order. Copies at
+/* ptctl_threads — the ids of the threads currently followed (live threads
+ * as of the last pause; the leader too unless it has exited), in no
+ * particular order. Copies at
  * most MAX into OUT and returns how many there are, which may exceed MAX. */
 size_t ptctl_threads(const struct ptctl *p, pid_t *out, size_t max);
 

@@ -44,13 +44,16 @@ struct sampler_stats {
                                    is stop_ns - start_ns, whatever the rate) */
     int target_stopped;         /* the target was seen stopped (SIGSTOP …), and said so */
     int target_exited;          /* the loop ended because the target exited */
+    int target_execd;           /* the loop ended because the target ran another program
+                                   (exec): the interpreter read so far is gone */
 };
 
 /* Receives each sample; return non-zero to stop the loop. */
 typedef int (*sampler_fn)(void *ctx, struct sample *s);
 
 /* sampler_run — sample T (walked by W, thread facts from TI) until the
- * duration passes, the target exits or *STOP becomes non-zero.
+ * duration passes, the target exits or runs another program (exec: see
+ * STATS->target_execd) or *STOP becomes non-zero.
  * Blocking mode attaches with ptrace first and always detaches before
  * returning. Returns 0 (including when the target exited: see
  * STATS->target_exited), or a negative errno with a one-line reason in ERR

@@ -1,6 +1,6 @@
 /*
  * target — the process being profiled: started by us (launch mode) or
- * found by PID (attach mode), and its end.
+ * found by PID (attach mode), its end, and its running another program.
  */
 #ifndef GILSCOPE_TARGET_H
 #define GILSCOPE_TARGET_H
@@ -20,6 +20,8 @@ struct target {
     int exited;         /* 1 once the end of PID was seen */
     int wait_status;    /* launched: the wait status of PID (when our child) or CHILD, else -1 */
     int child_reaped;   /* launched: CHILD has been waited for */
+    struct proc_stat image; /* PID's stat when target_note_image looked: its code and stack */
+    int execd;          /* 1 once PID was seen to run a new program (exec) */
 };
 
 /* Called by target_find_python once, when a launched program has run a
@@ -51,6 +53,17 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
  * (without blocking). Returns 1 when it has exited, 0 otherwise. For an
  * attached target, 1 when the process no longer exists. */
 int target_poll_exit(struct target *t);
+
+/* target_note_image — remember which program image PID runs (where its
+ * code and stack are), for target_poll_exec. */
+void target_note_image(struct target *t);
+
+/* target_poll_exec — 1 when PID now runs another program image than at
+ * target_note_image: it called exec (then T->execd is set), and what was
+ * read of the old interpreter no longer holds. 0 otherwise, and when it
+ * cannot tell: the process gone, the addresses hidden, or (address
+ * randomisation off) the same program exec'd again at the same places. */
+int target_poll_exec(struct target *t);
 
 /* target_wait — for a launched target, wait for it to exit (retrying on
  * EINTR). No effect for an attached one. */

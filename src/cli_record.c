@@ -396,13 +396,16 @@ int cli_record(int argc, char **argv)
             code = EXIT_ERROR;
         else if (st.target_exited && !s.target.launched && !o.quiet)
             fprintf(stderr, "gilscope: process %d exited during the recording\n", (int)s.target.pid);
+        else if (st.target_execd && !o.quiet)
+            fprintf(stderr, "gilscope: process %d ran a new program (exec): recording stopped there, "
+                    "the samples before it are written\n", (int)s.target.pid);
     }
     if (out)
         outfile_abort(&of);
     fileshort_free(fs);
     /* A program still running when the recording ends (-d, or an error)
      * is ended; the recording's own result is then the exit code. */
-    int ended = cli_finish_child(&s.target, stop, 1);
+    int ended = cli_finish_child(&s.target, stop, !s.target.execd);
     if (s.target.launched && code == EXIT_OK && !ended)
         code = target_exit_code(&s.target);
     profile_free(c.profile);

@@ -524,6 +524,8 @@ int cli_top(int argc, char **argv)
         }
         if (rc == 0 && st.target_exited && !s.target.launched)
             fprintf(stderr, "gilscope: process %d exited\n", (int)s.target.pid);
+        if (rc == 0 && st.target_execd)
+            fprintf(stderr, "gilscope: process %d ran a new program (exec)\n", (int)s.target.pid);
         cli_warn_unknown_states(&s);
     }
     fileshort_free(t.files);

@@ -448,7 +448,8 @@ void proc_maps_free(struct proc_maps *out)
 
 /* Fields of stat are numbered from 1 (pid) as in proc(5); the ones after
  * the name start at 3. */
-enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_PROCESSOR = 39 };
+enum { STAT_STATE = 3, STAT_PPID = 4, STAT_FLAGS = 9, STAT_UTIME = 14, STAT_STIME = 15, STAT_THREADS = 20,
+       STAT_STARTCODE = 26, STAT_STARTSTACK = 28, STAT_PROCESSOR = 39 };
 
 int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
 {
@@ -515,16 +516,27 @@ int proc_stat_parse(const char *text, size_t len, struct proc_stat *out)
             break;
         }
     }
-    /* The CPU it last ran on is only a hint: absent or odd, it is -1. */
+    /* The fields past these are hints: absent or odd, the CPU and the
+     * thread count are -1 and the addresses 0. */
     st.cpu = -1;
+    st.threads = -1;
+    st.startcode = st.startstack = 0;
     for (int field = STAT_STIME + 1; field <= STAT_PROCESSOR && p < end && *p == ' '; field++) {
         const char *tok = ++p;
         while (p < end && *p != ' ' && *p != '\n' && *p != '\0')
             p++;
         uint64_t v;
         const char *tp = tok;
-        if (field == STAT_PROCESSOR && parse_dec(&tp, p, &v) == 0 && tp == p && v < INT_MAX)
+        if (parse_dec(&tp, p, &v) != 0 || tp != p)
+            continue;
+        if (field == STAT_PROCESSOR && v < INT_MAX)
             st.cpu = (int)v;
+        else if (field == STAT_THREADS && v < LONG_MAX)
+            st.threads = (long)v;
+        else if (field == STAT_STARTCODE)
+            st.startcode = v;
+        else if (field == STAT_STARTSTACK)
+            st.startstack = v;
     }
     *out = st;
     return 0;
@@ -609,6 +621,11 @@ int proc_syscall_parse(const char *text, size_t len, long *nr, uint64_t args[2])
     long v = strtol(buf, &end, 10);
     if (errno || end == buf || (*end != ' ' && *end != '\n' && *end != '\0') || v < -1)
         return -EINVAL;
+    /* The kernel writes "-1 0x0 0x0" for a thread without a stack, one
+     * that has exited (a main thread that called pthread_exit, a zombie
+     * while the others run): not a thread stopped in user space. */
+    if (v == -1 && strncmp(end, " 0x0 0x0", 8) == 0 && (end[8] == '\n' || end[8] == '\0'))
+        return -ESRCH;
     *nr = v;
     /* "NR 0xARG0 0xARG1 …": only a call has arguments ("-1 SP PC" has none). */
     for (int k = 0; args && v >= 0 && k < 2 && *end == ' ' && end[1] == '0' && end[2] == 'x'; k++) {
@@ -692,6 +709,14 @@ void proc_raise_fd_limit(void)
         return;
     rl.rlim_cur = want;
     setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+size_t proc_fd_budget(unsigned share)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || share == 0)
+        return 4096;
+    return (size_t)rl.rlim_cur / share;
 }
 
 int proc_stat_read(pid_t pid, pid_t tid, struct proc_stat *out)

@@ -4,7 +4,7 @@
  *
  * Model. Each known thread is in one of the states below. Between samples
  * threads are TH_RUNNING; any ptrace-stop they enter on their own (a signal
- * for them, a new thread, group-stop, a late PTRACE_INTERRUPT trap) is
+ * for them, group-stop, a late PTRACE_INTERRUPT trap) is
  * reaped by ptctl_poll and passed on at once, or by the next ptctl_pause,
  * which then simply counts it as stopped.
  *
@@ -12,7 +12,10 @@
  * would also reap children of the profiler that are none of our business.
  * Blocking on a specific non-leader thread is safe, because after
  * PTRACE_INTERRUPT it either stops or exits and is reported either way.
- * The leader is different: if it exits while other threads live, the
+ * A leader that exited before we attached (a zombie while the others run)
+ * cannot be seized and is not followed: the live threads are held, and
+ * the exit of the last of them is the end of the process.
+ * A followed leader is different: if it exits while other threads live, the
  * kernel reports it only after all of them are gone, so a blocking wait on
  * it could last forever while we hold those threads. The leader is
  * therefore waited for with WNOHANG, sleeping in between until SIGCHLD
@@ -30,16 +33,20 @@
  * its stop is reaped and ended whenever it comes (ptctl_poll, ptctl_wait).
  *
  * Between samples, ptctl_wait sleeps until SIGCHLD and passes every
- * ptrace event on at once (a new thread, a signal for the program), so
- * that the program is not held until the next sample.
+ * ptrace event on at once (a signal for the program, an exit), so that
+ * the program is not held until the next sample.
  *
- * A thread created by a traced thread is attached by the kernel
- * (PTRACE_O_TRACECLONE) and starts with a stop of its own; we learn its id
- * from the creator's PTRACE_EVENT_CLONE. Until that first stop is reaped it
- * is TH_NEW: it is never interrupted (that would leave a second, stale stop
- * queued), only waited for. If the creator dies before we see its event,
- * the new thread is invisible to us but keeps the leader's exit report back;
- * finish_exit() finds such threads in /proc/PID/task.
+ * New threads. A thread created by a traced thread is not traced: with
+ * PTRACE_O_TRACECLONE its creator would stop in a clone event and it in a
+ * first stop, both held until we end them, which in a program that starts
+ * thousands of threads a second halved that rate (fault-thread-storm). So
+ * each pause compares the process's thread count with ours, and only if
+ * they differ lists /proc/PID/task and seizes the newcomers (adopt_new);
+ * after the stops, threads the stopped ones started meanwhile are seized
+ * and stopped in turn, and ptctl_settle does the same for threads started
+ * by threads that woke. finish_exit() adopts those that keep the leader's
+ * exit report back. (TH_NEW, a thread in a first stop we did not cause,
+ * is kept for a thread found attached to us already.)
  *
  * Asleep threads. Stopping a thread that sleeps in the kernel wakes it
  * twice (into the stop, and back into its system call), and most threads
@@ -105,7 +112,8 @@ struct thr {
     int cpu;                        /* CPU it was last seen on, -1 = unknown */
     struct proc_schedstat seen;     /* its counters at the last look */
     int proven;                     /* off its CPU, counters still SEEN, at the last settle */
-    int no_fds;                     /* its readers could not be opened: always stopped */
+    int no_fds;                     /* its readers could not be opened, or are past the
+                                       budget: always stopped */
     int trap_pending;               /* interrupted, that stop not reaped yet: not to be
                                        interrupted again (a second trap would follow) */
     int jobstop;                    /* its last stop was a group-stop (SIGSTOP …) */
@@ -117,6 +125,8 @@ struct ptctl {
     size_t n, cap;
     int paused;                     /* between a successful pause and resume */
     int gone;                       /* the leader's exit was reaped */
+    int leader_exited;              /* the leader was a zombie when we attached: not
+                                       followed, the process ends with its last thread */
     int exit_status;                /* its wait status, or -1 if unknown */
     struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
     uint64_t t0;                    /* CLOCK_MONOTONIC ns the hold began, 0 = nothing held */
@@ -129,7 +139,15 @@ struct ptctl {
     sigset_t old_mask;              /* signal mask before SIGCHLD was blocked */
     int drained;                    /* nothing to reap at the last drain, and no SIGCHLD
                                        taken since: the next pause need not drain */
+    size_t fds, fd_budget;          /* descriptors kept open by the threads' readers, and
+                                       how many may be (see FD_SHARE) */
 };
+
+/* The threads' readers keep at most 1/FD_SHARE of the open-files limit
+ * open, as threadinfo does: under a low limit (ulimit -n 64, 300 threads)
+ * they used to take every descriptor, so that no run state could be read
+ * at all. Threads past the budget are stopped at each pause instead. */
+#define FD_SHARE 4
 
 /* Waiting for the leader: a timeout, doubling from the first to the last
  * value, after which we look for it having turned zombie. A stop ends the
@@ -145,6 +163,10 @@ static const long leader_wait_max_ns = 4000 * 1000;
  * wake-up of a sleeping tracer's CPU costs that much. Up to this long, for
  * up to this many threads; then the wait sleeps as before. */
 #define SPIN_NS 100000ull
+
+/* Threads started during a pause, by threads not yet stopped, are looked
+ * for this many times over before the pause goes on without them. */
+#define ADOPT_ROUNDS 4
 #define SPIN_MAX_THREADS 4
 
 /* The finishing wait (finish_exit) naps with this back-off. */
@@ -210,8 +232,9 @@ static int thr_add(struct ptctl *p, pid_t tid, enum thr_state st)
     return 0;
 }
 
-static void thr_close(struct thr *t)
+static void thr_close(struct ptctl *p, struct thr *t)
 {
+    p->fds -= (t->sched != NULL) + (t->sys != NULL) + (t->stat != NULL);
     proc_schedfd_close(t->sched);
     proc_syscallfd_close(t->sys);
     proc_statfd_close(t->stat);
@@ -228,7 +251,7 @@ static void thr_compact(struct ptctl *p)
         if (p->t[r].st != TH_GONE)
             p->t[w++] = p->t[r];
         else
-            thr_close(&p->t[r]);
+            thr_close(p, &p->t[r]);
     }
     p->n = w;
 }
@@ -259,31 +282,14 @@ static void process_gone(struct ptctl *p, int status)
 /* ------------------------------------------------------------------ */
 /* reacting to wait statuses                                           */
 
-/* A clone we cannot follow (out of memory, or not a thread of the target)
- * must not stay frozen in its first stop: reap that stop and let it go.
- * Its first stop comes promptly, so the blocking wait is safe. */
+/* A thread seized and interrupted that we cannot follow (out of memory)
+ * must not stay frozen in that stop: reap it and let it go. The stop
+ * comes promptly, so the blocking wait is safe. */
 static void release_untracked(pid_t tid)
 {
     int status;
     if (wait_tid(tid, &status, 0) == tid && WIFSTOPPED(status))
         pt(PTRACE_DETACH, tid, NULL, 0);
-}
-
-/* The thread PARENT stopped in PTRACE_EVENT_CLONE: record the new thread. */
-static void note_clone(struct ptctl *p, pid_t parent)
-{
-    unsigned long msg = 0;
-    long tgid;
-
-    if (ptrace(PTRACE_GETEVENTMSG, parent, NULL, &msg) < 0 || msg == 0)
-        return;
-    pid_t tid = (pid_t)msg;
-    if (thr_find(p, tid) >= 0)
-        return;
-    /* clone() without CLONE_THREAD is reported as a clone too; such a
-     * child is not listed under /proc/PID/task and is not ours to hold. */
-    if (proc_status_int(p->pid, tid, "Tgid:", &tgid) == -ESRCH || thr_add(p, tid, TH_NEW) < 0)
-        release_untracked(tid);
 }
 
 /* Record what STATUS says about thread I. */
@@ -321,9 +327,6 @@ static void handle_status(struct ptctl *p, size_t i, int status)
          * Only group-stop carries a stop signal instead of SIGTRAP. */
         if (is_stop_signal(sig))
             p->t[i].how = RESUME_LISTEN;
-        break;
-    case PTRACE_EVENT_CLONE:
-        note_clone(p, tid);     /* may move p->t */
         break;
     default:
         break;
@@ -386,6 +389,8 @@ static int resume_one(struct ptctl *p, size_t i)
     return r < 0 ? -e : 0;
 }
 
+static int adopt_new(struct ptctl *p);
+
 /* One non-blocking pass over every thread that may have something to
  * report; with RESUME, stops found are ended at once (ptctl_poll). The
  * leader goes last: its exit becomes reportable only once the others
@@ -417,6 +422,11 @@ static int drain(struct ptctl *p, int resume)
         if (resume && r > 0 && p->t[i].st == TH_STOPPED)
             resume_one(p, i);
     }
+    /* Not following the leader, the end of the last thread we follow is
+     * the end of the process, unless threads started since live on: those
+     * are seized (and left running: this is no pause). */
+    if (p->leader_exited && !p->gone && !any_live(p) && adopt_new(p) == 0)
+        process_gone(p, -1);
     p->drained = !found && !p->gone;
     return p->gone ? -ESRCH : 0;
 }
@@ -492,8 +502,8 @@ static char thr_state_char(struct ptctl *p, size_t i)
     struct thr *t = &p->t[i];
     struct proc_stat st;
 
-    if (!t->stat && !t->no_fds)
-        t->stat = proc_statfd_open(p->pid, t->tid);
+    if (!t->stat && !t->no_fds && p->fds < p->fd_budget && (t->stat = proc_statfd_open(p->pid, t->tid)))
+        p->fds++;
     if (t->stat)
         return proc_statfd_read(t->stat, &st) == 0 ? st.state : 0;
     /* Short of descriptors: one for this look only. */
@@ -570,8 +580,37 @@ static int wait_leader(struct ptctl *p, size_t i)
     }
 }
 
+static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t errlen);
+
+/* Threads started since the last look run untraced (see "New threads" at
+ * the top): seize them, as TH_RUNNING. The process's thread count, one
+ * read of a kept-open file, says whether there are any; only then are
+ * the threads listed. Returns how many joined. */
+static int adopt_new(struct ptctl *p)
+{
+    struct proc_stat st;
+    long known = p->leader_exited;
+    for (size_t i = 0; i < p->n; i++)
+        known += p->t[i].st != TH_GONE;
+    if (p->leader_stat && proc_statfd_read(p->leader_stat, &st) == 0 && st.threads == known)
+        return 0;
+    struct proc_tasks tl;
+    if (proc_tasks_list(p->pid, &tl) < 0)
+        return 0;
+    int added = 0;
+    for (size_t j = 0; j < tl.n; j++)
+        if (thr_find(p, tl.tid[j]) < 0 && !(tl.tid[j] == p->pid && p->leader_exited))
+            added += seize_one(p, tl.tid[j], NULL, NULL, 0) > 0;
+    proc_tasks_free(&tl);
+    return added;
+}
+
+/* Interrupt every thread that runs and has no stop owed yet. */
+static void interrupt_running(struct ptctl *p);
+
 /* Every thread has exited except the zombie leader: collect its report,
- * which carries the process's exit status. Threads attached by the kernel
+ * which carries the process's exit status (none when it was a zombie
+ * already at attach: it is not ours). Threads attached by the kernel
  * whose creation we never saw keep it back; adopt them from /proc. */
 static int finish_exit(struct ptctl *p)
 {
@@ -580,36 +619,33 @@ static int finish_exit(struct ptctl *p)
 
     for (;;) {
         long li = thr_find(p, p->pid);
-        if (li < 0) {
+        if (li < 0 && !p->leader_exited) {
             process_gone(p, -1);
             return -ESRCH;
         }
-        int r = reap_nohang(p, (size_t)li);
-        if (r < 0 || p->gone)
-            return r < 0 ? r : -ESRCH;
-
-        struct proc_tasks tl;
-        if (proc_tasks_list(p->pid, &tl) == 0) {
-            for (size_t j = 0; j < tl.n; j++)
-                if (tl.tid[j] != p->pid && thr_find(p, tl.tid[j]) < 0)
-                    thr_add(p, tl.tid[j], TH_NEW);
-            proc_tasks_free(&tl);
+        if (li >= 0) {
+            int r = reap_nohang(p, (size_t)li);
+            if (r < 0 || p->gone)
+                return r < 0 ? r : -ESRCH;
         }
-        for (size_t i = 0; i < p->n; i++) {
-            int status;
-            if (p->t[i].st != TH_NEW)
-                continue;
-            pid_t w = wait_tid(p->t[i].tid, &status, 0);
-            if (w == p->t[i].tid)
-                handle_status(p, i, status);
-            else
-                p->t[i].st = TH_GONE;
+
+        if (adopt_new(p) > 0) {
+            interrupt_running(p);
+            for (size_t i = 0; i < p->n; i++) {
+                if (!thr_waitable(&p->t[i]))
+                    continue;
+                int r = wait_one(p, i);
+                if (r < 0)
+                    return r;
+            }
         }
         /* An adopted thread that stopped instead of exiting means the
          * process lives on: it is paused now, the caller proceeds. */
         if (any_live(p))
             return 0;
-        if (clock_mono_ns() > deadline) {
+        /* Not following the leader, there is no report to wait for: the
+         * last thread was the end. */
+        if (p->leader_exited || clock_mono_ns() > deadline) {
             process_gone(p, -1);
             return -ESRCH;
         }
@@ -641,18 +677,21 @@ static int looks_asleep(struct ptctl *p, size_t i)
     t->cpu = -1;
     if (t->no_fds)
         return 0;
-    if (!t->sched)
-        t->sched = proc_schedfd_open(p->pid, t->tid);
-    if (!t->sys)
-        t->sys = proc_syscallfd_open(p->pid, t->tid);
-    if (!t->stat)
-        t->stat = proc_statfd_open(p->pid, t->tid);
+    int budget = p->fds + 3 <= p->fd_budget;
+    errno = 0;
+    if (!t->sched && budget && (t->sched = proc_schedfd_open(p->pid, t->tid)))
+        p->fds++;
+    if (!t->sys && budget && (t->sys = proc_syscallfd_open(p->pid, t->tid)))
+        p->fds++;
+    if (!t->stat && budget && (t->stat = proc_statfd_open(p->pid, t->tid)))
+        p->fds++;
     if (!t->sched || !t->sys || !t->stat) {
-        /* Out of descriptors (the limit is raised at start, but may be
-         * low): do not try again at every pass; this thread is stopped. */
-        t->no_fds = errno == EMFILE || errno == ENFILE;
+        /* Past the budget or out of descriptors (the limit is raised at
+         * start, but may be low): do not try again at every pass; this
+         * thread is stopped. */
+        t->no_fds = !budget || errno == EMFILE || errno == ENFILE;
         if (t->no_fds)
-            thr_close(t);
+            thr_close(p, t);
         t->proven = 0;
         return 0;
     }
@@ -746,8 +785,8 @@ static int wait_stops(struct ptctl *p, uint64_t spin_ns)
     for (;;) {
         int pending = 0;
 
-        /* p->n can grow inside the loop (clone events); new threads are
-         * then waited for in the same pass. */
+        /* p->n does not grow here (threads are adopted between rounds of
+         * waiting, see stop_all). */
         for (size_t i = 0; i < p->n && !p->gone; i++) {
             if (p->t[i].tid == p->pid || !thr_waitable(&p->t[i]))
                 continue;
@@ -808,6 +847,8 @@ static int stop_all(struct ptctl *p, int let_sleep)
     if (r < 0)
         return r;
     p->drained = 0;
+    if (let_sleep)
+        adopt_new(p);
 
     /* A thread held in D since an earlier pause is held still, or it is
      * on its way to the stop it owes us: wait for that, without a second
@@ -829,6 +870,19 @@ static int stop_all(struct ptctl *p, int let_sleep)
         for (size_t i = 0; i < p->n; i++)
             if (p->t[i].st == TH_ASLEEP)
                 p->t[i].st = TH_RUNNING;
+    interrupt_running(p);
+    r = wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
+    /* Threads the stopped ones started before they stopped: stop them too
+     * (a few rounds at most: only threads not yet stopped can start more). */
+    for (int round = 0; r == 0 && let_sleep && round < ADOPT_ROUNDS && adopt_new(p) > 0; round++) {
+        interrupt_running(p);
+        r = wait_stops(p, 0);
+    }
+    return r;
+}
+
+static void interrupt_running(struct ptctl *p)
+{
     /* Leader first: it is waited for last and is most often the thread
      * that runs Python. */
     long li = thr_find(p, p->pid);
@@ -837,7 +891,6 @@ static int stop_all(struct ptctl *p, int let_sleep)
     for (size_t i = 0; i < p->n; i++)
         if (p->t[i].st == TH_RUNNING && p->t[i].tid != p->pid && !p->t[i].trap_pending)
             interrupt(p, i);
-    return wait_stops(p, spin_worth_it(p) ? SPIN_NS : 0);
 }
 
 static int note_woken(struct ptctl *p, pid_t tid)
@@ -881,6 +934,20 @@ static int stop_woken(struct ptctl *p, int all)
     if (n == 0)
         return 0;
     int r = wait_stops(p, 0);
+    /* A thread that ran may have started others meanwhile, untraced: they
+     * are stopped and read again with it. */
+    for (int round = 0; r == 0 && round < ADOPT_ROUNDS; round++) {
+        size_t first = p->n;
+        if (adopt_new(p) == 0)
+            break;
+        for (size_t i = first; i < p->n; i++) {
+            if (note_woken(p, p->t[i].tid) < 0)
+                return -ENOMEM;
+            n++;
+        }
+        interrupt_running(p);
+        r = wait_stops(p, 0);
+    }
     return r < 0 ? r : n;
 }
 
@@ -1031,9 +1098,8 @@ int ptctl_wait(struct ptctl *p, uint64_t until_ns, int *exit_status)
         return -EINVAL;
     for (;;) {
         /* Drain until a round finds nothing: SIGCHLD does not queue, so
-         * one may stand for several reports, and a report found (a clone
-         * event) may announce another (the new thread's first stop). When
-         * drained already and nothing came since, no waitpid round. */
+         * one may stand for several reports. When drained already and
+         * nothing came since, no waitpid round. */
         uint64_t now;
         while (!p->drained) {
             int r = ptctl_poll(p, exit_status);
@@ -1155,7 +1221,7 @@ void ptctl_detach(struct ptctl *p)
         detach_trapping(p);
     }
     for (size_t i = 0; i < p->n; i++)
-        thr_close(&p->t[i]);
+        thr_close(p, &p->t[i]);
     free(p->woke);
     proc_statfd_close(p->leader_stat);
     pthread_sigmask(SIG_SETMASK, &p->old_mask, NULL);
@@ -1221,9 +1287,8 @@ static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t e
     int dead = sf != NULL && proc_statfd_read(sf, &st) == 0 && st.state == 'Z';
     proc_statfd_close(sf);
     if (dead) {
-        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited%s", who, (int)pid,
-                tid == pid ? "its main thread" : "the thread",
-                tid == pid ? " (blocking mode needs it; --nonblocking reads through a live thread)" : "");
+        set_err(errnum, EPERM, err, errlen, "cannot attach to %sPID %d: %s has exited", who, (int)pid,
+                tid == pid ? "it" : "the thread");
         return;
     }
     if (proc_status_int(pid, tid == pid ? 0 : tid, "TracerPid:", &tracer) == 0 && tracer > 0) {
@@ -1254,7 +1319,7 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
 {
     long tracer;
 
-    if (pt(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACECLONE) == 0) {
+    if (pt(PTRACE_SEIZE, tid, NULL, 0) == 0) {
         if (thr_add(p, tid, TH_RUNNING) == 0)
             return 1;
         /* Cannot track it, so it must not stay attached. */
@@ -1279,6 +1344,13 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
         /* Gone, or exiting (an exiting thread refuses to be seized). */
         if (r == -ESRCH || (r == 0 && tracer == 0))
             return 0;
+    }
+    /* A main thread that called pthread_exit is a zombie, which cannot be
+     * seized; the live threads hold the process, and their exits tell of
+     * its end. */
+    if (e == EPERM && tid == p->pid && leader_is_zombie(p) && proc_exists(p->pid)) {
+        p->leader_exited = 1;
+        return 0;
     }
     if (e == EPERM) {
         explain_eperm(p->pid, tid, errnum, err, errlen);
@@ -1323,6 +1395,7 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
     }
     p->pid = pid;
     p->exit_status = -1;
+    p->fd_budget = proc_fd_budget(FD_SHARE);
     p->leader_stat = proc_statfd_open(pid, pid);
     /* Queue SIGCHLD (ignored by default, so otherwise dropped) for wait_leader. */
     sigset_t chld;
@@ -1330,9 +1403,9 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &chld, &p->old_mask);
 
-    /* Threads created while we attach are either attached by the kernel
-     * (their creator was already seized) or show up in the next listing;
-     * list again until a pass finds nothing new. The leader goes first so
+    /* Threads created while we attach show up in the next listing (or are
+     * adopted by the first pause); list again until a pass finds nothing
+     * new. The leader goes first so
      * that an ESRCH or EPERM is about the process, not some thread. */
     for (;;) {
         struct proc_tasks tl;
@@ -1363,16 +1436,16 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
         proc_tasks_free(&tl);
         if (r < 0)
             goto fail;
-        if (thr_find(p, pid) < 0) {
+        if (p->leader_exited ? p->n == 0 : thr_find(p, pid) < 0) {
             set_err(errnum, ESRCH, err, errlen, "no process with PID %d", (int)pid);
             goto fail;
         }
         if (added == 0)
             break;
     }
-    /* Threads created during the attach sit in their first stop, their
-     * creators in a clone event stop: let them all run. An exit seen here
-     * is reported by the first ptctl_pause or ptctl_poll. */
+    /* Stops that came during the attach (signals, group-stop): pass them
+     * on. An exit seen here is reported by the first ptctl_pause or
+     * ptctl_poll. */
     r = drain(p, 1);
     if (r < 0 && r != -ESRCH) {
         set_err(errnum, -r, err, errlen, "cannot attach to PID %d: %s", (int)pid, strerror(-r));

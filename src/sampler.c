@@ -14,10 +14,10 @@
 #include "ptrace_ctl.h"
 
 #define STATUS_EVERY_NS 250000000ull
-/* Non-blocking: how often the loop asks whether the target has exited.
- * A pass notices an exit by itself (an exited process's memory does not
- * read, and the pass then asks), so this is only a backstop, and a system
- * call per pass saved. */
+/* How often the loop asks whether the target has exited (non-blocking)
+ * or run another program (both modes). A pass notices either by itself
+ * (memory that no longer reads, and the pass then asks), so this is only
+ * a backstop, and a system call per pass saved. */
 #define EXIT_POLL_NS 20000000ull
 /* A wait shorter than this is spent polling the clock instead of sleeping:
  * going to sleep and being woken costs more CPU than that (about 35 µs of
@@ -180,7 +180,8 @@ static void note_stopped(const struct target *t, struct ptctl *pt, struct thread
     }
 }
 
-/* One pass. Returns 0, or -ESRCH when the target has exited. */
+/* One pass. Returns 0, -ESRCH when the target has exited, or -ENOEXEC
+ * when it failed because the target runs another program now. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                     struct sample *s, struct sampler_stats *stats)
 {
@@ -214,6 +215,8 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
     if (n < 0) {
         stats->errors_by[-n]++;
         sample_clear(s);
+        if (target_poll_exec(t))
+            return -ENOEXEC;
         /* Under ptrace, only ptctl may wait for the target (its exit comes
          * back through ptctl_pause / ptctl_poll). */
         if (!pt && (target_poll_exit(t) || (!t->launched && !proc_exists(t->pid)))) {
@@ -334,6 +337,9 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
     uint64_t base = start;      /* tick 0 of the schedule; moved on after a suspension */
     int want_stats = env_on("GILSCOPE_STATS");
+    /* The interpreter was found in the program running now: an exec ends
+     * what can be read. */
+    target_note_image(t);
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
         /* Tick k is due at base + k·interval, moved by up to ±25%. */
@@ -400,15 +406,21 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         /* Blocking: events between passes (stops, new threads, the exit)
          * were reaped as they came by wait_events, and what came since is
          * reaped by the pass's ptctl_pause before it interrupts. */
-        if (!pt && now >= next_exit_poll) {
+        if (now >= next_exit_poll) {
             next_exit_poll = now + EXIT_POLL_NS;
-            if (target_poll_exit(t)) {
+            if (!pt && target_poll_exit(t)) {
                 stats->target_exited = 1;
                 break;
             }
+            if (target_poll_exec(t)) {
+                stats->target_execd = 1;
+                break;
+            }
         }
-        if (one_pass(t, pt, w, ti, &s, stats) == -ESRCH) {
-            stats->target_exited = 1;
+        int rc = one_pass(t, pt, w, ti, &s, stats);
+        if (rc == -ESRCH || rc == -ENOEXEC) {
+            stats->target_exited = rc == -ESRCH;
+            stats->target_execd = rc == -ENOEXEC;
             break;
         }
         stats->errors = sum_errors(stats);

@@ -143,6 +143,22 @@ int target_poll_exit(struct target *t)
     return t->exited;
 }
 
+void target_note_image(struct target *t)
+{
+    if (proc_stat_read(t->pid, 0, &t->image) != 0)
+        memset(&t->image, 0, sizeof t->image);
+}
+
+int target_poll_exec(struct target *t)
+{
+    struct proc_stat now;
+    /* A zombie or an exiting process shows zeros: that is no exec. */
+    if (t->execd || !t->image.startstack || proc_stat_read(t->pid, 0, &now) != 0 || !now.startstack)
+        return t->execd;
+    t->execd = now.startstack != t->image.startstack || now.startcode != t->image.startcode;
+    return t->execd;
+}
+
 void target_wait(struct target *t)
 {
     if (!t->launched)

@@ -1,9 +1,9 @@
 /* threadinfo — see include/threadinfo.h. */
 #include "threadinfo.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "clock.h"
@@ -76,9 +76,7 @@ struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names
     ti->st = st;
     ti->names = names;
     ti->names_ctx = ctx;
-    struct rlimit rl;
-    ti->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                        ? (size_t)rl.rlim_cur / FD_SHARE : 4096;
+    ti->fd_budget = proc_fd_budget(FD_SHARE);
     return ti;
 }
 
@@ -205,7 +203,9 @@ static void read_state(struct threadinfo *ti, struct tinfo *t, int paused)
         return;
     t->futex = 0;
     t->futex_wake = 0;
-    if (rc != 0)
+    if (rc == -ESRCH)
+        t->state = read_stat(ti, t);    /* exited, its stack gone: stat says 'Z' or nothing */
+    else if (rc != 0)
         t->state = 0;
     else if (nr == -2 || (nr == -1 && paused))
         t->state = 'R';

@@ -7,7 +7,7 @@ A worker thread sleeps in work(); the main thread prints READY and ends
 itself with pthread_exit (through ctypes), so the process lives on with its
 leader a zombie: /proc/PID/exe and /proc/PID/maps no longer answer, and the
 process must be read through a live thread. Runs until killed or for SECONDS
-(default 300). Python 3.6+ (CPython).
+(default 300). Python 2.7 and 3.6+ (CPython).
 """
 import ctypes
 import sys

@@ -274,6 +274,10 @@ START_TEST(test_syscall_parse)
     ck_assert_int_eq(nr, -2);
     ck_assert_int_eq(proc_syscall_parse("202 0xzz 0x1\n", 13, &nr, a), 0);
     ck_assert_uint_eq(a[0], 0);
+    /* An exited thread (no stack) is not one stopped in user space. */
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0\n", 11, &nr, a), -ESRCH);
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0", 10, &nr, NULL), -ESRCH);
+    ck_assert_int_eq(proc_syscall_parse("-1 0x0 0x0a\n", 12, &nr, NULL), 0);
     ck_assert_int_eq(proc_syscall_parse("", 0, &nr, NULL), -EINVAL);
     ck_assert_int_eq(proc_syscall_parse("x12 0x1", 7, &nr, NULL), -EINVAL);
     ck_assert_int_eq(proc_syscall_parse("-7 0x1", 6, &nr, NULL), -EINVAL);

@@ -196,6 +196,16 @@ START_TEST(stat_typical)
     ck_assert_uint_eq(st.utime, 150);
     ck_assert_uint_eq(st.stime, 37);
     ck_assert_int_eq(st.cpu, 0);
+    ck_assert_int_eq(st.threads, 1);
+    ck_assert_uint_eq(st.startcode, 1);
+    ck_assert_uint_eq(st.startstack, 0);
+    const char *mm = "1234 (python3) S 1 1234 1234 0 -1 4194560 1000 0 0 0 150 37 0 0 20 0 1 0 100 "
+                     "10000000 500 18446744073709551615 94571234508800 94571234512345 140725912345600 0 "
+                     "0 0 0 16781312 2 0 0 17 1 0 0 0 0 0\n";
+    ck_assert_int_eq(stat_str(mm, &st), 0);
+    ck_assert_uint_eq(st.startcode, 94571234508800ull);
+    ck_assert_uint_eq(st.startstack, 140725912345600ull);
+    ck_assert_int_eq(st.cpu, 0);
 }
 END_TEST
 
@@ -210,6 +220,7 @@ START_TEST(stat_cpu)
     ck_assert_int_eq(st.cpu, 13);
     ck_assert_int_eq(stat_str("42 (x) R 1 2 3 4 5 6 7 8 9 10 777 888 13 14 15\n", &st), 0);
     ck_assert_int_eq(st.cpu, -1);
+    ck_assert_int_eq(st.threads, -1);
     ck_assert_int_eq(stat_str("42 (x) R 1 2 3 4 5 6 7 8 9 10 7 8 0 0 20 0 1 0 1 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 "
                               "-3 0\n", &st), 0);
     ck_assert_int_eq(st.cpu, -1);

@@ -405,6 +405,18 @@ static void assert_held(pid_t pid, struct ptctl *p, int nap_us)
     }
 }
 
+/* One pause: every thread held (see assert_held), then running again. */
+static void hold_once(pid_t pid, struct ptctl *p, int nap_us)
+{
+    unsigned long snap[MAX_THREADS];
+
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    assert_held(pid, p, nap_us);
+    snapshot(snap);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+    ck_assert(all_progress(p, snap, 5000));
+}
+
 /* ------------------------------------------------------------------ */
 /* tests                                                               */
 
@@ -526,7 +538,7 @@ START_TEST(new_threads_followed)
     struct ptctl *p = attach_ok(pid);
     unsigned long snap[MAX_THREADS];
 
-    /* One thread: its creator waits in a clone event until we poll. */
+    /* One thread, started while we only poll: the next pause holds it. */
     atomic_store(&sh->spawn, 1);
     uint64_t t0 = ms_now();
     while (atomic_load(&sh->nthreads) < 4 || !slot_live(3)) {
@@ -541,8 +553,8 @@ START_TEST(new_threads_followed)
     ck_assert_int_eq(ptctl_resume(p), 0);
     ck_assert(all_progress(p, snap, 5000));
 
-    /* Many threads, created while we keep pausing: clone events and the
-     * new threads' first stops arrive in any order. */
+    /* Many threads, created while we keep pausing: adopted by the pauses,
+     * and by the rounds after the stops when started during one. */
     atomic_store(&sh->spawn, 20);
     t0 = ms_now();
     while (atomic_load(&sh->spawn) > 0) {
@@ -597,6 +609,28 @@ static void expect_count(struct ptctl *p, atomic_int *counter, int want)
     }
     ck_assert_int_eq(load(counter), want);
 }
+
+START_TEST(new_threads_start_unheld)
+{
+    pid_t pid = start_target(2);
+    struct ptctl *p = attach_ok(pid);
+
+    /* Threads are started without any call of ours between: their
+     * creator must not wait for us (a clone event stop held it until the
+     * next poll, halving a thread storm's rate). */
+    atomic_store(&sh->spawn, 10);
+    uint64_t t0 = ms_now();
+    while (atomic_load(&sh->spawn) > 0)
+        ck_assert_msg(ms_now() - t0 < 3000, "thread creation waits for the tracer: %d left",
+                      load(&sh->spawn));
+    /* The next pause holds them all. */
+    hold_once(pid, p, 2000);
+    assert_threads_match(p);
+    ptctl_detach(p);
+    assert_free_and_running(pid);
+    stop_target(pid);
+}
+END_TEST
 
 START_TEST(signals_delivered_once)
 {
@@ -812,6 +846,47 @@ START_TEST(leader_exits_first)
     int status = run_until_gone(p);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 9, "status %#x", status);
     ptctl_detach(p);
+}
+END_TEST
+
+START_TEST(attach_after_leader_exited)
+{
+    pid_t pid = start_target(3);
+    unsigned long snap[MAX_THREADS];
+
+    /* The main thread is a zombie before we come: it cannot be seized, and
+     * the process is held through the others. */
+    atomic_store(&sh->leader_exit, 1);
+    uint64_t t0 = ms_now();
+    while (slot_live(0) || thread_state(pid, pid) != 'Z') {
+        ck_assert_msg(ms_now() - t0 < 5000, "leader did not exit");
+        usleep(200);
+    }
+    struct ptctl *p = attach_ok(pid);
+    assert_threads_match(p);
+    for (int i = 0; i < 20; i++)
+        hold_once(pid, p, i % 5 == 0 ? 2000 : 0);
+    ptctl_detach(p);
+    assert_untraced(pid);
+    snapshot(snap);
+    ck_assert_msg(all_progress(NULL, snap, 5000), "target does not run after detach");
+
+    /* The end of the last thread is the end of the process, noticed
+     * between pauses too; its status is the parent's, not ours. */
+    p = attach_ok(pid);
+    atomic_store(&sh->exit_code, 9);
+    t0 = ms_now();
+    int r, status = 12345;
+    while ((r = ptctl_poll(p, &status)) == 0) {
+        ck_assert_msg(ms_now() - t0 < 5000, "exit not noticed by ptctl_poll");
+        usleep(200);
+    }
+    ck_assert_int_eq(r, -ESRCH);
+    ck_assert_int_eq(status, -1);
+    ck_assert_int_eq(ptctl_pause(p, NULL), -ESRCH);
+    ptctl_detach(p);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 9, "status %#x", status);
 }
 END_TEST
 
@@ -1134,6 +1209,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, attach_already_traced);
     tcase_add_test(tc, pause_resume_200);
     tcase_add_test(tc, new_threads_followed);
+    tcase_add_test(tc, new_threads_start_unheld);
     tcase_add_test(tc, signals_delivered_once);
     tcase_add_test(tc, stolen_leader_stop_recovered);
     tcase_add_test(tc, child_exit_reported);
@@ -1141,6 +1217,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, killed_while_paused);
     tcase_add_test(tc, grandchild_exit_reported);
     tcase_add_test(tc, leader_exits_first);
+    tcase_add_test(tc, attach_after_leader_exited);
     tcase_add_test(tc, detach_leaves_running);
     tcase_add_test(tc, group_stop_passed_through);
     tcase_add_test(tc, asleep_threads_left_alone);
