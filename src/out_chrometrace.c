@@ -2,9 +2,10 @@
  * Format JSON, for the Perfetto UI and chrome://tracing. Each thread is a
  * track; each frame is a slice (B/E pair) for as long as the thread's
  * consecutive samples keep it on the stack, so the file reads as a timeline
- * of calls. Per thread, counters show whether it held the GIL, waited for
- * it, ran native code without it, and whether it was running: its state
- * track (see threadinfo.h for the states).
+ * of calls. Beside each thread, a state track has one slice per stretch of
+ * samples in one state ("gil", "gil-wait", "native", "idle"; see
+ * threadinfo.h), and counters show whether it held the GIL, waited for it,
+ * ran native code without it, and whether it was running.
  *
  * Written as samples arrive: only each thread's current stack is kept. In
  * the file, each thread's events are in time order, ends before begins at
@@ -51,22 +52,54 @@ static void put_ids(struct chrometrace *ct, const struct tl_thread *th)
     fprintf(ct->out, ",\"pid\":%d,\"tid\":%d", (int)th->pid, (int)th->tid);
 }
 
+/* A thread's state track is a track of its own, under an id no OS thread
+ * has (Linux thread ids stay below 2^22). */
+#define STATE_TID(tid) (0x40000000 | (int)(tid))
+
+static void put_state_ids(struct chrometrace *ct, const struct tl_thread *th)
+{
+    fprintf(ct->out, ",\"pid\":%d,\"tid\":%d", (int)th->pid, STATE_TID(th->tid));
+}
+
 static void thread_name(struct chrometrace *ct, const struct tl_thread *th)
 {
-    event_open(ct, 'M');
-    put_ids(ct, th);
-    fputs(",\"name\":\"thread_name\",\"args\":{\"name\":", ct->out);
-    json_string(ct->out, timeline_string(ct->tl, th->name));
-    fputs("}}", ct->out);
+    for (int track = 0; track < 2; track++) {
+        event_open(ct, 'M');
+        if (track)
+            put_state_ids(ct, th);
+        else
+            put_ids(ct, th);
+        fputs(",\"name\":\"thread_name\",\"args\":{\"name\":", ct->out);
+        if (track) {
+            char name[300];
+            snprintf(name, sizeof name, "%s: state", timeline_string(ct->tl, th->name));
+            json_string(ct->out, name);
+        } else {
+            json_string(ct->out, timeline_string(ct->tl, th->name));
+        }
+        fputs("}}", ct->out);
+    }
 }
 
 static void thread_meta(struct chrometrace *ct, const struct tl_thread *th)
 {
     thread_name(ct, th);
-    /* Tracks in the order threads first appeared. */
+    /* Tracks in the order threads first appeared, each state track under its thread. */
     event_open(ct, 'M');
     put_ids(ct, th);
-    fprintf(ct->out, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":%zu}}", th->index);
+    fprintf(ct->out, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":%zu}}", 2 * th->index);
+    event_open(ct, 'M');
+    put_state_ids(ct, th);
+    fprintf(ct->out, ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":%zu}}", 2 * th->index + 1);
+}
+
+/* Begin (PH 'B') or end ('E') TH's state slice STATE at T. */
+static void state_slice(struct chrometrace *ct, const struct tl_thread *th, char ph, uint32_t state, uint64_t t)
+{
+    event_open(ct, ph);
+    put_ts(ct, t);
+    put_state_ids(ct, th);
+    fprintf(ct->out, ",\"cat\":\"state\",\"name\":\"%s\"}", sample_state_name((int)state));
 }
 
 /* The thread's counters at T: a counter track per thread and value. They
@@ -166,6 +199,7 @@ static int chrometrace_sample(void *state, const struct sample *s, size_t i)
         /* The thread was not seen for a while: what it was doing ended
          * then, and its counters drop to 0 until it is seen again. */
         slices_end(ct, th, step.old, step.old_depth, 0, step.prev_end_ns);
+        state_slice(ct, th, 'E', step.prev_state, step.prev_end_ns);
         counters(ct, th, step.prev_end_ns, 0, 0, TSTATE_UNKNOWN);
         keep = 0;
     } else {
@@ -176,6 +210,10 @@ static int chrometrace_sample(void *state, const struct sample *s, size_t i)
     if (step.first || step.gap || gil != flag(step.prev_flags, SAMPLE_GIL) ||
         active != flag(step.prev_flags, SAMPLE_ACTIVE) || th->state != step.prev_state)
         counters(ct, th, now, gil, active, th->state);
+    if (!step.first && !step.gap && th->state != step.prev_state)
+        state_slice(ct, th, 'E', step.prev_state, now);
+    if (step.first || step.gap || th->state != step.prev_state)
+        state_slice(ct, th, 'B', th->state, now);
     for (uint32_t k = keep; k < th->depth; k++)
         slice_begin(ct, th, th->stack[k], now);
     if (ferror(ct->out))
@@ -195,6 +233,7 @@ static int chrometrace_end(void *state, const struct profile *profile, const str
             continue;
         uint64_t end = timeline_end_ns(ct->tl, th);
         slices_end(ct, th, th->stack, th->depth, 0, end);
+        state_slice(ct, th, 'E', th->state, end);
         counters(ct, th, end, 0, 0, TSTATE_UNKNOWN);
     }
     fputs("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":{\"exporter\":\"gilscope\",\"title\":", ct->out);
