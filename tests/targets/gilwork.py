@@ -13,8 +13,11 @@
     python gilwork.py switch SECONDS  spin-0, spin-1 with
                                       sys.setswitchinterval(SECONDS) (3.x)
 
-Then prints READY and runs until killed (at most 300 s). Runs on Python
-2.7 and 3.6+.
+Then prints READY and runs until killed (at most 300 s). Given a line
+"counts" on standard input, it answers "counts C0 C1 ..": how many loops
+each spinner has made (each loop runs a fixed amount of Python, only while
+holding the GIL: the spinners' shares of the GIL, measured from inside).
+Runs on Python 2.7 and 3.6+.
 """
 from __future__ import print_function
 
@@ -32,10 +35,14 @@ except ImportError:
     import Queue as queue
 
 
-def spin():
-    x = 0
+COUNTS = []
+
+
+def spin(k):
     while True:  # LINE:spin_loop
-        x += 1
+        for _ in range(1000):
+            pass
+        COUNTS[k] += 1
 
 
 def native_work():
@@ -72,7 +79,8 @@ def main():
         sys.setswitchinterval(float(sys.argv[2]))
     nspin = int(sys.argv[2]) if mode == "spin" else 2
     for i in range(nspin):
-        start("spin-%d" % i, spin)
+        COUNTS.append(0)
+        start("spin-%d" % i, spin, i)
     if mode == "native":
         start("native", native_work)
     elif mode == "blocked":
@@ -94,7 +102,15 @@ def main():
         start("event", event.wait)
     print("READY")
     sys.stdout.flush()
-    time.sleep(300)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        line = sys.stdin.readline()
+        if not line:
+            time.sleep(300)  # no standard input: just run
+            break
+        if line.strip() == "counts":
+            print("counts " + " ".join(str(c) for c in COUNTS))
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":
