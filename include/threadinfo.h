@@ -49,7 +49,8 @@ void threadinfo_set_precise(struct threadinfo *ti, int precise);
 void threadinfo_watch_gil(struct threadinfo *ti, struct proc_mem *m, const struct pyinterp *pi);
 
 /* threadinfo_gil — where GIL waiters sleep, once found; NULL before (or
- * when it cannot be: a free-threaded build, a binary without symbols). */
+ * when it cannot be: a binary without the symbols 2.7 and 3.6 need). A
+ * free-threaded build has a GIL too, used only when it is re-enabled. */
 const struct gilwait *threadinfo_gil(const struct threadinfo *ti);
 
 /* threadinfo_paused — while the target is ptrace-stopped (blocking mode),

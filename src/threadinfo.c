@@ -110,7 +110,7 @@ const struct gilwait *threadinfo_gil(const struct threadinfo *ti)
  * first thread starts, and a state read too early may not point to it yet. */
 static void find_gil(struct threadinfo *ti)
 {
-    if (!ti->pi || ti->gil.n > 0 || ti->pi->off.free_threaded)
+    if (!ti->pi || ti->gil.n > 0)
         return;
     uint64_t now = clock_mono_ns();
     if (ti->gil_tried_ns && now - ti->gil_tried_ns < GIL_RETRY_NS)
