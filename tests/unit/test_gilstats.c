@@ -7,6 +7,7 @@
 
 #include "gilstats.h"
 #include "sample.h"
+#include "unit.h"
 
 #define PERIOD 10000000ull  /* 100 Hz */
 
@@ -124,9 +125,5 @@ int main(void)
     tcase_add_test(tc, test_switch_rate);
     tcase_add_test(tc, test_longest);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
