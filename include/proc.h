@@ -100,6 +100,16 @@ struct proc_tasks {
 /* proc_tasks_list — list /proc/PID/task. Returns 0, -ESRCH, -ENOMEM. */
 int proc_tasks_list(pid_t pid, struct proc_tasks *out);
 
+/* proc_taskdir_open — a descriptor of the directory /proc/PID/task, for
+ * proc_taskdir_count; close(2) it. -1 when the process is gone. */
+int proc_taskdir_open(pid_t pid);
+
+/* proc_taskdir_count — the process's thread count (stat's num_threads:
+ * a zombie leader and threads exited but not collected included) from
+ * the directory's link count, an fstat(2) without text to format: 2
+ * plus the threads. -1 when it cannot be read. */
+long proc_taskdir_count(int fd);
+
 /* proc_tasks_free — release OUT; OUT is left empty. */
 void proc_tasks_free(struct proc_tasks *out);
 

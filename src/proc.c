@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -965,4 +966,19 @@ int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
     if (n < 0)
         return (int)n;
     return proc_status_parse(buf, (size_t)n, key, out);
+}
+
+int proc_taskdir_open(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+long proc_taskdir_count(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_nlink < 2)
+        return -1;
+    return (long)st.st_nlink - 2;
 }

@@ -129,6 +129,7 @@ struct ptctl {
                                        followed, the process ends with its last thread */
     int exit_status;                /* its wait status, or -1 if unknown */
     struct proc_statfd *leader_stat;/* to see the leader turn zombie; may be NULL */
+    int taskdir;                    /* /proc/PID/task: the thread count (its links), -1 if none */
     uint64_t t0;                    /* CLOCK_MONOTONIC ns the hold began, 0 = nothing held */
     uint64_t held_ns;               /* holds of this pause already ended (ptctl_release) */
     uint64_t pause_ns;
@@ -584,15 +585,14 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
 
 /* Threads started since the last look run untraced (see "New threads" at
  * the top): seize them, as TH_RUNNING. The process's thread count, one
- * read of a kept-open file, says whether there are any; only then are
+ * fstat of a kept-open directory, says whether there are any; only then are
  * the threads listed. Returns how many joined. */
 static int adopt_new(struct ptctl *p)
 {
-    struct proc_stat st;
     long known = p->leader_exited;
     for (size_t i = 0; i < p->n; i++)
         known += p->t[i].st != TH_GONE;
-    if (p->leader_stat && proc_statfd_read(p->leader_stat, &st) == 0 && st.threads == known)
+    if (proc_taskdir_count(p->taskdir) == known)
         return 0;
     struct proc_tasks tl;
     if (proc_tasks_list(p->pid, &tl) < 0)
@@ -1224,6 +1224,8 @@ void ptctl_detach(struct ptctl *p)
         thr_close(p, &p->t[i]);
     free(p->woke);
     proc_statfd_close(p->leader_stat);
+    if (p->taskdir >= 0)
+        close(p->taskdir);
     pthread_sigmask(SIG_SETMASK, &p->old_mask, NULL);
     free(p->t);
     free(p);
@@ -1397,6 +1399,7 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen)
     p->exit_status = -1;
     p->fd_budget = proc_fd_budget(FD_SHARE);
     p->leader_stat = proc_statfd_open(pid, pid);
+    p->taskdir = proc_taskdir_open(pid);
     /* Queue SIGCHLD (ignored by default, so otherwise dropped) for wait_leader. */
     sigset_t chld;
     sigemptyset(&chld);

@@ -26,6 +26,7 @@
 #define STATE_TTL_RUNNING_NS 1000000ull
 #define STATE_TTL_IDLE_NS 200000000ull
 #define GIL_RETRY_NS 100000000ull      /* look again for a GIL not found, at most this often */
+#define STOP_CHECK_NS 100000000ull     /* read stat files for a stopped target at most this often */
 
 /* Descriptors kept open for state reads: at most a quarter of the
  * open-files limit (ptrace_ctl keeps some of its own per thread); threads
@@ -65,6 +66,8 @@ struct threadinfo {
     const struct pyinterp *pi;
     struct gilwait gil;         /* where GIL waiters sleep (gil.n == 0: not known yet) */
     uint64_t gil_tried_ns;      /* when it was last looked for */
+    int stopped;                /* threadinfo_all_stopped's last answer */
+    uint64_t stop_checked_ns;   /* when it last read the stat files */
 };
 
 struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx)
@@ -423,14 +426,22 @@ uint64_t threadinfo_unknown(const struct threadinfo *ti)
 }
 
 /* The syscall file shows a stopped thread in the call it was in: only the
- * stat file says stopped. The first thread that is not ends the search,
- * so a running target costs one read. */
+ * stat file says stopped. A thread seen running settles it for free (the
+ * usual case); otherwise the stat files are read at most every
+ * STOP_CHECK_NS, and the first thread not stopped ends the search. */
 int threadinfo_all_stopped(struct threadinfo *ti, const struct sample *s)
 {
     for (size_t i = 0; i < s->nthreads; i++) {
         struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
-        if (!t || read_stat(ti, t) != 'T')
-            return 0;
+        if (!t || t->state == 'R' || t->state == 0)
+            return ti->stopped = 0;
     }
-    return s->nthreads > 0;
+    uint64_t now = clock_mono_ns();
+    if (ti->stop_checked_ns && now - ti->stop_checked_ns < STOP_CHECK_NS)
+        return ti->stopped;
+    ti->stop_checked_ns = now;
+    for (size_t i = 0; i < s->nthreads; i++)
+        if (read_stat(ti, find(ti, s->threads[i].tid, 0)) != 'T')
+            return ti->stopped = 0;
+    return ti->stopped = s->nthreads > 0;
 }
