@@ -115,6 +115,12 @@ int cli_opt_duration(const char *arg, double *out);    /* -d: seconds, or "unlim
  * its message and returns EXIT_ERROR when both are set, else 0. */
 int cli_native_check(int native, int nonblocking);
 
+/* cli_check_output — refuse early an output PATH that cannot be written
+ * (a directory, no write permission, a missing directory), so that no
+ * recording is lost at the end: prints the one-line error and returns -1;
+ * 0 when it looks writable. */
+int cli_check_output(const char *path);
+
 /* cli_color_stdout — 1 when standard output may get colours: a terminal
  * (a person), not TERM=dumb, and never against NO_COLOR (no-color.org). */
 int cli_color_stdout(void);

@@ -2,11 +2,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -304,4 +306,21 @@ int cli_color_stdout(void)
 {
     const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
     return isatty(1) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+}
+
+int cli_check_output(const char *path)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("cannot write %s: %s", path, strerror(EISDIR));
+        return -1;
+    }
+    if (access(path, F_OK) == 0 ? access(path, W_OK) != 0 : access(dir, W_OK) != 0) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }

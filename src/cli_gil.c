@@ -357,6 +357,8 @@ int cli_gil(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc == CLIOPT_HELP ? EXIT_OK : rc;
+    if (o.output && cli_check_output(o.output) != 0)
+        return EXIT_ERROR;
     volatile sig_atomic_t *stop = cli_stop_flag();
     struct session s;
     if ((rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop)) != 0)
@@ -410,9 +412,12 @@ int cli_gil(int argc, char **argv)
         else
             print_text(&rep);
         cli_warn_unknown_states(&s);
+        if (st.target_execd)
+            fprintf(stderr, "gilscope: process %d ran a new program (exec): the report stops there\n",
+                    (int)s.target.pid);
     }
     fileshort_free(fs);
-    int ended = cli_finish_child(&s.target, stop, 1);
+    int ended = cli_finish_child(&s.target, stop, !s.target.execd);
     if (s.target.launched && code == EXIT_OK && !ended)
         code = target_exit_code(&s.target);
     gilstats_free(r.stats);

@@ -4,12 +4,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -230,24 +228,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
     return cliopt_refuse(&res);
 }
 
-/* Refuse early an output path that cannot be written, so no profile is lost at the end. */
-static int check_output(const char *path)
-{
-    char copy[PATH_MAX];
-    snprintf(copy, sizeof copy, "%s", path);
-    const char *dir = dirname(copy);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_error("cannot write %s: %s", path, strerror(EISDIR));
-        return -1;
-    }
-    if (access(path, F_OK) == 0 ? access(path, W_OK) != 0 : access(dir, W_OK) != 0) {
-        cli_error("cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* py-spy's default output name: NAME-TIME.EXT, NAME the launched program
  * (its file name only) or the PID, TIME local RFC 3339 to the second
  * ("Z" for a zero offset), EXT the format's (svg, txt, json). */
@@ -309,7 +289,7 @@ int cli_record(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc == CLIOPT_HELP ? EXIT_OK : rc;
-    if (o.output && check_output(o.output) != 0)
+    if (o.output && cli_check_output(o.output) != 0)
         return EXIT_ERROR;
     volatile sig_atomic_t *stop = cli_stop_flag();
     char err[512];
