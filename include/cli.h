@@ -45,12 +45,21 @@ struct session {
 int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
                  volatile sig_atomic_t *stop, char *err, size_t errlen);
 
-/* cli_session_start — session_open for a subcommand. On failure it prints
- * the one-line error, lets a launched program finish, closes S and returns
- * the exit code to end with (the program's own if it failed, else
- * EXIT_ERROR). Returns 0 when the session is open. */
-int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonblocking,
-                      volatile sig_atomic_t *stop);
+/* cli_start — how a subcommand that reads a target starts once its command
+ * line is parsed. *CODE holds what parsing returned: 0 goes on; otherwise
+ * the subcommand ends with it (EXIT_OK for CLIOPT_HELP). An OUTPUT that
+ * cli_check_output refuses (NULL: none) ends it with EXIT_ERROR. Then the
+ * stop flag is installed (cli_stop_flag) and S opened on COMMAND (launched,
+ * when non-NULL) or PID (session_open); on failure that prints the one-line
+ * error, lets a launched program finish, closes S and ends with the
+ * program's own exit code if it failed, else EXIT_ERROR. With GIL_ONLY
+ * (--gil), a free-threaded target running without the GIL ends it too:
+ * why --gil cannot work is printed, a launched program ended (SIGTERM, then
+ * waited for), S closed, EXIT_ERROR. Returns the stop flag with S open
+ * (close it with session_close); NULL with *CODE the exit code to end
+ * with, S then needing no closing. */
+volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char *const command[],
+                                 int nonblocking, int gil_only, struct session *s);
 
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
@@ -66,11 +75,6 @@ void cli_warn_unknown_states(const struct session *s);
  * "free-threaded" when that cannot be read. Writes BUF (LEN bytes) and
  * returns it. */
 const char *cli_build_desc(struct session *s, char *buf, size_t len);
-
-/* cli_gil_only_check — for --gil: on a free-threaded target running
- * without the GIL, print why --gil cannot work, end a launched program
- * (SIGTERM, then wait) and return EXIT_ERROR; otherwise return 0. */
-int cli_gil_only_check(struct session *s);
 
 /* cli_stop_flag — install SIGINT/SIGTERM/SIGHUP handlers that set and return
  * a flag (no SA_RESTART, so sleeps wake up). SIGPIPE is ignored. */
@@ -97,6 +101,16 @@ int cli_last_signal(void);
  * and killed (SIGKILL) on the next stop signal. No effect on an attached
  * target. Returns 1 when gilscope ended the program itself (END), else 0. */
 int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end);
+
+/* cli_parse_target — cliopt_parse (see there) for a subcommand that attaches
+ * to the process -p names (FN stores it in *PID) or launches the command
+ * that follows the options (into *COMMAND; NULL when none). Exactly one of
+ * the two is needed: else it prints "give either -p PID or a command, not
+ * both" or "NAME needs -p PID or a command after --" (NAME: CMD's) and
+ * returns EXIT_USAGE. Otherwise returns what cliopt_parse did, RES filled
+ * when that is 0. */
+int cli_parse_target(const struct cliopt_cmd *cmd, int argc, char **argv, cliopt_fn fn, void *ctx,
+                     const pid_t *pid, char ***command, struct cliopt_result *res);
 
 /* cli_parse_pid — parse a PID argument; returns it, or -1 if not a positive integer. */
 pid_t cli_parse_pid(const char *s);

@@ -31,13 +31,13 @@ struct gilstats_thread {
 /* One stretch of consecutive samples of a thread in one state. */
 struct gilstats_run {
     uint64_t start_ns, end_ns;      /* [start, end): the samples' times plus one period */
-    uint32_t thread;                /* index into gilstats_threads */
+    uint32_t thread;                /* index for gilstats_thread */
     uint32_t state;                 /* enum thread_state */
 };
 
 /* A Python line where a thread waited for the GIL, and how often. */
 struct gilstats_wait {
-    uint32_t thread;                /* index into gilstats_threads */
+    uint32_t thread;                /* index for gilstats_thread */
     uint32_t name, file;            /* strtab ids of the leaf frame's function and file */
     int32_t line;
     uint64_t count;
@@ -62,9 +62,13 @@ void gilstats_switch_count(struct gilstats *g, uint64_t t_ns, uint64_t count);
  * counts noted; -1 when fewer than two were (a version without a counter). */
 double gilstats_switch_rate(const struct gilstats *g);
 
-/* gilstats_threads — the threads seen, in order of first sight; *N gets
- * their number. Owned by G, valid until the next gilstats_add. */
-const struct gilstats_thread *gilstats_threads(const struct gilstats *g, size_t *n);
+/* gilstats_thread_count — how many threads were seen. */
+size_t gilstats_thread_count(const struct gilstats *g);
+
+/* gilstats_thread — the thread seen I-th (from 0, in order of first sight;
+ * I below gilstats_thread_count). Owned by G, valid until the next
+ * gilstats_add. */
+const struct gilstats_thread *gilstats_thread(const struct gilstats *g, size_t i);
 
 /* gilstats_longest — the indices of the up to MAX threads with the most
  * samples (the longest-lived), in order of first sight, into OUT. Returns

@@ -84,6 +84,23 @@ pid_t cli_parse_pid(const char *s)
     return (pid_t)v;
 }
 
+int cli_parse_target(const struct cliopt_cmd *cmd, int argc, char **argv, cliopt_fn fn, void *ctx,
+                     const pid_t *pid, char ***command, struct cliopt_result *res)
+{
+    int rc = cliopt_parse(cmd, argc, argv, fn, ctx, res);
+    if (rc)
+        return rc;
+    *command = res->next < argc ? argv + res->next : NULL;
+    if (!*pid == !*command) {
+        if (*pid)
+            cli_error("give either -p PID or a command, not both");
+        else
+            cli_error("%s needs -p PID or a command after --", cmd->name);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 void cli_error(const char *fmt, ...)
 {
     char buf[1024];
@@ -200,24 +217,53 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
     return 0;
 }
 
-int cli_session_start(struct session *s, pid_t pid, char *const argv[], int nonblocking,
-                      volatile sig_atomic_t *stop)
+/* For --gil: on a free-threaded target running without the GIL, say why
+ * --gil cannot work, end a launched program and return EXIT_ERROR; else 0. */
+static int gil_only_check(struct session *s)
 {
+    if (!s->interp.off.free_threaded || pyinterp_gil_enabled(&s->interp, &s->mem) == 1)
+        return 0;
+    cli_error("--gil: Python %s is a free-threaded build running without the GIL: no thread "
+              "holds one (leave out --gil)", s->interp.version);
+    if (s->target.launched && !s->target.exited) {
+        kill(s->target.pid, SIGTERM);
+        target_wait(&s->target);
+    }
+    return EXIT_ERROR;
+}
+
+volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char *const command[],
+                                 int nonblocking, int gil_only, struct session *s)
+{
+    if (*code) {
+        if (*code == CLIOPT_HELP)
+            *code = EXIT_OK;
+        return NULL;
+    }
+    if (output && cli_check_output(output) != 0) {
+        *code = EXIT_ERROR;
+        return NULL;
+    }
+    volatile sig_atomic_t *stop = cli_stop_flag();
     char err[512];
-    if (session_open(s, pid, argv, nonblocking, stop, err, sizeof err) == 0) {
+    if (session_open(s, pid, command, nonblocking, stop, err, sizeof err) == 0) {
         if (s->interp.warning[0])
             cli_error("warning: %s", s->interp.warning);
-        return 0;
+        if (gil_only && (*code = gil_only_check(s)) != 0) {
+            session_close(s);
+            return NULL;
+        }
+        return stop;
     }
     cli_error("%s", err);
-    int code = EXIT_ERROR;
+    *code = EXIT_ERROR;
     if (s->target.launched) {
         cli_finish_child(&s->target, stop, 0);
         if (target_exit_code(&s->target))
-            code = target_exit_code(&s->target);
+            *code = target_exit_code(&s->target);
     }
     session_close(s);
-    return code;
+    return NULL;
 }
 
 void cli_warn_unknown_states(const struct session *s)
@@ -240,19 +286,6 @@ const char *cli_build_desc(struct session *s, char *buf, size_t len)
         default: snprintf(buf, len, "free-threaded"); break;
         }
     return buf;
-}
-
-int cli_gil_only_check(struct session *s)
-{
-    if (!s->interp.off.free_threaded || pyinterp_gil_enabled(&s->interp, &s->mem) == 1)
-        return 0;
-    cli_error("--gil: Python %s is a free-threaded build running without the GIL: no thread "
-              "holds one (leave out --gil)", s->interp.version);
-    if (s->target.launched && !s->target.exited) {
-        kill(s->target.pid, SIGTERM);
-        target_wait(&s->target);
-    }
-    return EXIT_ERROR;
 }
 
 int cli_parse_number(const char *s, double min, double max, double *out)

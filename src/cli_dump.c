@@ -162,12 +162,10 @@ int cli_dump(int argc, char **argv)
     }
     if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
         return rc;
-    char err[512];
     struct session s;
-    volatile sig_atomic_t *stop = cli_stop_flag();
-    rc = cli_session_start(&s, o.pid, NULL, o.nonblocking, stop);
-    if (rc != 0)
+    if (!cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s))
         return rc;
+    char err[512];
     struct sample smp = { 0 };
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */

@@ -20,6 +20,7 @@
 #include "outfile.h"
 #include "sampler.h"
 #include "textesc.h"
+#include "topk.h"
 
 #define TOP_WAITS 3     /* lines shown per thread where it waited */
 #define TABLE_ROWS 24   /* threads in the table; the others are summed in one row */
@@ -141,8 +142,7 @@ struct report {
 static void print_json(const struct report *r)
 {
     const struct strtab *st = r->s->strings;
-    size_t nt;
-    const struct gilstats_thread *t = gilstats_threads(r->g, &nt);
+    size_t nt = gilstats_thread_count(r->g);
     uint64_t passes, held, contended;
     gilstats_passes(r->g, &passes, &held, &contended);
     double rate = gilstats_switch_rate(r->g);
@@ -165,16 +165,17 @@ static void print_json(const struct report *r)
     }
     printf(", \"threads\": [");
     for (size_t i = 0; i < nt; i++) {
-        printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t[i].tid);
-        json_string(stdout, strtab_get(st, t[i].name));
-        printf(", \"samples\": %" PRIu64, t[i].total);
+        const struct gilstats_thread *t = gilstats_thread(r->g, i);
+        printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
+        json_string(stdout, strtab_get(st, t->name));
+        printf(", \"samples\": %" PRIu64, t->total);
         for (int k = 1; k < TSTATE_COUNT; k++) {
             printf(", \"");
             for (const char *c = sample_state_name(k); *c; c++)
                 putchar(*c == '-' ? '_' : *c);
-            printf("\": %.4f", share(t[i].n[k], t[i].total));
+            printf("\": %.4f", share(t->n[k], t->total));
         }
-        printf(", \"unknown\": %.4f, \"waits\": [", share(t[i].n[TSTATE_UNKNOWN], t[i].total));
+        printf(", \"unknown\": %.4f, \"waits\": [", share(t->n[TSTATE_UNKNOWN], t->total));
         struct gilstats_wait w[TOP_WAITS];
         size_t nw = gilstats_top_waits(r->g, (uint32_t)i, w, TOP_WAITS);
         for (size_t k = 0; k < nw; k++) {
@@ -182,7 +183,7 @@ static void print_json(const struct report *r)
             json_string(stdout, strtab_get(st, w[k].name));
             printf(", \"file\": ");
             json_string(stdout, strtab_get(st, w[k].file));
-            printf(", \"line\": %d, \"share\": %.4f}", w[k].line, share(w[k].count, t[i].total));
+            printf(", \"line\": %d, \"share\": %.4f}", w[k].line, share(w[k].count, t->total));
         }
         printf("]}");
     }
@@ -221,13 +222,21 @@ static void print_bar(const struct gilstats_thread *t, const int *cols, size_t n
         putchar(' ');
 }
 
+/* For topk: indices of CTX's (a struct gilstats) threads, most samples
+ * waiting for the GIL first. */
+static int more_waits(const void *a, const void *b, const void *ctx)
+{
+    uint64_t x = gilstats_thread(ctx, *(const uint32_t *)a)->n[TSTATE_GIL_WAIT],
+             y = gilstats_thread(ctx, *(const uint32_t *)b)->n[TSTATE_GIL_WAIT];
+    return (x < y) - (x > y);
+}
+
 static void print_text(const struct report *r)
 {
     const struct strtab *st = r->s->strings;
     int color = cli_color_stdout();
     const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
-    size_t nt;
-    const struct gilstats_thread *t = gilstats_threads(r->g, &nt);
+    size_t nt = gilstats_thread_count(r->g);
     uint64_t passes, held, contended;
     gilstats_passes(r->g, &passes, &held, &contended);
     double secs = (double)(r->st->stop_ns - r->st->start_ns) / 1e9;
@@ -258,13 +267,14 @@ static void print_text(const struct report *r)
             k++;
             continue;
         }
+        const struct gilstats_thread *t = gilstats_thread(r->g, i);
         for (int s = 0; s < TSTATE_COUNT; s++)
-            rest.n[s] += t[i].n[s];
-        rest.total += t[i].total;
+            rest.n[s] += t->n[s];
+        rest.total += t->total;
     }
     size_t namew = 6;
     for (size_t k = 0; k < nrows; k++) {
-        size_t l = strlen(strtab_get(st, t[rows[k]].name));
+        size_t l = strlen(strtab_get(st, gilstats_thread(r->g, rows[k])->name));
         namew = l > namew ? l : namew;
     }
     if (namew > 32)
@@ -274,7 +284,7 @@ static void print_text(const struct report *r)
         printf(" %8s", sample_state_name(cols[c]));
     printf("%s\n", off);
     for (size_t k = 0; k <= nrows; k++) {
-        const struct gilstats_thread *x = k < nrows ? &t[rows[k]] : &rest;
+        const struct gilstats_thread *x = k < nrows ? gilstats_thread(r->g, rows[k]) : &rest;
         char name[160], tid[16] = "";
         if (k == nrows && rest.total == 0)
             break;
@@ -300,22 +310,13 @@ static void print_text(const struct report *r)
     /* The table's threads that waited most, most first. */
     size_t nwait = 0;
     uint32_t waiters[WAIT_THREADS];
-    for (size_t row = 0; row < nrows; row++) {
-        uint64_t n = t[rows[row]].n[TSTATE_GIL_WAIT];
-        size_t at = nwait;
-        while (at > 0 && t[waiters[at - 1]].n[TSTATE_GIL_WAIT] < n)
-            at--;
-        if (n == 0 || at >= WAIT_THREADS)
-            continue;
-        size_t move = (nwait < WAIT_THREADS ? nwait : WAIT_THREADS - 1) - at;
-        memmove(&waiters[at + 1], &waiters[at], move * sizeof *waiters);
-        waiters[at] = rows[row];
-        if (nwait < WAIT_THREADS)
-            nwait++;
-    }
+    for (size_t row = 0; row < nrows; row++)
+        if (gilstats_thread(r->g, rows[row])->n[TSTATE_GIL_WAIT])
+            topk_insert(waiters, &nwait, WAIT_THREADS, sizeof *waiters, &rows[row], more_waits, r->g);
     int any = 0;
     for (size_t row = 0; row < nwait; row++) {
         size_t i = waiters[row];
+        const struct gilstats_thread *t = gilstats_thread(r->g, i);
         struct gilstats_wait w[TOP_WAITS];
         size_t nw = gilstats_top_waits(r->g, (uint32_t)i, w, TOP_WAITS);
         if (nw == 0)
@@ -323,13 +324,13 @@ static void print_text(const struct report *r)
         if (!any++)
             printf("\n%sWhere threads waited for the GIL%s (share of the thread's samples)\n", bold, off);
         char name[160];
-        textesc_copy(name, sizeof name, 0, strtab_get(st, t[i].name));
-        printf("  %s (%d):\n", name, (int)t[i].tid);
+        textesc_copy(name, sizeof name, 0, strtab_get(st, t->name));
+        printf("  %s (%d):\n", name, (int)t->tid);
         for (size_t k = 0; k < nw; k++) {
             char fn[200], file[400];
             textesc_copy(fn, sizeof fn, 0, strtab_get(st, w[k].name));
             textesc_copy(file, sizeof file, 0, fileshort_get(r->fs, w[k].file));
-            printf("    %6.1f%%  %s (%s:%d)\n", 100 * share(w[k].count, t[i].total), fn, file, w[k].line);
+            printf("    %6.1f%%  %s (%s:%d)\n", 100 * share(w[k].count, t->total), fn, file, w[k].line);
         }
     }
 }
@@ -339,15 +340,9 @@ static int parse_args(int argc, char **argv, struct gil_opts *o)
     memset(o, 0, sizeof *o);
     o->rate = 100;
     struct cliopt_result res;
-    int rc = cliopt_parse(&cli_gil_cmd, argc, argv, on_option, o, &res);
+    int rc = cli_parse_target(&cli_gil_cmd, argc, argv, on_option, o, &o->pid, &o->command, &res);
     if (rc)
         return rc;
-    if (res.next < argc)
-        o->command = argv + res.next;
-    if (!o->pid == !o->command) {
-        cli_error(o->pid ? "give either -p PID or a command, not both" : "gil needs -p PID or a command after --");
-        return EXIT_USAGE;
-    }
     return cliopt_refuse(&res);
 }
 
@@ -355,13 +350,9 @@ int cli_gil(int argc, char **argv)
 {
     struct gil_opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc == CLIOPT_HELP ? EXIT_OK : rc;
-    if (o.output && cli_check_output(o.output) != 0)
-        return EXIT_ERROR;
-    volatile sig_atomic_t *stop = cli_stop_flag();
     struct session s;
-    if ((rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop)) != 0)
+    volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, 0, &s);
+    if (!stop)
         return rc;
     /* Shares of states need every state read in every pass. */
     threadinfo_set_precise(s.threads, 1);

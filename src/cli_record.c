@@ -206,18 +206,11 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
     o->rate = 100;
     o->format = output_find("flamegraph");
     struct cliopt_result res;
-    int rc = cliopt_parse(&cli_record_cmd, argc, argv, on_option, o, &res);
+    int rc = cli_parse_target(&cli_record_cmd, argc, argv, on_option, o, &o->pid, &o->command, &res);
     if (rc)
         return rc;
     if (!o->format_given && o->output && output_for_path(o->output))
         o->format = output_for_path(o->output);
-    if (res.next < argc)
-        o->command = argv + res.next;
-    if (!o->pid == !o->command) {
-        cli_error(o->pid ? "give either -p PID or a command, not both"
-                         : "record needs -p PID or a command after --");
-        return EXIT_USAGE;
-    }
     /* py-spy's own refusals, with its words. */
     if (o->function && o->nolineno) {
         cli_error("--function & --nolineno can't be used together");
@@ -287,20 +280,11 @@ int cli_record(int argc, char **argv)
 {
     struct record_opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc == CLIOPT_HELP ? EXIT_OK : rc;
-    if (o.output && cli_check_output(o.output) != 0)
-        return EXIT_ERROR;
-    volatile sig_atomic_t *stop = cli_stop_flag();
-    char err[512];
     struct session s;
-    rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop);
-    if (rc != 0)
+    volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, o.gil, &s);
+    if (!stop)
         return rc;
-    if (o.gil && (rc = cli_gil_only_check(&s)) != 0) {
-        session_close(&s);
-        return rc;
-    }
+    char err[512];
     char build[64];
     cli_build_desc(&s, build, sizeof build);
     char defname[320], title[512];

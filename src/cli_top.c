@@ -124,16 +124,9 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
     o->rate = 100;
     o->delay = 1;
     struct cliopt_result res;
-    int rc = cliopt_parse(&cli_top_cmd, argc, argv, on_option, o, &res);
+    int rc = cli_parse_target(&cli_top_cmd, argc, argv, on_option, o, &o->pid, &o->command, &res);
     if (rc)
         return rc;
-    if (res.next < argc)
-        o->command = argv + res.next;
-    if (!o->pid == !o->command) {
-        cli_error(o->pid ? "give either -p PID or a command, not both"
-                         : "top needs -p PID or a command after --");
-        return EXIT_USAGE;
-    }
     if ((rc = cli_native_check(o->native, o->nonblocking)) != 0)
         return rc;
     return cliopt_refuse(&res);
@@ -468,18 +461,11 @@ int cli_top(int argc, char **argv)
 {
     struct top_opts o;
     int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc == CLIOPT_HELP ? EXIT_OK : rc;
-    volatile sig_atomic_t *stop = cli_stop_flag();
-    char err[512];
     struct session s;
-    rc = cli_session_start(&s, o.pid, o.command, o.nonblocking, stop);
-    if (rc != 0)
+    volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, o.command, o.nonblocking, o.gil, &s);
+    if (!stop)
         return rc;
-    if (o.gil && (rc = cli_gil_only_check(&s)) != 0) {
-        session_close(&s);
-        return rc;
-    }
+    char err[512];
     struct sampler_stats st;
     memset(&st, 0, sizeof st);
     struct toptable_opts to = { .idle = o.idle, .gil = o.gil };

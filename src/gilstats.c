@@ -3,18 +3,19 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "hashtab.h"
+#include "topk.h"
 
-struct thread_ext {
+/* A thread: what gilstats_thread hands out, and what only gilstats needs. */
+struct thread {
+    struct gilstats_thread pub;
     size_t open_run;                /* its latest run, SIZE_MAX = none */
 };
 
 struct gilstats {
     uint64_t period_ns;
-    struct gilstats_thread *t;
-    struct thread_ext *x;
+    struct thread *t;
     size_t nt, cap_t;
     struct hashtab by_tid;          /* (tid, ident) → thread */
     struct gilstats_wait *w;
@@ -48,7 +49,6 @@ void gilstats_free(struct gilstats *g)
     hashtab_free(&g->by_tid);
     hashtab_free(&g->by_wait);
     free(g->t);
-    free(g->x);
     free(g->w);
     free(g->r);
     free(g);
@@ -73,16 +73,12 @@ static long thread_of(struct gilstats *g, const struct thread_sample *ts)
     struct hashtab_iter it;
     uint64_t h = hashtab_mix64(hashtab_mix64(0, (uint64_t)ts->tid), ts->thread_id);
     for (uint32_t i = hashtab_first(&g->by_tid, h, &it); i != HASHTAB_NONE; i = hashtab_next(&g->by_tid, &it))
-        if (g->t[i].tid == ts->tid && g->t[i].ident == ts->thread_id)
+        if (g->t[i].pub.tid == ts->tid && g->t[i].pub.ident == ts->thread_id)
             return i;
-    size_t capx = g->cap_t;
     if (grow((void **)&g->t, g->nt, &g->cap_t, sizeof *g->t) != 0 ||
-        grow((void **)&g->x, g->nt, &capx, sizeof *g->x) != 0 || capx != g->cap_t)
+        hashtab_insert(&g->by_tid, &it, (uint32_t)g->nt) != 0)
         return -ENOMEM;
-    if (hashtab_insert(&g->by_tid, &it, (uint32_t)g->nt) != 0)
-        return -ENOMEM;
-    g->t[g->nt] = (struct gilstats_thread){ .tid = ts->tid, .ident = ts->thread_id };
-    g->x[g->nt].open_run = SIZE_MAX;
+    g->t[g->nt] = (struct thread){ .pub = { .tid = ts->tid, .ident = ts->thread_id }, .open_run = SIZE_MAX };
     return (long)g->nt++;
 }
 
@@ -109,7 +105,7 @@ static int count_wait(struct gilstats *g, uint32_t thread, const struct frame *l
 /* Extend thread K's open run with a sample at T in STATE, or start one. */
 static void add_run(struct gilstats *g, uint32_t k, uint64_t t, uint32_t state)
 {
-    size_t o = g->x[k].open_run;
+    size_t o = g->t[k].open_run;
     /* Contiguous: this sample is the next one after the run's last. */
     if (o != SIZE_MAX && g->r[o].state == state && t <= g->r[o].end_ns + g->period_ns / 2) {
         g->r[o].end_ns = t + g->period_ns;
@@ -122,7 +118,7 @@ static void add_run(struct gilstats *g, uint32_t k, uint64_t t, uint32_t state)
     if (o != SIZE_MAX && g->r[o].end_ns > t)
         g->r[o].end_ns = t;     /* a pass came early: runs of a thread never overlap */
     g->r[g->nr] = (struct gilstats_run){ .start_ns = t, .end_ns = t + g->period_ns, .thread = k, .state = state };
-    g->x[k].open_run = g->nr++;
+    g->t[k].open_run = g->nr++;
 }
 
 int gilstats_add(struct gilstats *g, const struct sample *s)
@@ -135,7 +131,7 @@ int gilstats_add(struct gilstats *g, const struct sample *s)
         long k = thread_of(g, ts);
         if (k < 0)
             return -ENOMEM;
-        struct gilstats_thread *t = &g->t[k];
+        struct gilstats_thread *t = &g->t[k].pub;
         uint32_t st = ts->state < TSTATE_COUNT ? ts->state : TSTATE_UNKNOWN;
         t->name = ts->name;
         t->n[st]++;
@@ -172,29 +168,30 @@ double gilstats_switch_rate(const struct gilstats *g)
     return (double)(g->sw_last - g->sw_first) * 1e9 / (double)(g->sw_last_ns - g->sw_first_ns);
 }
 
-const struct gilstats_thread *gilstats_threads(const struct gilstats *g, size_t *n)
+size_t gilstats_thread_count(const struct gilstats *g)
 {
-    *n = g->nt;
-    return g->t;
+    return g->nt;
+}
+
+const struct gilstats_thread *gilstats_thread(const struct gilstats *g, size_t i)
+{
+    return &g->t[i].pub;
+}
+
+/* For topk: indices into CTX's (a struct gilstats) threads, most samples first. */
+static int more_samples(const void *a, const void *b, const void *ctx)
+{
+    const struct gilstats *g = ctx;
+    uint64_t x = g->t[*(const uint32_t *)a].pub.total, y = g->t[*(const uint32_t *)b].pub.total;
+    return (x < y) - (x > y);
 }
 
 size_t gilstats_longest(const struct gilstats *g, uint32_t *out, size_t max)
 {
     size_t n = 0;
-    /* Keep the MAX largest seen so far (OUT sorted by samples, most first),
-     * then put them back in order of first sight. */
-    for (size_t i = 0; i < g->nt && max > 0; i++) {
-        size_t at = n;
-        while (at > 0 && g->t[out[at - 1]].total < g->t[i].total)
-            at--;
-        if (at >= max)
-            continue;
-        size_t move = (n < max ? n : max - 1) - at;
-        memmove(&out[at + 1], &out[at], move * sizeof *out);
-        out[at] = (uint32_t)i;
-        if (n < max)
-            n++;
-    }
+    /* The MAX with most samples, then back in order of first sight. */
+    for (uint32_t i = 0; i < g->nt; i++)
+        topk_insert(out, &n, max, sizeof *out, &i, more_samples, g);
     for (size_t i = 1; i < n; i++)
         for (size_t k = i; k > 0 && out[k - 1] > out[k]; k--) {
             uint32_t x = out[k];
@@ -211,24 +208,19 @@ void gilstats_passes(const struct gilstats *g, uint64_t *passes, uint64_t *held,
     *contended = g->contended;
 }
 
+/* For topk: waits, the most counted first. */
+static int more_waits(const void *a, const void *b, const void *ctx)
+{
+    uint64_t x = ((const struct gilstats_wait *)a)->count, y = ((const struct gilstats_wait *)b)->count;
+    return (x < y) - (x > y);
+}
+
 size_t gilstats_top_waits(const struct gilstats *g, uint32_t thread, struct gilstats_wait *out, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < g->nw; i++) {
-        if (g->w[i].thread != thread)
-            continue;
-        /* Insertion into the short sorted list OUT. */
-        size_t at = n < max ? n : max;
-        while (at > 0 && out[at - 1].count < g->w[i].count)
-            at--;
-        if (at >= max)
-            continue;
-        size_t move = (n < max ? n : max - 1) - at;
-        memmove(&out[at + 1], &out[at], move * sizeof *out);
-        out[at] = g->w[i];
-        if (n < max)
-            n++;
-    }
+    for (size_t i = 0; i < g->nw; i++)
+        if (g->w[i].thread == thread)
+            topk_insert(out, &n, max, sizeof *out, &g->w[i], more_waits, NULL);
     return n;
 }
 

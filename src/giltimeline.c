@@ -67,9 +67,8 @@ static void legend(FILE *out, int no_gil)
 
 int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *st, const char *title, int no_gil)
 {
-    size_t nt, nr;
+    size_t nt = gilstats_thread_count(g), nr;
     uint64_t dropped;
-    const struct gilstats_thread *t = gilstats_threads(g, &nt);
     const struct gilstats_run *r = gilstats_runs(g, &nr, &dropped);
     uint64_t t0 = UINT64_MAX, t1 = 0;
     for (size_t i = 0; i < nr; i++) {
@@ -113,11 +112,12 @@ int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *
     legend(out, no_gil);
     for (size_t l = 0; l < nl; l++) {
         size_t k = lanes[l];
+        const struct gilstats_thread *t = gilstats_thread(g, k);
         int y = TOP + (int)l * (LANE_H + LANE_GAP);
-        const char *name = strtab_get(st, t[k].name);
+        const char *name = strtab_get(st, t->name);
         fprintf(out, "<g class=\"lane\"><text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W, y + 13);
         flamegraph_escape(out, name, strlen(name) > 28 ? 28 : strlen(name));
-        fprintf(out, " (%d)</text>\n", (int)t[k].tid);
+        fprintf(out, " (%d)</text>\n", (int)t->tid);
         memset(acc, 0, sizeof *acc * GILTIMELINE_COLUMNS * TSTATE_COUNT);
         for (size_t j = start[k]; j < start[k + 1]; j++) {
             const struct gilstats_run *x = &r[order[j]];
@@ -132,7 +132,7 @@ int giltimeline_write(FILE *out, const struct gilstats *g, const struct strtab *
                 fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>", LEFT + c, y,
                         e - c, LANE_H, fill(s));
                 flamegraph_escape(out, name, strlen(name));
-                fprintf(out, " (%d): %s, %.3f–%.3f s</title></rect>\n", (int)t[k].tid, sample_state_name(s),
+                fprintf(out, " (%d): %s, %.3f–%.3f s</title></rect>\n", (int)t->tid, sample_state_name(s),
                         (double)c * w / 1e9, (double)e * w / 1e9);
             }
             c = e;

@@ -223,7 +223,8 @@ static void read_state(struct threadinfo *ti, struct tinfo *t, int paused)
     }
 }
 
-static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
+/* Where TID is in TI's list (sorted by tid), or would go. */
+static size_t slot(const struct threadinfo *ti, pid_t tid)
 {
     size_t lo = 0, hi = ti->n;
     while (lo < hi) {
@@ -233,6 +234,20 @@ static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
         else
             hi = mid;
     }
+    return lo;
+}
+
+/* TID's entry, NULL when TI has none. */
+static const struct tinfo *lookup(const struct threadinfo *ti, pid_t tid)
+{
+    size_t i = slot(ti, tid);
+    return i < ti->n && ti->v[i].tid == tid ? &ti->v[i] : NULL;
+}
+
+/* TID's entry, added (when ADD) if TI has none; NULL if not found or no memory. */
+static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add)
+{
+    size_t lo = slot(ti, tid);
     if (lo < ti->n && ti->v[lo].tid == tid)
         return &ti->v[lo];
     if (!add)
@@ -342,7 +357,7 @@ static void releasing_holds(const struct threadinfo *ti, struct sample *s)
     for (size_t i = 0; i < s->nthreads; i++) {
         if (s->threads[i].state == TSTATE_GIL)
             return;
-        const struct tinfo *t = s->threads[i].tid > 0 ? find((struct threadinfo *)ti, s->threads[i].tid, 0) : NULL;
+        const struct tinfo *t = s->threads[i].tid > 0 ? lookup(ti, s->threads[i].tid) : NULL;
         if (rel == SIZE_MAX && t && t->futex_wake && s->threads[i].state == TSTATE_GIL_WAIT)
             rel = i;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hashtab.h"
+#include "topk.h"
 
 struct entry {
     struct toptable_row row;        /* own/total hold the last completed interval */
@@ -234,25 +235,21 @@ void toptable_roll(struct toptable *t)
     waiters_clear(&t->wcur);
 }
 
+/* For topk: the larger share of samples waiting, waits/samples, first;
+ * compared without division. */
+static int more_waiting(const void *a, const void *b, const void *ctx)
+{
+    const struct toptable_waiter *x = a, *y = b;
+    uint64_t l = x->waits * y->samples, r = y->waits * x->samples;
+    return (l < r) - (l > r);
+}
+
 size_t toptable_waiters(const struct toptable *t, struct toptable_waiter *out, size_t max)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->wshown.n; i++) {
-        const struct toptable_waiter *x = &t->wshown.v[i];
-        if (x->waits == 0)
-            continue;
-        /* Insertion by share, waits/samples, compared without division. */
-        size_t at = n;
-        while (at > 0 && out[at - 1].waits * x->samples < x->waits * out[at - 1].samples)
-            at--;
-        if (at >= max)
-            continue;
-        size_t move = (n < max ? n : max - 1) - at;
-        memmove(&out[at + 1], &out[at], move * sizeof *out);
-        out[at] = *x;
-        if (n < max)
-            n++;
-    }
+    for (size_t i = 0; i < t->wshown.n; i++)
+        if (t->wshown.v[i].waits)
+            topk_insert(out, &n, max, sizeof *out, &t->wshown.v[i], more_waiting, NULL);
     return n;
 }
 

@@ -38,14 +38,12 @@ START_TEST(test_counts_and_waits)
         push(&s, 0, TSTATE_UNKNOWN, 400, 1);
         ck_assert_int_eq(gilstats_add(g, &s), 0);
     }
-    size_t nt;
-    const struct gilstats_thread *t = gilstats_threads(g, &nt);
-    ck_assert_uint_eq(nt, 3);
-    ck_assert_int_eq(t[0].tid, 1);
-    ck_assert_uint_eq(t[0].n[TSTATE_GIL], 5);
-    ck_assert_uint_eq(t[0].n[TSTATE_GIL_WAIT], 5);
-    ck_assert_uint_eq(t[2].n[TSTATE_IDLE], 10);
-    ck_assert_uint_eq(t[2].total, 10);
+    ck_assert_uint_eq(gilstats_thread_count(g), 3);
+    ck_assert_int_eq(gilstats_thread(g, 0)->tid, 1);
+    ck_assert_uint_eq(gilstats_thread(g, 0)->n[TSTATE_GIL], 5);
+    ck_assert_uint_eq(gilstats_thread(g, 0)->n[TSTATE_GIL_WAIT], 5);
+    ck_assert_uint_eq(gilstats_thread(g, 2)->n[TSTATE_IDLE], 10);
+    ck_assert_uint_eq(gilstats_thread(g, 2)->total, 10);
     uint64_t passes, held, contended;
     gilstats_passes(g, &passes, &held, &contended);
     ck_assert_uint_eq(passes, 10);
@@ -105,12 +103,10 @@ START_TEST(test_longest)
         ck_assert_int_eq(gilstats_add(g, &s), 0);
     }
     uint32_t out[3];
-    size_t nt;
-    const struct gilstats_thread *t = gilstats_threads(g, &nt);
     ck_assert_uint_eq(gilstats_longest(g, out, 3), 3);
-    ck_assert_int_eq(t[out[0]].tid, 6);
-    ck_assert_int_eq(t[out[1]].tid, 5);
-    ck_assert_int_eq(t[out[2]].tid, 4);
+    ck_assert_int_eq(gilstats_thread(g, out[0])->tid, 6);
+    ck_assert_int_eq(gilstats_thread(g, out[1])->tid, 5);
+    ck_assert_int_eq(gilstats_thread(g, out[2])->tid, 4);
     ck_assert_uint_eq(gilstats_longest(g, out, 0), 0);
     sample_free(&s);
     gilstats_free(g);
