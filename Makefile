@@ -5,9 +5,16 @@ BUILD    ?= build
 PKGS      = libelf ncursesw
 OPT      ?= -O2
 CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+# libdwarf (Debian's 20210528: no pkg-config file, headers in their own
+# directory, taken as system headers so -Werror does not judge them). It
+# comes before libelf and zlib, which it uses, for a static link too.
+# -lstdc++ is for __cxa_demangle (nativesym).
+DWARF_CFLAGS ?= -isystem /usr/include/libdwarf
+DWARF_LIBS   ?= -ldwarf
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g $(CFLAGS_W) -Iinclude -Ipython_offsets $(SANFLAGS) \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf -lncursesw -ltinfo)
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(DWARF_CFLAGS)
+LDLIBS   += $(DWARF_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf -lncursesw -ltinfo) \
+            -lz -lstdc++
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 SRCS      = $(wildcard src/*.c)

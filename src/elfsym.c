@@ -87,21 +87,30 @@ void elfsym_close(struct elfsym *e)
     free(e);
 }
 
-static int lookup_in(const struct elfsym *e, Elf_Scn *scn, const GElf_Shdr *sh,
-                     const char *name, uint64_t *addr, uint64_t *size)
+/* The symbols of symbol-table section SCN (header SH) that can be read:
+ * their count, with *DATA set; 0 when none. */
+static size_t sym_count(const struct elfsym *e, Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data **data)
 {
-    Elf_Data *data = elf_getdata(scn, NULL);
-    if (!data || sh->sh_entsize == 0)
-        return -ENOENT;
+    *data = elf_getdata(scn, NULL);
+    if (!*data || sh->sh_entsize == 0)
+        return 0;
     /* sh_size / sh_entsize is what the header claims; the symbols there
      * are no more than the section's data holds. */
     size_t n = sh->sh_size / sh->sh_entsize;
     size_t fsize = gelf_fsize(e->elf, ELF_T_SYM, 1, EV_CURRENT);
     if (fsize == 0)
-        return -ENOENT;
-    if (n > data->d_size / fsize)
-        n = data->d_size / fsize;
-    for (size_t i = 0; i < n && i <= INT_MAX; i++) {
+        return 0;
+    if (n > (*data)->d_size / fsize)
+        n = (*data)->d_size / fsize;
+    return n < INT_MAX ? n : INT_MAX;
+}
+
+static int lookup_in(const struct elfsym *e, Elf_Scn *scn, const GElf_Shdr *sh,
+                     const char *name, uint64_t *addr, uint64_t *size)
+{
+    Elf_Data *data;
+    size_t n = sym_count(e, scn, sh, &data);
+    for (size_t i = 0; i < n; i++) {
         GElf_Sym sym;
         if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
             continue;
@@ -131,24 +140,49 @@ int elfsym_lookup(const struct elfsym *e, const char *name, uint64_t *addr, uint
     return -ENOENT;
 }
 
-int elfsym_section(const struct elfsym *e, const char *name, uint64_t *addr, uint64_t *size)
+/* The first section of type TYPE (any type: SHT_NULL, which no section
+ * that is looked for has) named NAME (any name: NULL), its header in *SH;
+ * NULL when there is none. */
+static Elf_Scn *find_section(const struct elfsym *e, Elf64_Word type, const char *name, GElf_Shdr *sh)
 {
     size_t shstrndx;
-    if (elf_getshdrstrndx(e->elf, &shstrndx) != 0)
-        return -ENOENT;
+    if (name && elf_getshdrstrndx(e->elf, &shstrndx) != 0)
+        return NULL;
     Elf_Scn *scn = NULL;
     while ((scn = elf_nextscn(e->elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh))
+        if (!gelf_getshdr(scn, sh) || (type != SHT_NULL && sh->sh_type != type))
             continue;
-        const char *s = elf_strptr(e->elf, shstrndx, sh.sh_name);
-        if (s && strcmp(s, name) == 0) {
-            *addr = sh.sh_addr;
-            *size = sh.sh_size;
-            return 0;
-        }
+        const char *s = name ? elf_strptr(e->elf, shstrndx, sh->sh_name) : NULL;
+        if (!name || (s && strcmp(s, name) == 0))
+            return scn;
     }
-    return -ENOENT;
+    return NULL;
+}
+
+int elfsym_section(const struct elfsym *e, const char *name, uint64_t *addr, uint64_t *size)
+{
+    GElf_Shdr sh;
+    if (!find_section(e, SHT_NULL, name, &sh))
+        return -ENOENT;
+    *addr = sh.sh_addr;
+    *size = sh.sh_size;
+    return 0;
+}
+
+int elfsym_section_data(const struct elfsym *e, const char *name, const void **data, size_t *len)
+{
+    GElf_Shdr sh;
+    Elf_Scn *scn = find_section(e, SHT_NULL, name, &sh);
+    if (!scn || sh.sh_type == SHT_NOBITS)
+        return -ENOENT;
+    if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+        return -EINVAL;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (!d || (!d->d_buf && d->d_size))
+        return -EINVAL;
+    *data = d->d_buf;
+    *len = d->d_size;
+    return 0;
 }
 
 uint64_t elfsym_load_base(const struct elfsym *e)
@@ -188,4 +222,139 @@ size_t elfsym_writable(const struct elfsym *e, struct elfsym_range *out, size_t 
         }
     }
     return k;
+}
+
+int elfsym_addr_at(const struct elfsym *e, uint64_t off, uint64_t *addr)
+{
+    size_t nph = phdr_count(e->elf);
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(e->elf, (int)i, &ph))
+            break;
+        if (ph.p_type == PT_LOAD && off >= ph.p_offset && off - ph.p_offset < ph.p_filesz) {
+            *addr = ph.p_vaddr + (off - ph.p_offset);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+size_t elfsym_build_id(const struct elfsym *e, uint8_t *out, size_t max)
+{
+    GElf_Shdr sh;
+    Elf_Scn *scn = NULL;
+    /* Every SHT_NOTE section, not only the one with the usual name: the
+     * note's type says what it is. */
+    while ((scn = elf_nextscn(e->elf, scn)) != NULL) {
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+            continue;
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (!data)
+            continue;
+        GElf_Nhdr nh;
+        size_t off = 0, name_off, desc_off, next;
+        while ((next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                memcmp((const char *)data->d_buf + name_off, "GNU", 4) == 0) {
+                if (nh.n_descsz == 0 || nh.n_descsz > max)
+                    return 0;
+                memcpy(out, (const char *)data->d_buf + desc_off, nh.n_descsz);
+                return nh.n_descsz;
+            }
+            off = next;
+        }
+    }
+    return 0;
+}
+
+int elfsym_debuglink(const struct elfsym *e, char *name, size_t namelen, uint32_t *crc)
+{
+    GElf_Shdr sh;
+    Elf_Scn *scn = find_section(e, SHT_PROGBITS, ".gnu_debuglink", &sh);
+    Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+    if (!data || !data->d_buf)
+        return -ENOENT;
+    const char *p = data->d_buf;
+    const char *nul = memchr(p, '\0', data->d_size);
+    if (!nul || nul == p || (size_t)(nul - p) >= namelen)
+        return -ENOENT;
+    /* The CRC follows the name's NUL, at the next multiple of 4. */
+    size_t crc_off = ((size_t)(nul - p) + 1 + 3) & ~(size_t)3;
+    if (crc_off + 4 > data->d_size)
+        return -ENOENT;
+    memcpy(name, p, (size_t)(nul - p) + 1);
+    GElf_Ehdr eh;
+    uint8_t b[4];
+    memcpy(b, p + crc_off, 4);
+    int big = gelf_getehdr(e->elf, &eh) && eh.e_ident[EI_DATA] == ELFDATA2MSB;
+    *crc = big ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+               : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+    return 0;
+}
+
+/* Sort order of elfsym_funcs: by address, then the best of an address's
+ * aliases first (sized, then global, then weak). */
+static int func_rank(const GElf_Sym *s)
+{
+    int bind = GELF_ST_BIND(s->st_info);
+    return (s->st_size ? 0 : 4) + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2);
+}
+
+struct func_sort {
+    struct elfsym_func f;
+    int rank;
+};
+
+static int func_cmp(const void *a, const void *b)
+{
+    const struct func_sort *x = a, *y = b;
+    if (x->f.addr != y->f.addr)
+        return x->f.addr < y->f.addr ? -1 : 1;
+    return x->rank - y->rank;
+}
+
+int elfsym_funcs(const struct elfsym *e, enum elfsym_table table, struct elfsym_func **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    GElf_Shdr sh;
+    Elf_Scn *scn = find_section(e, table == ELFSYM_SYMTAB ? SHT_SYMTAB : SHT_DYNSYM, NULL, &sh);
+    if (!scn)
+        return -ENOENT;
+    Elf_Data *data;
+    size_t count = sym_count(e, scn, &sh, &data);
+    if (count == 0)
+        return 0;
+    struct func_sort *v = malloc(count * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+            continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (type != STT_FUNC && type != STT_GNU_IFUNC)
+            continue;
+        const char *s = elf_strptr(e->elf, sh.sh_link, sym.st_name);
+        if (!s || !*s)
+            continue;
+        v[k].f = (struct elfsym_func){ sym.st_value, sym.st_size, s };
+        v[k].rank = func_rank(&sym);
+        k++;
+    }
+    qsort(v, k, sizeof *v, func_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (m == 0 || v[i].f.addr != v[m - 1].f.addr)
+            v[m++] = v[i];
+    struct elfsym_func *f = m ? malloc(m * sizeof *f) : NULL;
+    for (size_t i = 0; f && i < m; i++)
+        f[i] = v[i].f;
+    free(v);
+    if (m && !f)
+        return -ENOMEM;
+    *out = f;
+    *n = m;
+    return 0;
 }
