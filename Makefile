@@ -2,7 +2,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PKGS      = libelf ncursesw
+PKGS      = libelf ncursesw libunwind-ptrace
 OPT      ?= -O2
 CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # libdwarf (Debian's 20210528: no pkg-config file, headers in their own
@@ -13,7 +13,8 @@ DWARF_CFLAGS ?= -isystem /usr/include/libdwarf
 DWARF_LIBS   ?= -ldwarf
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g $(CFLAGS_W) -Iinclude -Ipython_offsets $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(DWARF_CFLAGS)
-LDLIBS   += $(DWARF_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lelf -lncursesw -ltinfo) \
+LDLIBS   += $(DWARF_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+              echo -lelf -lncursesw -ltinfo -lunwind-ptrace -lunwind-generic -lunwind) \
             -lz -lstdc++
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 

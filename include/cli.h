@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "cliopt.h"
+#include "nativemerge.h"
 #include "proc.h"
 #include "pyinterp.h"
 #include "pythreads.h"
@@ -35,6 +36,7 @@ struct session {
     struct pywalk *walk;        /* stack reader */
     struct threadinfo *threads; /* per-thread state and names */
     struct pythreads names;     /* Python thread-name lookup */
+    struct nativemerge *native; /* --native: C frames merged in, else NULL */
     int mem_open;               /* mem needs closing */
 };
 
@@ -60,6 +62,11 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
  * with, S then needing no closing. */
 volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char *const command[],
                                  int nonblocking, int gil_only, struct session *s);
+
+/* cli_session_native — with NATIVE, set up S->native (ALL_FRAMES:
+ * --native-all-frames) after cli_start. Returns 0, or an exit code
+ * after printing why, the launched program ended and S closed. */
+int cli_session_native(struct session *s, int native, int all_frames, volatile sig_atomic_t *stop);
 
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
@@ -170,8 +177,12 @@ extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_gil_cmd, cli_fl
 #define CLI_OPT_SUBPROCESSES(HELP) \
     { .name = "subprocesses", .short_name = 's', .help = HELP, .unsupported = "gilscope samples one process" }
 #define CLI_OPT_NATIVE \
-    { .name = "native", .short_name = 'n', .help = "native frames (C, C++, Cython) too", \
-      .unsupported = "gilscope reads Python frames only" }
+    { .name = "native", .short_name = 'n', .help = "native frames (C, C++, Cython) too; implies blocking mode" , \
+      .brief = "native frames (C, C++, Cython) too" }
+#define CLI_OPT_NATIVE_ALL_FRAMES \
+    { .name = "native-all-frames", \
+      .help = "with --native, keep the interpreter's own frames between Python frames", \
+      .brief = "keep the interpreter's frames between Python frames" }
 #define CLI_OPT_NONBLOCKING \
     { .name = "nonblocking", .help = "never pause the target (faster, may tear stacks)", \
       .brief = "never pause the target" }

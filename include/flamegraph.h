@@ -29,7 +29,7 @@ enum flamegraph_input {
 /* How a frame is coloured, decided from its name alone. */
 enum flamegraph_kind {
     FLAMEGRAPH_PYTHON,  /* "NAME (FILE:LINE)" or "NAME (FILE)": warm, by package */
-    FLAMEGRAPH_NATIVE,  /* no "(FILE…)" part, or marked "[native]": aqua */
+    FLAMEGRAPH_NATIVE,  /* no "(FILE…)" part, a C/C++ source file, or marked "[native]": aqua */
     FLAMEGRAPH_THREAD,  /* "thread (TID): NAME", "thread (0x…)", "process …": purple */
     FLAMEGRAPH_IDLE,    /* "<idle>" or "[idle]" in the name: grey */
     FLAMEGRAPH_GIL_WAIT, /* "[gil-wait]" (record --states): red */

@@ -21,6 +21,10 @@
 #define PYOFF_FRAMES_HEAP     1    /* PyFrameObject chain from tstate->frame, f_back */
 #define PYOFF_FRAMES_CHUNKS   2    /* _PyInterpreterFrame in data-stack chunks, previous */
 
+#define PYOFF_EVAL_FRAME_EX      1 /* PyEval_EvalFrameEx runs one frame per C call */
+#define PYOFF_EVAL_FRAME_DEFAULT 2 /* _PyEval_EvalFrameDefault: one frame per call (heap frames),
+                                      or the frames from an entry frame on (chunks) */
+
 #define PYOFF_LT_LNOTAB_U8    1    /* co_lnotab, unsigned line increments; instr in bytes */
 #define PYOFF_LT_LNOTAB       2    /* co_lnotab, signed line increments; instr in bytes */
 #define PYOFF_LT_LINETABLE    3    /* co_linetable (sdelta, ldelta) pairs; instr in code units */
@@ -45,12 +49,15 @@ struct py_offsets {
     /* What the layout can do. Readers ask these, never the version. */
     int32_t free_threaded;         /* 1: built without the GIL (Py_GIL_DISABLED) */
     int32_t frame_model;           /* PYOFF_FRAMES_* */
+    int32_t eval_model;            /* PYOFF_EVAL_*: the C function that runs Python frames */
     int32_t linetable_kind;        /* PYOFF_LT_* */
     int32_t text_model;            /* PYOFF_TEXT_* */
     int32_t dict_model;            /* PYOFF_DICT_* */
     int32_t managed_dict;          /* PYOFF_MD_* */
     int32_t managed_dict_off;      /* MANAGED_DICT_OFFSET, bytes from the object (negative) */
     int32_t owner_cstack;          /* frame owner value of a C-stack entry shim frame, NONE if none */
+    int32_t owner_entry;           /* owner value of the frame each evaluation call starts with,
+                                      NONE if none (then if_is_entry, or one frame per call) */
     int32_t owner_max;             /* highest valid frame owner value */
     int32_t exec_may_be_other;     /* 1: a frame's executable may be a non-code object (skipped) */
     int32_t stackref_tag_bits;     /* low bits of f_executable that tag a _PyStackRef, 0 if none */

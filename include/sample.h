@@ -1,7 +1,7 @@
 /*
  * sample — what one sampling pass saw: for each thread of the target, its
- * identity, its state and its stack. Frames are Python frames now; native
- * frames get their own kind later and are merged into the same list.
+ * identity, its state and its stack: Python frames, and with --native the
+ * C frames merged in around them (nativemerge.h).
  */
 #ifndef GILSCOPE_SAMPLE_H
 #define GILSCOPE_SAMPLE_H
@@ -12,7 +12,7 @@
 
 enum frame_kind {
     FRAME_PYTHON = 0,   /* a Python function */
-    FRAME_NATIVE = 1,   /* a C function (later) */
+    FRAME_NATIVE = 1,   /* a C function (--native) */
     FRAME_MARKER = 2,   /* a note of gilscope's in the stack ("[truncated N frames]"): a name only */
 };
 
@@ -23,6 +23,15 @@ struct frame {
     int32_t first_line; /* the function's first line */
     int32_t col;        /* the instruction's start column counted from 1 (3.11+), 0 when unknown */
     uint8_t kind;       /* enum frame_kind */
+    uint8_t flags;      /* enum frame_flag bits */
+};
+
+enum frame_flag {
+    /* A Python frame that its C-level evaluation call started with: the
+     * frames from one entry frame up to the next (leafward) are run by one
+     * call of the layout's evaluation function (pyoffsets.h eval_model),
+     * which is what the native stack shows of them. */
+    FRAME_ENTRY = 1u << 0,
 };
 
 enum sample_flag {
@@ -49,6 +58,10 @@ enum thread_state {
 /* sample_state_name — "unknown", "gil", "python", "gil-wait", "native",
  * "idle" for an enum thread_state ("unknown" for anything else). */
 const char *sample_state_name(int state);
+
+/* sample_frame_kind_name — "python", "native", "marker" for an enum
+ * frame_kind ("unknown" for anything else). */
+const char *sample_frame_kind_name(int kind);
 
 /* sample_state_parse — the enum thread_state named NAME (LEN bytes), or -1. */
 int sample_state_parse(const char *name, size_t len);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "nativemerge.h"
 #include "pywalk.h"
 #include "strtab.h"
 #include "target.h"
@@ -26,6 +27,11 @@ struct sampler_config {
      * attached again. Outside that it is -1, and the handler stops the
      * process itself. */
     volatile sig_atomic_t *suspend;
+    /* --native, or NULL: each thread's C frames merged around its Python
+     * ones while it is stopped. Blocking mode only; every thread is then
+     * stopped at each pass, sleeping ones too (a sleeping thread's
+     * registers cannot be read otherwise). */
+    struct nativemerge *native;
 };
 
 struct sampler_stats {
@@ -68,11 +74,10 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
  * "gilscope: PID N is stopped (SIGSTOP): its threads are shown as they
  * were when it stopped". */
 
-/* sampler_once — one blocking (or non-blocking) pass into S, for `dump`.
- * SUSPEND as in struct sampler_config (may be NULL).
+/* sampler_once — one pass into S, for `dump`, as CFG says (its mode,
+ * suspend flag and native merger; rate and duration are not used).
  * Returns the number of threads read, or negative errno with ERR set. */
-int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
-                 volatile sig_atomic_t *suspend, struct sample *s, struct sampler_stats *stats,
-                 char *err, size_t errlen);
+int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, const struct sampler_config *cfg,
+                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
 
 #endif

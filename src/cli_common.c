@@ -151,6 +151,8 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
 
 void session_close(struct session *s)
 {
+    nativemerge_free(s->native);
+    s->native = NULL;
     threadinfo_free(s->threads);
     pywalk_free(s->walk);
     strtab_free(s->strings);
@@ -217,6 +219,20 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
     return 0;
 }
 
+/* A session that could not start: end the program it launched, close it,
+ * and give the exit code (the program's own when it failed first). */
+static int session_fail(struct session *s, volatile sig_atomic_t *stop)
+{
+    int code = EXIT_ERROR;
+    if (s->target.launched) {
+        cli_finish_child(&s->target, stop, 0);
+        if (target_exit_code(&s->target))
+            code = target_exit_code(&s->target);
+    }
+    session_close(s);
+    return code;
+}
+
 /* For --gil: on a free-threaded target running without the GIL, say why
  * --gil cannot work, end a launched program and return EXIT_ERROR; else 0. */
 static int gil_only_check(struct session *s)
@@ -256,14 +272,20 @@ volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char 
         return stop;
     }
     cli_error("%s", err);
-    *code = EXIT_ERROR;
-    if (s->target.launched) {
-        cli_finish_child(&s->target, stop, 0);
-        if (target_exit_code(&s->target))
-            *code = target_exit_code(&s->target);
-    }
-    session_close(s);
+    *code = session_fail(s, stop);
     return NULL;
+}
+
+int cli_session_native(struct session *s, int native, int all_frames, volatile sig_atomic_t *stop)
+{
+    char err[512];
+    if (!native)
+        return 0;
+    s->native = nativemerge_new(s->target.pid, &s->interp.off, &s->mem, s->strings, all_frames, err, sizeof err);
+    if (s->native)
+        return 0;
+    cli_error("--native: %s", err);
+    return session_fail(s, stop);
 }
 
 void cli_warn_unknown_states(const struct session *s)

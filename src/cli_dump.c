@@ -12,7 +12,7 @@
 
 enum {
     OPT_PID, OPT_CORE, OPT_FULL_FILENAMES, OPT_LOCALS, OPT_JSON, OPT_SUBPROCESSES, OPT_NATIVE,
-    OPT_NONBLOCKING, OPT_COUNT
+    OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_COUNT
 };
 
 static const struct cliopt dump_table[] = {
@@ -33,6 +33,7 @@ static const struct cliopt dump_table[] = {
     [OPT_JSON] = { .name = "json", .short_name = 'j', .help = "one JSON object instead of text" },
     [OPT_SUBPROCESSES] = CLI_OPT_SUBPROCESSES("dump subprocesses too"),
     [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NATIVE_ALL_FRAMES] = CLI_OPT_NATIVE_ALL_FRAMES,
     [OPT_NONBLOCKING] = { .name = "nonblocking",
                           .help = "do not pause the process while reading it",
                           .brief = "do not pause the process" },
@@ -53,7 +54,7 @@ const struct cliopt_cmd cli_dump_cmd = {
 
 struct dump_opts {
     pid_t pid;
-    int core, json, native, nonblocking;
+    int core, json, native, all_frames, nonblocking;
 };
 
 static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
@@ -64,6 +65,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_CORE: o->core = 1; break;
     case OPT_JSON: o->json = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     default: break;     /* --full-filenames; not supported yet: refused after the checks */
     }
@@ -104,13 +106,16 @@ static void print_text(struct session *s, const struct sample *smp)
         for (uint32_t k = 0; k < t->nframes; k++) {
             fputs("    ", stdout);
             textesc_fputs(strtab_get(st, f[k].name), stdout);
-            if (f[k].kind == FRAME_MARKER) {
+            if (f[k].kind == FRAME_MARKER || (f[k].kind == FRAME_NATIVE && !*strtab_get(st, f[k].file))) {
                 fputc('\n', stdout);
                 continue;
             }
             fputs(" (", stdout);
             textesc_fputs(strtab_get(st, f[k].file), stdout);
-            printf(":%d)\n", f[k].line);
+            if (f[k].kind == FRAME_NATIVE && f[k].line == 0)
+                fputs(")\n", stdout);
+            else
+                printf(":%d)\n", f[k].line);
         }
     }
 }
@@ -142,7 +147,7 @@ static void print_json(struct session *s, const struct sample *smp)
             json_string(stdout, strtab_get(st, f[k].name));
             printf(", \"file\": ");
             json_string(stdout, strtab_get(st, f[k].file));
-            printf(", \"line\": %d}", f[k].line);
+            printf(", \"line\": %d, \"kind\": \"%s\"}", f[k].line, sample_frame_kind_name(f[k].kind));
         }
         printf("]}");
     }
@@ -163,14 +168,16 @@ int cli_dump(int argc, char **argv)
     if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
         return rc;
     struct session s;
-    if (!cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s))
+    volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s);
+    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
         return rc;
     char err[512];
     struct sample smp = { 0 };
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */
     pywalk_keep_failed(s.walk, 1);
-    rc = sampler_once(&s.target, s.walk, s.threads, o.nonblocking, cli_suspend_flag(), &smp, &stats, err, sizeof err);
+    struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native };
+    rc = sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
     } else if (o.json) {

@@ -22,7 +22,7 @@
 
 enum {
     OPT_PID, OPT_OUTPUT, OPT_FORMAT, OPT_RATE, OPT_DURATION, OPT_SUBPROCESSES, OPT_THREADS, OPT_IDLE,
-    OPT_GIL, OPT_NATIVE, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
+    OPT_GIL, OPT_NATIVE, OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
     OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_COUNT
 };
 
@@ -59,6 +59,7 @@ static const struct cliopt record_table[] = {
                   .short_name = 'g',
                   .help = "keep only samples of the thread holding the GIL" },
     [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NATIVE_ALL_FRAMES] = CLI_OPT_NATIVE_ALL_FRAMES,
     [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
     [OPT_FULL_FILENAMES] = CLI_OPT_FULL_FILENAMES,
     [OPT_FUNCTION] = { .name = "function",
@@ -105,7 +106,7 @@ struct record_opts {
     const struct output_format *format;
     double rate, duration;
     int format_given;
-    int threads, idle, gil, native, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
+    int threads, idle, gil, native, all_frames, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
     char **command;
 };
 
@@ -188,6 +189,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
     case OPT_FUNCTION: o->function = 1; break;
@@ -282,7 +284,7 @@ int cli_record(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     struct session s;
     volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop)
+    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
         return rc;
     char err[512];
     char build[64];
@@ -332,7 +334,7 @@ int cli_record(int argc, char **argv)
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
                                       .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
-                                      .suspend = cli_suspend_flag() };
+                                      .suspend = cli_suspend_flag(), .native = s.native };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)

@@ -27,7 +27,7 @@
 
 enum {
     OPT_PID, OPT_RATE, OPT_DURATION, OPT_DELAY, OPT_SUBPROCESSES, OPT_IDLE, OPT_GIL, OPT_NATIVE,
-    OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_COUNT
+    OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_COUNT
 };
 
 static const struct cliopt top_table[] = {
@@ -43,6 +43,7 @@ static const struct cliopt top_table[] = {
     [OPT_IDLE] = { .name = "idle", .short_name = 'i', .help = "count idle threads too" },
     [OPT_GIL] = { .name = "gil", .short_name = 'g', .help = "count only the thread holding the GIL" },
     [OPT_NATIVE] = CLI_OPT_NATIVE,
+    [OPT_NATIVE_ALL_FRAMES] = CLI_OPT_NATIVE_ALL_FRAMES,
     [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
     [OPT_FULL_FILENAMES] = CLI_OPT_FULL_FILENAMES,
     [OPT_COUNT] = { 0 },
@@ -75,7 +76,7 @@ struct top_opts {
     pid_t pid;
     char **command;
     double rate, duration, delay;
-    int idle, gil, native, nonblocking, full_filenames;
+    int idle, gil, native, all_frames, nonblocking, full_filenames;
 };
 
 struct top {
@@ -111,6 +112,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
     default: break;     /* not supported yet: refused after the checks */
@@ -463,7 +465,7 @@ int cli_top(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     struct session s;
     volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop)
+    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
         return rc;
     char err[512];
     struct sampler_stats st;
@@ -488,7 +490,7 @@ int cli_top(int argc, char **argv)
         }
         t.screen = scr != NULL;
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = 0 };
+                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native };
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
         /* The terminal comes back before anything is said about how it ended. */
         screen_close(scr, keys_in);

@@ -338,6 +338,21 @@ static int file_part(const char *name, size_t *start, size_t *len)
     return 0;
 }
 
+/* Whether the file part IN (L bytes, maybe ending ":LINE") names a C, C++
+ * or assembly source: a native frame with a line (--native). */
+static int native_source(const char *in, size_t l)
+{
+    static const char *const exts[] = { ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".S", ".s", ".inc" };
+    const char *c = memchr(in, ':', l);
+    size_t n = c ? (size_t)(c - in) : l;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t e = strlen(exts[i]);
+        if (n > e && memcmp(in + n - e, exts[i], e) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 enum flamegraph_kind flamegraph_kind(const char *name)
 {
     size_t s, l;
@@ -347,7 +362,7 @@ enum flamegraph_kind flamegraph_kind(const char *name)
         return FLAMEGRAPH_IDLE;
     if (strcmp(name, "[gil-wait]") == 0)
         return FLAMEGRAPH_GIL_WAIT;
-    if (has(name, "[native]") || file_part(name, &s, &l) != 0)
+    if (has(name, "[native]") || file_part(name, &s, &l) != 0 || native_source(name + s, l))
         return FLAMEGRAPH_NATIVE;
     return FLAMEGRAPH_PYTHON;
 }

@@ -25,11 +25,14 @@ size_t folded_frame(const struct frame *f, const struct strtab *st, struct files
 {
     char num[32];
     size_t at = put_clean(out, outlen, 0, strtab_get(st, f->name));
-    if (f->kind == FRAME_MARKER)
+    /* Code of no file ("[vdso]", "[anonymous]") is its name alone. */
+    if (f->kind == FRAME_MARKER || (f->kind == FRAME_NATIVE && !*strtab_get(st, f->file)))
         return at;
     at = put_clean(out, outlen, at, " (");
     at = put_clean(out, outlen, at, fs ? fileshort_get(fs, f->file) : strtab_get(st, f->file));
-    if (!o->nolineno) {
+    /* A C function has no first line, and often no line at all. */
+    int has_line = f->kind != FRAME_NATIVE || (f->line > 0 && !o->function);
+    if (!o->nolineno && has_line) {
         snprintf(num, sizeof num, ":%d", o->function ? f->first_line : f->line);
         at = put_clean(out, outlen, at, num);
     }

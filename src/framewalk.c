@@ -118,6 +118,8 @@ static int cycle_check(struct framewalk_cycle *c, uint64_t addr)
 static int push_frame(struct framewalk *fw, struct sample *out, struct codecache_entry *c, int32_t at)
 {
     struct frame f = { .name = c->name, .file = c->file, .first_line = c->firstlineno, .kind = FRAME_PYTHON };
+    if (fw->o->frame_model == PYOFF_FRAMES_HEAP)
+        f.flags = FRAME_ENTRY;
     f.line = codecache_location(fw->cc, c, at, &f.col);
     return sample_push_frame(out, &f) == 0 ? 0 : PYWALK_ERR_NOMEM;
 }
@@ -297,7 +299,7 @@ static int walk_heap_frames(struct framewalk *fw, uint64_t frame, struct sample 
         int rc;
         if (get_u64(f, o->f_trace) != 0) {
             struct frame fr = { .name = c->name, .file = c->file, .line = get_i32(f, o->f_lineno),
-                                .first_line = c->firstlineno, .kind = FRAME_PYTHON };
+                                .first_line = c->firstlineno, .kind = FRAME_PYTHON, .flags = FRAME_ENTRY };
             rc = sample_push_frame(out, &fr) == 0 ? 0 : PYWALK_ERR_NOMEM;
         } else {
             rc = push_frame(fw, out, c, at);
@@ -479,7 +481,7 @@ static inline int frame_bytes(struct framewalk *fw, uint64_t addr, size_t ifsize
 size_t framewalk_interp_frame_len(const struct py_offsets *o)
 {
     return (size_t)off_max(off_max(off_max(o->if_code, o->if_previous), off_max(o->if_instr, o->if_owner)),
-                           o->if_tlbc_index) + 8;
+                           off_max(o->if_tlbc_index, o->if_is_entry)) + 8;
 }
 
 /* Interpreter frames from FRAME on (3.11+): counted as the walk would show
@@ -531,6 +533,10 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
         int owner = o->if_owner >= 0 ? f[o->if_owner] : 0;
         if (owner > o->owner_max)
             return PYWALK_ERR_TORN;
+        /* Where a C call of the evaluation function began: the frame above
+         * is that call's first. */
+        if (owner == o->owner_entry && out->nframes > mark)
+            out->frames[out->nframes - 1].flags |= FRAME_ENTRY;
         if (owner == o->owner_cstack) {
             if (fw->nxseen > 0 && fw->xseen[fw->nxseen - 1] == frame)
                 fw->xshims |= 1u << (fw->nxseen - 1);
@@ -567,6 +573,8 @@ static int walk_interp_frames(struct framewalk *fw, uint64_t frame, struct sampl
         int rc = push_frame(fw, out, c, at);
         if (rc)
             return rc;
+        if (o->if_is_entry >= 0 && f[o->if_is_entry])
+            out->frames[out->nframes - 1].flags |= FRAME_ENTRY;
         frame = prev;
     }
     return 0;

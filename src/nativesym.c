@@ -686,9 +686,16 @@ static void line_lookup(struct nativesym *ns, struct nsfile *f, uint64_t link, s
 /* lookups                                                             */
 
 /* NAME demangled when it is a C++ name, else NAME itself (owned by the
- * file's elfsym). */
+ * file's elfsym), without a symbol version ("clock_gettime@@GLIBC_2.17"):
+ * one function, one name. */
 static const char *demangle(struct nativesym *ns, const char *name)
 {
+    const char *at = strchr(name, '@');
+    if (at && at > name) {
+        const char *s = intern(ns, name, (size_t)(at - name));
+        if (s)
+            name = s;
+    }
     if (strncmp(name, "_Z", 2) != 0 || strnlen(name, DEMANGLE_MAX) == DEMANGLE_MAX)
         return name;
     int status;

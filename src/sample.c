@@ -15,6 +15,16 @@ const char *sample_state_name(int state)
     return state > 0 && state < TSTATE_COUNT ? state_names[state] : state_names[TSTATE_UNKNOWN];
 }
 
+const char *sample_frame_kind_name(int kind)
+{
+    switch (kind) {
+    case FRAME_PYTHON: return "python";
+    case FRAME_NATIVE: return "native";
+    case FRAME_MARKER: return "marker";
+    default: return "unknown";
+    }
+}
+
 int sample_state_parse(const char *name, size_t len)
 {
     for (int i = 0; i < TSTATE_COUNT; i++)

@@ -112,6 +112,20 @@ static void gil_to_resampled(struct sample *s, size_t first)
         s->threads[i].flags &= ~(uint32_t)SAMPLE_GIL;
 }
 
+/* --native: merge the C stacks of every stopped thread into S, adding the
+ * threads that run no Python. Returns the threads S now holds. */
+static int native_pass(const struct ptctl *pt, struct nativemerge *native, struct sample *s, uint64_t *errs)
+{
+    size_t n = ptctl_threads(pt, NULL, 0);
+    pid_t *tids = malloc((n ? n : 1) * sizeof *tids);
+    if (tids)
+        n = ptctl_threads(pt, tids, n);
+    if (!tids || nativemerge_sample(native, s, tids, tids ? n : 0) != 0)
+        errs[PYWALK_ERR_NOMEM]++;
+    free(tids);
+    return (int)s->nthreads;
+}
+
 /* Blocking mode: read the paused target into S. The stopped threads are
  * let go as soon as they are read (and their states taken); threads left
  * asleep that turn out to have run are read again, stopped. *N gets what
@@ -120,13 +134,17 @@ static void gil_to_resampled(struct sample *s, size_t first)
  * Returns 0; -ESRCH when the target exited; -EIO when ptctl failed (then
  * every thread is resumed; counted as a read error). */
 static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
-                       struct sample *s, uint64_t *errors_by, int *n_out)
+                       struct nativemerge *native, struct sample *s, uint64_t *errors_by, int *n_out)
 {
     uint64_t time_ns = s->time_ns;
     for (int tries = 0;; tries++) {
         uint64_t errs[PYWALK_ERR_COUNT] = { 0 };
         int exit_status = -1;
         int n = pywalk_sample(w, s, errs);
+        /* Every thread is stopped (see struct sampler_config): their C
+         * stacks are read before any is let go. */
+        if (n > 0 && native)
+            n = native_pass(pt, native, s, errs);
         if (n > 0)
             threadinfo_paused(ti, s);
         int one_by_one = n >= 0 && pywalk_can_resample(w);
@@ -183,7 +201,7 @@ static void note_stopped(const struct target *t, struct ptctl *pt, struct thread
 /* One pass. Returns 0, -ESRCH when the target has exited, or -ENOEXEC
  * when it failed because the target runs another program now. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
-                    struct sample *s, struct sampler_stats *stats)
+                    struct nativemerge *native, struct sample *s, struct sampler_stats *stats)
 {
     int exit_status = -1, n;
     sample_clear(s);
@@ -196,7 +214,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
             stats->errors_by[PYWALK_ERR_READ]++;
             return 0;
         }
-        rc = read_paused(t, pt, w, ti, s, stats->errors_by, &n);
+        rc = read_paused(t, pt, w, ti, native, s, stats->errors_by, &n);
         if (rc == -ESRCH)
             return -ESRCH;
         if (rc != 0) {
@@ -248,11 +266,11 @@ static int env_on(const char *name)
     return env && strcmp(env, "1") == 0;
 }
 
-/* ptctl_attach for blocking mode, as the environment asks. */
-static struct ptctl *attach(pid_t pid, int *e, char *err, size_t errlen)
+/* ptctl_attach for blocking mode, as the environment and CFG ask. */
+static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen)
 {
     struct ptctl *pt = ptctl_attach(pid, e, err, errlen);
-    if (pt && env_on("GILSCOPE_STOP_ALL"))
+    if (pt && (cfg->native || env_on("GILSCOPE_STOP_ALL")))
         ptctl_set_sleep_proofs(pt, 0);
     return pt;
 }
@@ -324,7 +342,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     memset(stats, 0, sizeof *stats);
     if (!cfg->nonblocking) {
         int e = 0;
-        pt = attach(t->pid, &e, err, errlen);
+        pt = attach(t->pid, cfg, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
         suspend_arm(cfg->suspend);
@@ -378,7 +396,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             if (*stop)
                 break;
             int e = 0;
-            pt = attach(t->pid, &e, err, errlen);
+            pt = attach(t->pid, cfg, &e, err, errlen);
             if (!pt) {
                 /* Gone while we were stopped, or no longer ours to hold:
                  * what was recorded stands. */
@@ -417,7 +435,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 break;
             }
         }
-        int rc = one_pass(t, pt, w, ti, &s, stats);
+        int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats);
         if (rc == -ESRCH || rc == -ENOEXEC) {
             stats->target_exited = rc == -ESRCH;
             stats->target_execd = rc == -ENOEXEC;
@@ -450,20 +468,20 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     return 0;
 }
 
-int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, int nonblocking,
-                 volatile sig_atomic_t *suspend, struct sample *s, struct sampler_stats *stats,
-                 char *err, size_t errlen)
+int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, const struct sampler_config *cfg,
+                 struct sample *s, struct sampler_stats *stats, char *err, size_t errlen)
 {
+    volatile sig_atomic_t *suspend = cfg->suspend;
     struct ptctl *pt = NULL;
     memset(stats, 0, sizeof *stats);
-    if (!nonblocking) {
+    if (!cfg->nonblocking) {
         int e = 0;
-        pt = attach(t->pid, &e, err, errlen);
+        pt = attach(t->pid, cfg, &e, err, errlen);
         if (!pt)
             return e ? e : -EPERM;
         suspend_arm(suspend);
     }
-    int rc = one_pass(t, pt, w, ti, s, stats);
+    int rc = one_pass(t, pt, w, ti, cfg->native, s, stats);
     int held = pt != NULL;
     ptctl_detach(pt);
     /* Ctrl-Z during the pass: the target is let go, now we stop. */

@@ -16,7 +16,8 @@ interpreter (tests/integration/run: native_ext_dir). MODE:
               [C: gsnative_spin (c_spin)]
               spinner  (LINE:spinner_call)
             while the main thread sleeps: main (LINE:main_sleep), <module>
-  mixed     the main thread as in callback, 'spinner' as in nogil, and
+  mixed     the main thread as in callback, 'spinner' as in nogil,
+            faulthandler's watchdog thread (py3: C only, no Python) and
             'sleeper' idle in C without the GIL:
               [C: gsnative_sleep (c_sleep)]
               sleeper  (LINE:sleeper_call)
@@ -32,6 +33,11 @@ import os
 import sys
 import threading
 import time
+
+try:
+    import faulthandler
+except ImportError:     # 2.7
+    faulthandler = None
 
 sys.path.insert(0, os.environ["GILSCOPE_NATIVE_EXT_DIR"])
 import gsnative  # noqa: E402
@@ -83,6 +89,9 @@ def main():
         start("spinner", spinner)
     if mode == "mixed":
         start("sleeper", sleeper)
+        if faulthandler is not None:
+            # A thread that never runs Python: faulthandler's watchdog, in C.
+            faulthandler.dump_traceback_later(SECONDS + 3600, exit=False)
     if mode == "nogil":
         ready()
         while time.time() < DEADLINE:

@@ -459,6 +459,14 @@ START_TEST(test_kinds)
     ck_assert_int_eq(flamegraph_kind("<module> (<frozen importlib._bootstrap>:1)"), FLAMEGRAPH_PYTHON);
     ck_assert_int_eq(flamegraph_kind("f (/usr/lib/python3.11/json/decoder.py:353)"), FLAMEGRAPH_PYTHON);
     ck_assert_int_eq(flamegraph_kind("run (x (y).py:3)"), FLAMEGRAPH_PYTHON);
+    /* --native: C functions with DWARF lines, and without (the library). */
+    ck_assert_int_eq(flamegraph_kind("gsnative_inner (/src/native_ext.c:35)"), FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("std::vector<int>::push_back (/usr/include/c++/12/bits/stl_vector.h:1287)"),
+                     FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("run (lib.cpp:3)"), FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("clock_nanosleep (libc.so.6)"), FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("[vdso]"), FLAMEGRAPH_NATIVE);
+    ck_assert_int_eq(flamegraph_kind("parse (mod.pyx:12)"), FLAMEGRAPH_PYTHON);
     ck_assert_int_eq(flamegraph_kind("_PyEval_EvalFrameDefault"), FLAMEGRAPH_NATIVE);
     ck_assert_int_eq(flamegraph_kind("[unknown]"), FLAMEGRAPH_NATIVE);
     ck_assert_int_eq(flamegraph_kind("std::vector<int>::push_back(int const&)"), FLAMEGRAPH_NATIVE);

@@ -1,0 +1,244 @@
+/* nativemerge — see include/nativemerge.h. */
+#include "nativemerge.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nativesym.h"
+#include "nativeunwind.h"
+
+struct nativemerge {
+    pid_t pid;
+    struct strtab *st;
+    struct nativeunwind *unw;
+    struct nativesym *sym;
+    struct nativemerge_rules rules;
+    uint64_t errors[NATIVEMERGE_ERR_COUNT];
+    uint64_t ips[NATIVEUNWIND_MAX_DEPTH];
+    struct nativesym_info info[NATIVEUNWIND_MAX_DEPTH];
+    struct sample out;          /* the merged pass, swapped with the caller's */
+};
+
+static const char *const error_names[NATIVEMERGE_ERR_COUNT] = {
+    [NATIVEMERGE_OK] = "ok",
+    [NATIVEMERGE_ERR_REGS] = "registers unreadable",
+    [NATIVEMERGE_ERR_MORE_EVAL] = "more evaluation calls than Python frames",
+    [NATIVEMERGE_ERR_FEWER_EVAL] = "Python frames below the native stack",
+    [NATIVEMERGE_ERR_NOMEM] = "out of memory",
+};
+
+const char *nativemerge_error_name(int code)
+{
+    return code >= 0 && code < NATIVEMERGE_ERR_COUNT ? error_names[code] : "unknown";
+}
+
+struct nativemerge *nativemerge_new(pid_t pid, const struct py_offsets *o, struct proc_mem *m,
+                                    struct strtab *st, int all_frames, char *err, size_t errlen)
+{
+    struct nativemerge *nm = calloc(1, sizeof *nm);
+    if (!nm) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    nm->pid = pid;
+    nm->st = st;
+    nativemerge_rules_for(o, all_frames, &nm->rules);
+    nm->unw = nativeunwind_new(pid, m, err, errlen);
+    nm->sym = nm->unw ? nativesym_new(pid, err, errlen) : NULL;
+    if (!nm->sym) {
+        nativemerge_free(nm);
+        return NULL;
+    }
+    return nm;
+}
+
+void nativemerge_free(struct nativemerge *nm)
+{
+    if (!nm)
+        return;
+    nativeunwind_free(nm->unw);
+    nativesym_free(nm->sym);
+    sample_free(&nm->out);
+    free(nm);
+}
+
+void nativemerge_rules_for(const struct py_offsets *o, int all_frames, struct nativemerge_rules *r)
+{
+    r->eval_name = o->eval_model == PYOFF_EVAL_FRAME_EX ? "PyEval_EvalFrameEx" : "_PyEval_EvalFrameDefault";
+    r->all_frames = all_frames;
+}
+
+const uint64_t *nativemerge_errors(const struct nativemerge *nm)
+{
+    return nm->errors;
+}
+
+/* Whether NAME is the evaluation function, or a part of it the compiler
+ * split off ("_PyEval_EvalFrameDefault.cold"). */
+static int is_eval(const struct nativemerge_rules *r, const char *name)
+{
+    size_t n = strlen(r->eval_name);
+    return name && strncmp(name, r->eval_name, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+static int push_native(struct strtab *st, struct sample *out, const struct nativesym_info *in)
+{
+    /* Code of no file is named for its mapping: "[anonymous]", "[vdso]". */
+    int anon = (in->flags & NATIVESYM_ANON) != 0;
+    const char *name = in->name ? in->name
+                       : anon ? (in->library && in->library[0] == '[' ? in->library : "[anonymous]")
+                              : "[unknown]";
+    const char *file = in->file ? in->file : in->library && !anon ? in->library : "";
+    struct frame f = { .name = strtab_intern(st, name, strlen(name)),
+                       .file = strtab_intern(st, file, strlen(file)),
+                       .line = in->file ? in->line : 0, .kind = FRAME_NATIVE };
+    if (f.name == STRTAB_NONE || f.file == STRTAB_NONE)
+        return -ENOMEM;
+    return sample_push_frame(out, &f);
+}
+
+/* The frames from PY[*AT] up to its group's entry frame (leafward first). */
+static int push_group(struct sample *out, const struct frame *py, size_t npy, size_t *at)
+{
+    while (*at < npy) {
+        const struct frame *f = &py[(*at)++];
+        if (sample_push_frame(out, f) != 0)
+            return -ENOMEM;
+        if (f->flags & FRAME_ENTRY)
+            break;
+    }
+    return 0;
+}
+
+/* Python frame groups (see nativemerge.h) in PY. */
+static size_t count_groups(const struct frame *py, size_t npy)
+{
+    size_t g = 0;
+    for (size_t i = 0; i < npy; i++)
+        if ((py[i].flags & FRAME_ENTRY) || i + 1 == npy)
+            g++;
+    return g;
+}
+
+static int push_error(struct strtab *st, struct sample *out, int why, const struct frame *py, size_t npy)
+{
+    char text[96];
+    snprintf(text, sizeof text, "[native merge error: %s]", error_names[why]);
+    struct frame m = { .name = strtab_intern(st, text, strlen(text)),
+                       .file = strtab_intern(st, "", 0), .kind = FRAME_MARKER };
+    if (m.name == STRTAB_NONE || m.file == STRTAB_NONE || sample_push_frame(out, &m) != 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < npy; i++)
+        if (sample_push_frame(out, &py[i]) != 0)
+            return -ENOMEM;
+    return why;
+}
+
+int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, const struct frame *py, size_t npy,
+                      const struct nativesym_info *nat, size_t nnat, struct sample *out)
+{
+    if (!nat)
+        return push_error(st, out, NATIVEMERGE_ERR_REGS, py, npy);
+    size_t evals = 0, first_eval = nnat, last_eval = 0;
+    for (size_t i = 0; i < nnat; i++)
+        if (is_eval(r, nat[i].name)) {
+            if (first_eval == nnat)
+                first_eval = i;
+            last_eval = i;
+            evals++;
+        }
+    size_t groups = count_groups(py, npy);
+    if (evals > groups)
+        return push_error(st, out, NATIVEMERGE_ERR_MORE_EVAL, py, npy);
+    if (evals < groups)
+        return push_error(st, out, NATIVEMERGE_ERR_FEWER_EVAL, py, npy);
+    const char *interp = evals ? nat[first_eval].library : NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < nnat; i++) {
+        const struct nativesym_info *in = &nat[i];
+        int rc;
+        if (is_eval(r, in->name)) {
+            rc = push_group(out, py, npy, &at);
+        } else if (!r->all_frames && i > first_eval && i < last_eval && in->library && interp &&
+                   strcmp(in->library, interp) == 0) {
+            continue;   /* the interpreter's plumbing between two Python frames */
+        } else {
+            rc = push_native(st, out, in);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Merge thread T (Python frames PY, NPY of them) into nm->out. */
+static int merge_thread(struct nativemerge *nm, const struct thread_sample *t, const struct frame *py,
+                        size_t npy)
+{
+    enum nativeunwind_end end;
+    int n = nativeunwind_thread(nm->unw, t->tid, nm->ips, NATIVEUNWIND_MAX_DEPTH, &end);
+    for (int i = 0; i < n; i++)
+        if (nativesym_lookup(nm->sym, nm->ips[i], &nm->info[i]) != 0)
+            nm->info[i] = (struct nativesym_info){ .library = "[anonymous]", .flags = NATIVESYM_ANON };
+    int rc = nativemerge_stack(&nm->rules, nm->st, py, npy, n < 0 ? NULL : nm->info, n < 0 ? 0 : (size_t)n,
+                               &nm->out);
+    if (rc < 0)
+        return rc;
+    nm->errors[rc]++;
+    return 0;
+}
+
+/* Whether S holds thread TID. */
+static int has_thread(const struct sample *s, pid_t tid)
+{
+    for (size_t i = 0; i < s->nthreads; i++)
+        if (s->threads[i].tid == tid)
+            return 1;
+    return 0;
+}
+
+int nativemerge_sample(struct nativemerge *nm, struct sample *s, const pid_t *tids, size_t ntids)
+{
+    struct sample *o = &nm->out;
+    sample_clear(o);
+    o->time_ns = s->time_ns;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct thread_sample t = s->threads[i];
+        size_t first = o->nframes;
+        const struct frame *py = sample_thread_frames(s, i);
+        /* A stack that could not be read, or only in part, has no halves
+         * to match. */
+        int whole = !(t.flags & (SAMPLE_FAILED | SAMPLE_TRUNCATED));
+        for (size_t k = 0; !whole && k < t.nframes; k++)
+            if (sample_push_frame(o, &py[k]) != 0)
+                return -ENOMEM;
+        if (whole && merge_thread(nm, &t, py, t.nframes) != 0)
+            return -ENOMEM;
+        t.first = (uint32_t)first;
+        t.nframes = (uint32_t)(o->nframes - first);
+        if (sample_push_thread(o, &t) != 0)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < ntids; i++) {
+        if (has_thread(s, tids[i]))
+            continue;
+        struct thread_sample t = { .pid = nm->pid, .tid = tids[i], .first = (uint32_t)o->nframes };
+        if (merge_thread(nm, &t, NULL, 0) != 0)
+            return -ENOMEM;
+        t.nframes = (uint32_t)(o->nframes - t.first);
+        /* Registers not read: the thread is gone or not stopped. */
+        if (t.nframes == 1 && o->frames[t.first].kind == FRAME_MARKER) {
+            nm->errors[NATIVEMERGE_ERR_REGS]--;
+            o->nframes = t.first;
+            continue;
+        }
+        if (sample_push_thread(o, &t) != 0)
+            return -ENOMEM;
+    }
+    struct sample tmp = *s;
+    *s = *o;
+    *o = tmp;
+    return 0;
+}
