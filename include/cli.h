@@ -71,6 +71,10 @@ int cli_session_native(struct session *s, int native, int all_frames, volatile s
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 
+/* cli_warn_merge_errors — with --native, one line on stderr when some
+ * thread stacks could not be merged: how many, of how many, and why. */
+void cli_warn_merge_errors(const struct session *s);
+
 /* cli_warn_unknown_states — one warning line when some thread's run state
  * could not be read during S (then it counted as idle), with the likely
  * fix. Prints nothing otherwise. */

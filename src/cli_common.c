@@ -288,6 +288,26 @@ int cli_session_native(struct session *s, int native, int all_frames, volatile s
     return session_fail(s, stop);
 }
 
+void cli_warn_merge_errors(const struct session *s)
+{
+    if (!s->native)
+        return;
+    const uint64_t *e = nativemerge_errors(s->native);
+    uint64_t bad = 0, all = e[NATIVEMERGE_OK];
+    for (int i = 1; i < NATIVEMERGE_ERR_COUNT; i++)
+        bad += e[i];
+    if (!bad)
+        return;
+    char why[256] = "";
+    size_t at = 0;
+    for (int i = 1; i < NATIVEMERGE_ERR_COUNT && at < sizeof why; i++)
+        if (e[i])
+            at += (size_t)snprintf(why + at, sizeof why - at, "%s%s: %llu", at ? "; " : "",
+                                   nativemerge_error_name(i), (unsigned long long)e[i]);
+    cli_error("warning: --native: %llu of %llu thread stacks could not be merged and show their Python "
+              "frames alone (%s)", (unsigned long long)bad, (unsigned long long)(bad + all), why);
+}
+
 void cli_warn_unknown_states(const struct session *s)
 {
     uint64_t n = s->threads ? threadinfo_unknown(s->threads) : 0;

@@ -357,6 +357,7 @@ int cli_record(int argc, char **argv)
         } else if (rc == 0 && !o.quiet) {
             summary(path, &st, c.profile, build);
             cli_warn_unknown_states(&s);
+            cli_warn_merge_errors(&s);
         }
         if (rc != 0)
             code = EXIT_ERROR;

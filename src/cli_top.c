@@ -515,6 +515,7 @@ int cli_top(int argc, char **argv)
         if (rc == 0 && st.target_execd)
             fprintf(stderr, "gilscope: process %d ran a new program (exec)\n", (int)s.target.pid);
         cli_warn_unknown_states(&s);
+        cli_warn_merge_errors(&s);
     }
     fileshort_free(t.files);
     toptable_free(t.table);
