@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "cliopt.h"
+#include "family.h"
 #include "nativemerge.h"
 #include "proc.h"
 #include "pyinterp.h"
@@ -37,6 +38,7 @@ struct session {
     struct threadinfo *threads; /* per-thread state and names */
     struct pythreads names;     /* Python thread-name lookup */
     struct nativemerge *native; /* --native: C frames merged in, else NULL */
+    struct family *family;      /* --subprocesses: the Python descendants, else NULL */
     int mem_open;               /* mem needs closing */
 };
 
@@ -63,10 +65,13 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
 volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char *const command[],
                                  int nonblocking, int gil_only, struct session *s);
 
-/* cli_session_native — with NATIVE, set up S->native (ALL_FRAMES:
- * --native-all-frames) after cli_start. Returns 0, or an exit code
- * after printing why, the launched program ended and S closed. */
-int cli_session_native(struct session *s, int native, int all_frames, volatile sig_atomic_t *stop);
+/* cli_session_extend — after cli_start: with O->native, S->native
+ * (O->all_frames: --native-all-frames); with SUBPROCESSES, S->family, the
+ * target's Python descendants (family.h), scanned once now. Returns 0, or
+ * an exit code after printing why, the launched program ended and S
+ * closed. */
+int cli_session_extend(struct session *s, int subprocesses, const struct family_opts *o,
+                       volatile sig_atomic_t *stop);
 
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
@@ -80,12 +85,12 @@ void cli_warn_merge_errors(const struct session *s);
  * fix. Prints nothing otherwise. */
 void cli_warn_unknown_states(const struct session *s);
 
-/* cli_build_desc — how S's interpreter was built, for headers and
+/* cli_build_desc — how interpreter PI (memory M) was built, for headers and
  * summaries: "" for a GIL build, else "free-threaded, GIL disabled",
  * "free-threaded, GIL enabled" (re-enabled at run time), or
  * "free-threaded" when that cannot be read. Writes BUF (LEN bytes) and
  * returns it. */
-const char *cli_build_desc(struct session *s, char *buf, size_t len);
+const char *cli_build_desc(const struct pyinterp *pi, struct proc_mem *m, char *buf, size_t len);
 
 /* cli_stop_flag — install SIGINT/SIGTERM/SIGHUP handlers that set and return
  * a flag (no SA_RESTART, so sleeps wake up). SIGPIPE is ignored. */
@@ -179,7 +184,7 @@ extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_gil_cmd, cli_fl
     { .name = "duration", .short_name = 'd', .arg = CLIOPT_VALUE, .value_name = "SECS", .help = HELP, \
       .brief = "stop after this many seconds" }
 #define CLI_OPT_SUBPROCESSES(HELP) \
-    { .name = "subprocesses", .short_name = 's', .help = HELP, .unsupported = "gilscope samples one process" }
+    { .name = "subprocesses", .short_name = 's', .help = HELP }
 #define CLI_OPT_NATIVE \
     { .name = "native", .short_name = 'n', .help = "native frames (C, C++, Cython) too; implies blocking mode" , \
       .brief = "native frames (C, C++, Cython) too" }

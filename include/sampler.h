@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "family.h"
 #include "nativemerge.h"
 #include "pywalk.h"
 #include "strtab.h"
@@ -32,7 +33,17 @@ struct sampler_config {
      * stopped at each pass, sleeping ones too (a sleeping thread's
      * registers cannot be read otherwise). */
     struct nativemerge *native;
+    /* --subprocesses, or NULL: the target's Python descendants, looked for
+     * at the start and every SAMPLER_FAMILY_SCAN_NS, each read in the same
+     * passes after the target (in blocking mode each held while read, as
+     * the target is), their threads added to the same samples. A member
+     * that exits or runs another program is dropped; the target's own
+     * exit still ends the loop. In blocking mode their ptrace events are
+     * passed on at their next pass, not at once as the target's are. */
+    struct family *family;
 };
+
+#define SAMPLER_FAMILY_SCAN_NS 1000000000ull
 
 struct sampler_stats {
     uint64_t passes;            /* sampling passes made */

@@ -357,7 +357,7 @@ int cli_gil(int argc, char **argv)
     /* Shares of states need every state read in every pass. */
     threadinfo_set_precise(s.threads, 1);
     char err[512], build[64];
-    cli_build_desc(&s, build, sizeof build);
+    cli_build_desc(&s.interp, &s.mem, build, sizeof build);
     struct gil_run r = { .s = &s, .stats = gilstats_new((uint64_t)(1e9 / o.rate)) };
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, 0);
     int code = EXIT_OK;

@@ -106,7 +106,7 @@ struct record_opts {
     const struct output_format *format;
     double rate, duration;
     int format_given;
-    int threads, idle, gil, native, all_frames, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
+    int threads, idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
     char **command;
 };
 
@@ -189,6 +189,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; break;
     case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
@@ -278,17 +279,24 @@ static void summary(const char *path, const struct sampler_stats *st, const stru
     fputc('\n', stderr);
 }
 
+/* A folded_opts process name: the command of a process of the family CTX. */
+static uint32_t process_command(const void *ctx, pid_t pid)
+{
+    return family_command(ctx, pid);
+}
+
 int cli_record(int argc, char **argv)
 {
     struct record_opts o;
     int rc = parse_args(argc, argv, &o);
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
     volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
+    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
         return rc;
     char err[512];
     char build[64];
-    cli_build_desc(&s, build, sizeof build);
+    cli_build_desc(&s.interp, &s.mem, build, sizeof build);
     char defname[320], title[512];
     const char *path = o.output;
     if (!path) {
@@ -297,7 +305,8 @@ int cli_record(int argc, char **argv)
     }
     make_title(&o, s.target.pid, title, sizeof title);
     int code = EXIT_OK;
-    struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno };
+    struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno,
+                              .process = s.family ? process_command : NULL, .process_ctx = s.family };
     struct collect c = { .profile = profile_new(), .opts = &o };
     for (int k = 0; k < TSTATE_COUNT; k++) {
         char name[32];
@@ -334,7 +343,7 @@ int cli_record(int argc, char **argv)
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
                                       .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
-                                      .suspend = cli_suspend_flag(), .native = s.native };
+                                      .suspend = cli_suspend_flag(), .native = s.native, .family = s.family };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)

@@ -76,7 +76,7 @@ struct top_opts {
     pid_t pid;
     char **command;
     double rate, duration, delay;
-    int idle, gil, native, all_frames, nonblocking, full_filenames;
+    int idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames;
 };
 
 struct top {
@@ -112,6 +112,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; break;
     case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
@@ -464,8 +465,9 @@ int cli_top(int argc, char **argv)
     struct top_opts o;
     int rc = parse_args(argc, argv, &o);
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
     volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
+    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
         return rc;
     char err[512];
     struct sampler_stats st;
@@ -490,7 +492,7 @@ int cli_top(int argc, char **argv)
         }
         t.screen = scr != NULL;
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native };
+                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native, .family = s.family };
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
         /* The terminal comes back before anything is said about how it ended. */
         screen_close(scr, keys_in);

@@ -275,6 +275,85 @@ static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e,
     return pt;
 }
 
+/* Append the threads of FROM, with their frames, to S. Returns 0 or -ENOMEM. */
+static int append_sample(struct sample *s, const struct sample *from)
+{
+    for (size_t i = 0; i < from->nthreads; i++) {
+        struct thread_sample t = from->threads[i];
+        const struct frame *f = sample_thread_frames(from, i);
+        t.first = (uint32_t)s->nframes;
+        for (uint32_t k = 0; k < t.nframes; k++)
+            if (sample_push_frame(s, &f[k]) != 0)
+                return -ENOMEM;
+        if (sample_push_thread(s, &t) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Stop following member I of F, letting it go first. */
+static void member_drop(struct family *f, size_t i)
+{
+    struct family_member *m = family_get(f, i);
+    ptctl_detach(m->pt);
+    m->pt = NULL;
+    family_remove(f, i);
+}
+
+/* --subprocesses: drop the members that ran another program (the next
+ * scan finds them again if they still run Python) and look for new ones. */
+static void family_refresh(struct family *f)
+{
+    for (size_t i = family_count(f); i-- > 0;)
+        if (target_poll_exec(&family_get(f, i)->target))
+            member_drop(f, i);
+    if (family_scan(f) == FAMILY_CAPPED)
+        fprintf(stderr, "%sgilscope: more than %d Python subprocesses: only %d are followed\n",
+                isatty(2) ? "\r\033[K" : "", FAMILY_MAX, FAMILY_MAX);
+}
+
+static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen);
+
+/* --subprocesses: read every member of F into S after the target's threads
+ * (SCRATCH: a sample to reuse). A member that cannot be held (gone, not
+ * ours) or that exited is dropped. */
+static void family_pass(struct family *f, const struct sampler_config *cfg, struct sample *s,
+                        struct sample *scratch, struct sampler_stats *stats)
+{
+    for (size_t i = family_count(f); i-- > 0;) {
+        struct family_member *m = family_get(f, i);
+        if (!cfg->nonblocking && !m->pt) {
+            char err[256];
+            int e = 0;
+            if (!(m->pt = attach(m->pid, cfg, &e, err, sizeof err))) {
+                family_remove(f, i);
+                continue;
+            }
+        }
+        struct sampler_stats ms = { .target_stopped = m->stopped_said };
+        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms);
+        m->stopped_said = ms.target_stopped;
+        stats->thread_samples += ms.thread_samples;
+        stats->pause_ns += ms.pause_ns;
+        for (int k = 0; k < PYWALK_ERR_COUNT; k++)
+            stats->errors_by[k] += ms.errors_by[k];
+        if (rc == -ESRCH || rc == -ENOEXEC)
+            member_drop(f, i);
+        else if (append_sample(s, scratch) != 0)
+            stats->errors_by[PYWALK_ERR_NOMEM]++;
+    }
+}
+
+/* Let every member of F go (NULL is fine). */
+static void family_release(struct family *f)
+{
+    for (size_t i = 0; i < family_count(f); i++) {
+        struct family_member *m = family_get(f, i);
+        ptctl_detach(m->pt);
+        m->pt = NULL;
+    }
+}
+
 /* One machine-readable line of the loop's statistics on stderr. FIRST_NS is
  * CLOCK_MONOTONIC when the first pass ended, 0 if none did; SPIN_NS the CPU
  * time spent spinning on the clock for waits too short to sleep. */
@@ -347,7 +426,8 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             return e ? e : -EPERM;
         suspend_arm(cfg->suspend);
     }
-    struct sample s = { 0 };
+    struct sample s = { 0 }, scratch = { 0 };
+    uint64_t next_scan = 0;
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
     uint64_t start = clock_mono_ns(), next_status = start + STATUS_EVERY_NS;
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
@@ -435,7 +515,13 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 break;
             }
         }
+        if (cfg->family && now >= next_scan) {
+            next_scan = now + SAMPLER_FAMILY_SCAN_NS;
+            family_refresh(cfg->family);
+        }
         int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats);
+        if (cfg->family && rc == 0)
+            family_pass(cfg->family, cfg, &s, &scratch, stats);
         if (rc == -ESRCH || rc == -ENOEXEC) {
             stats->target_exited = rc == -ESRCH;
             stats->target_execd = rc == -ENOEXEC;
@@ -454,6 +540,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     }
     stats->stop_ns = clock_mono_ns();
     int held = pt != NULL;
+    family_release(cfg->family);
     ptctl_detach(pt);
     if (suspend_disarm(held ? cfg->suspend : NULL))
         stop_self();
@@ -465,6 +552,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     if (want_stats)
         print_stats(stats, first_ns, spin_ns);
     sample_free(&s);
+    sample_free(&scratch);
     return 0;
 }
 
@@ -482,6 +570,13 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
         suspend_arm(suspend);
     }
     int rc = one_pass(t, pt, w, ti, cfg->native, s, stats);
+    if (cfg->family && rc == 0) {
+        struct sample scratch = { 0 };
+        family_refresh(cfg->family);
+        family_pass(cfg->family, cfg, s, &scratch, stats);
+        family_release(cfg->family);
+        sample_free(&scratch);
+    }
     int held = pt != NULL;
     ptctl_detach(pt);
     /* Ctrl-Z during the pass: the target is let go, now we stop. */
