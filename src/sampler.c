@@ -469,6 +469,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         if (pt && cfg->suspend && *cfg->suspend > 0) {
             /* Ctrl-Z: let the target go before stopping, so that it does
              * not stay held while we are; take it again on SIGCONT. */
+            family_release(cfg->family);
             ptctl_detach(pt);
             pt = NULL;
             suspend_disarm(cfg->suspend);
