@@ -41,6 +41,11 @@ struct sampler_config {
      * exit still ends the loop. In blocking mode their ptrace events are
      * passed on at their next pass, not at once as the target's are. */
     struct family *family;
+    /* A nice value to sample at (negative: a higher priority), 0 to leave
+     * the priority alone. Taken for the loop (this thread only) and given
+     * back at its end; when not allowed, STATS->nice_error says why and
+     * sampling goes on. */
+    int nice;
 };
 
 #define SAMPLER_FAMILY_SCAN_NS 1000000000ull
@@ -63,6 +68,7 @@ struct sampler_stats {
     int target_exited;          /* the loop ended because the target exited */
     int target_execd;           /* the loop ended because the target ran another program
                                    (exec): the interpreter read so far is gone */
+    int nice_error;             /* errno when struct sampler_config's nice could not be taken, else 0 */
 };
 
 /* Receives each sample; return non-zero to stop the loop. */

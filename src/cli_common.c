@@ -299,6 +299,18 @@ int cli_session_extend(struct session *s, int subprocesses, const struct family_
     return 0;
 }
 
+int cli_priority(int no_priority)
+{
+    return no_priority ? 0 : CLI_NICE;
+}
+
+void cli_warn_priority(const struct sampler_stats *stats)
+{
+    if (stats->nice_error)
+        cli_error("could not raise the sampling priority (%s: needs root or CAP_SYS_NICE); samples may "
+                  "come late on a busy machine (--no-priority: do not try)", strerror(stats->nice_error));
+}
+
 void cli_warn_merge_errors(const struct session *s)
 {
     if (!s->native)

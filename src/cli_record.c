@@ -23,7 +23,7 @@
 enum {
     OPT_PID, OPT_OUTPUT, OPT_FORMAT, OPT_RATE, OPT_DURATION, OPT_SUBPROCESSES, OPT_THREADS, OPT_IDLE,
     OPT_GIL, OPT_NATIVE, OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
-    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_COUNT
+    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_NO_PRIORITY, OPT_COUNT
 };
 
 static const struct cliopt record_table[] = {
@@ -82,6 +82,7 @@ static const struct cliopt record_table[] = {
                          "(idle ones with --idle); every thread's state is then\n"
                          "read in every pass",
                      .brief = "add the thread's state as a leaf frame" },
+    [OPT_NO_PRIORITY] = CLI_OPT_NO_PRIORITY,
     [OPT_COUNT] = { 0 },
 };
 
@@ -106,7 +107,7 @@ struct record_opts {
     const struct output_format *format;
     double rate, duration;
     int format_given;
-    int threads, idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
+    int threads, idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states, no_priority;
     char **command;
 };
 
@@ -198,6 +199,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_HIDEPROGRESS: o->hideprogress = 1; break;
     case OPT_STATES: o->states = 1; break;
+    case OPT_NO_PRIORITY: o->no_priority = 1; break;
     default: break;     /* not supported yet: refused after the checks */
     }
     return 0;
@@ -343,11 +345,14 @@ int cli_record(int argc, char **argv)
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
                                       .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
-                                      .suspend = cli_suspend_flag(), .native = s.native, .family = s.family };
+                                      .suspend = cli_suspend_flag(), .native = s.native, .family = s.family,
+                                      .nice = cli_priority(o.no_priority) };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)
             cli_error("%s", err);
+        else
+            cli_warn_priority(&st);
         if (c.oom)
             cli_error("out of memory: the profile is cut short");
         struct output_totals totals = { .samples = profile_total(c.profile), .errors = st.errors,

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -354,6 +356,27 @@ static void family_release(struct family *f)
     }
 }
 
+/* Take nice value NICE for this thread (Linux: PRIO_PROCESS with a thread
+ * id is per thread). Returns the value it had, with *ERR the errno when
+ * NICE could not be taken (then nothing changed). */
+static int nice_take(int nice, int *err)
+{
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int old = getpriority(PRIO_PROCESS, (id_t)self);
+    *err = 0;
+    if (nice != 0 && old > nice && setpriority(PRIO_PROCESS, (id_t)self, nice) != 0)
+        *err = errno;
+    return old;
+}
+
+/* Give back the nice value OLD taken from by nice_take. */
+static void nice_give_back(int nice, int old)
+{
+    if (nice != 0 && old > nice)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), old);
+}
+
 /* One machine-readable line of the loop's statistics on stderr. FIRST_NS is
  * CLOCK_MONOTONIC when the first pass ended, 0 if none did; SPIN_NS the CPU
  * time spent spinning on the clock for waits too short to sleep. */
@@ -426,6 +449,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             return e ? e : -EPERM;
         suspend_arm(cfg->suspend);
     }
+    int old_nice = nice_take(cfg->nice, &stats->nice_error);
     struct sample s = { 0 }, scratch = { 0 };
     uint64_t next_scan = 0;
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
@@ -554,6 +578,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         print_stats(stats, first_ns, spin_ns);
     sample_free(&s);
     sample_free(&scratch);
+    nice_give_back(cfg->nice, old_nice);
     return 0;
 }
 
