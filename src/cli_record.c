@@ -267,14 +267,19 @@ static void make_title(const struct record_opts *o, pid_t pid, char *out, size_t
     }
 }
 static void summary(const char *path, const struct sampler_stats *st, const struct profile *p,
-                    const char *build)
+                    const char *build, double rate)
 {
     double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
     uint64_t all = st->thread_samples + st->errors;
     fprintf(stderr, "gilscope: wrote %s: %" PRIu64 " samples (%" PRIu64 " kept) in %.2f s, "
             "%" PRIu64 " errors (%.2f%%)", path, st->thread_samples, profile_total(p), secs,
             st->errors, all ? 100.0 * (double)st->errors / (double)all : 0.0);
-    if (st->late)
+    /* Passes that took longer than the interval lowered the rate (for
+     * every thread alike): say what it came to. */
+    double got = secs > 0 ? (double)st->passes / secs : 0;
+    if (st->late && got < 0.95 * rate)
+        fprintf(stderr, ", %.1f Hz of %g asked (%" PRIu64 " ticks missed)", got, rate, st->late);
+    else if (st->late)
         fprintf(stderr, ", %" PRIu64 " samples late", st->late);
     if (build[0])
         fprintf(stderr, "; Python is %s", build);
@@ -369,7 +374,7 @@ int cli_record(int argc, char **argv)
             cli_error("cannot write %s: %s", path, strerror(-wrc));
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
-            summary(path, &st, c.profile, build);
+            summary(path, &st, c.profile, build, o.rate);
             cli_warn_unknown_states(&s);
             cli_warn_merge_errors(&s);
         }

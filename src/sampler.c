@@ -64,6 +64,31 @@ static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status)
     return r == -ESRCH ? -ESRCH : 0;
 }
 
+/* Falling behind evenly: when passes take longer than INTERVAL, ticks
+ * come further apart — every thread still read at each, at one lower rate,
+ * so that shares stay unbiased — rather than bunching up after a slow
+ * pass and dropping whole ticks. PASS_NS is the pass just made; *COST
+ * the pass time as the schedule sees it: it follows a faster pass at once
+ * and a slower one an eighth of the way, so that one slow pass (the first
+ * with --native reads every library's symbols) barely moves it, and passes
+ * that stay slow move it all the way. Returns the time to the next tick. */
+static uint64_t next_step(uint64_t interval, uint64_t pass_ns, uint64_t *cost)
+{
+    *cost = pass_ns < *cost ? pass_ns : *cost + (pass_ns - *cost) / 8;
+    /* A quarter of the step is left to the target and to jitter. */
+    uint64_t need = *cost + *cost / 3;
+    return need > interval ? need : interval;
+}
+
+/* Ticks of the requested schedule (every INTERVAL from START_NS until the
+ * loop stopped) that got no pass: ticks dropped and the effect of a
+ * lowered rate alike. */
+static uint64_t late_ticks(const struct sampler_stats *st, uint64_t start_ns, uint64_t interval)
+{
+    uint64_t due = st->stop_ns > start_ns ? (st->stop_ns - start_ns) / interval : 0;
+    return due > st->passes ? due - st->passes : 0;
+}
+
 /* xorshift: jitter needs no quality, only no correlation with the target. */
 static uint64_t next_rand(uint64_t *s)
 {
@@ -391,7 +416,8 @@ static void print_stats(const struct sampler_stats *st, uint64_t first_ns, uint6
             first_ns, st->end_ns, spin_ns, st->stopped, st->asleep, st->woke);
 }
 
-static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns)
+static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns, uint64_t step_ns,
+                        uint64_t interval_ns)
 {
     uint64_t err = st->errors;
     double total = (double)(st->thread_samples + err);
@@ -400,6 +426,8 @@ static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t l
             total > 0 ? 100.0 * (double)err / total : 0.0);
     if (lag_ns > 10000000ull)
         fprintf(stderr, ", behind by %" PRIu64 " ms", (uint64_t)(lag_ns / 1000000u));
+    if (step_ns > interval_ns + interval_ns / 20)
+        fprintf(stderr, ", %.1f Hz (passes take longer than the interval)", 1e9 / (double)step_ns);
     fflush(stderr);
 }
 
@@ -458,17 +486,19 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
     uint64_t base = start;      /* tick 0 of the schedule; moved on after a suspension */
+    uint64_t slot = base;       /* the current tick, before jitter */
+    uint64_t step = interval;   /* between ticks: the interval, or longer while passes take longer */
+    uint64_t cost = 0;          /* a pass's time, smoothed */
     int want_stats = env_on("GILSCOPE_STATS");
     /* The interpreter was found in the program running now: an exec ends
      * what can be read. */
     target_note_image(t);
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
-        /* Tick k is due at base + k·interval, moved by up to ±25%. */
-        uint64_t slot = base + k * interval;
-        uint64_t due = slot - interval / 4 + next_rand(&seed) % (interval / 2 + 1);
-        if (k == 0)
-            due = base;
+        /* Ticks come every STEP, each moved by up to ±25%. */
+        if (k > 0)
+            slot += step;
+        uint64_t due = k == 0 ? slot : slot - step / 4 + next_rand(&seed) % (step / 2 + 1);
         /* The duration ends the recording on time, whatever the rate. */
         uint64_t wake = due < end ? due : end;
         uint64_t now = clock_mono_ns();
@@ -511,7 +541,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 break;
             }
             suspend_arm(cfg->suspend);
-            base = clock_mono_ns();
+            base = slot = clock_mono_ns();
             k = (uint64_t)-1;   /* the next tick is tick 0 of the new schedule */
             continue;
         }
@@ -520,11 +550,10 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         lag = now > due ? now - due : 0;
         if (lag > stats->max_lag_ns)
             stats->max_lag_ns = lag;
-        if (lag > interval) {
-            /* Fell behind by whole ticks: skip them, and say so. */
-            uint64_t skip = lag / interval;
-            stats->late += skip;
-            k += skip;
+        if (lag > step) {
+            /* Fell behind by whole ticks all the same (the machine is
+             * busy, the target held us up): skip them. */
+            slot += lag / step * step;
         }
         /* Blocking: events between passes (stops, new threads, the exit)
          * were reaped as they came by wait_events, and what came since is
@@ -556,14 +585,16 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         stats->end_ns = clock_mono_ns();
         if (!first_ns)
             first_ns = stats->end_ns;
+        step = next_step(interval, stats->end_ns - now, &cost);
         if (s.nthreads && fn(ctx, &s) != 0)
             break;
         if (cfg->status_line && stats->end_ns >= next_status) {
-            draw_status(stats, stats->end_ns, lag);
+            draw_status(stats, stats->end_ns, lag, step, interval);
             next_status = stats->end_ns + STATUS_EVERY_NS;
         }
     }
     stats->stop_ns = clock_mono_ns();
+    stats->late = late_ticks(stats, base, interval);
     int held = pt != NULL;
     family_release(cfg->family);
     ptctl_detach(pt);
