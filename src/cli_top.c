@@ -189,6 +189,9 @@ static void format_row(const struct top *t, const struct toptable_row *r, const 
     if (r->line > 0)
         snprintf(num, sizeof num, ":%d", (int)r->line);
     size_t at = textesc_copy(func, funclen, 0, strtab_get(t->s->strings, r->name));
+    /* Native code of no file ("[vdso]") is its name alone. */
+    if (file && !*file && !num[0])
+        return;
     at = textesc_copy(func, funclen, at, " (");
     at = textesc_copy(func, funclen, at, file ? file : "?");
     at = textesc_copy(func, funclen, at, num);

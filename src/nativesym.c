@@ -67,6 +67,7 @@ struct nsfile {
     struct nsline *lines;       /* sorted by addr */
     size_t nlines;
     uint64_t line_base;         /* link-time address of nsline.addr 0 */
+    struct { uint64_t addr, size; } plt[3]; /* .plt, .plt.sec, .plt.got (size 0: absent) */
 };
 
 /* An executable mapping. */
@@ -380,6 +381,10 @@ static void file_load(struct nativesym *ns, struct nsfile *f)
         f->dwarf_path = strdup(f->open_path);
     }
     f->lines_state = f->dwarf_path ? LINES_UNTRIED : LINES_NONE;
+    static const char *const plt[] = { ".plt", ".plt.sec", ".plt.got" };
+    for (size_t i = 0; i < sizeof plt / sizeof plt[0]; i++)
+        if (elfsym_section(f->elf, plt[i], &f->plt[i].addr, &f->plt[i].size) != 0)
+            f->plt[i].size = 0;
     ns->counts.files++;
     ns->counts.stripped += f->stripped;
     ns->counts.no_lines += !f->dwarf_path;
@@ -710,6 +715,14 @@ static const char *demangle(struct nativesym *ns, const char *name)
 static void sym_lookup(struct nativesym *ns, const struct nsfile *f, uint64_t link, uint64_t ip,
                        struct nativesym_info *out)
 {
+    /* A call through the procedure linkage table: its stubs have no
+     * symbols, and the nearest one before them (_init) is not theirs. */
+    for (size_t i = 0; i < sizeof f->plt / sizeof f->plt[0]; i++)
+        if (link - f->plt[i].addr < f->plt[i].size) {
+            out->name = "[plt]";
+            out->sym_start = ip - (link - f->plt[i].addr);
+            return;
+        }
     size_t lo = count_upto(f->funcs, f->nfuncs, sizeof *f->funcs, link, func_addr);
     if (lo == 0)
         return;
