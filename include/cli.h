@@ -68,6 +68,13 @@ volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char 
  * after printing why, the launched program ended and S closed. */
 int cli_session_native(struct session *s, int native, int all_frames, volatile sig_atomic_t *stop);
 
+/* cli_native_note — with --native, once the files named so far first lack
+ * something (nativemerge_note), one warning line on stderr: which file has
+ * no line numbers, how many others, how many are named from their exported
+ * symbols only or could not be read, and to install debug symbols. Called
+ * after each sample; prints at most once per session. */
+void cli_native_note(const struct session *s);
+
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 

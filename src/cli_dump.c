@@ -185,8 +185,10 @@ int cli_dump(int argc, char **argv)
     } else {
         print_text(&s, &smp);
     }
-    if (rc >= 0)
+    if (rc >= 0) {
+        cli_native_note(&s);
         cli_warn_unknown_states(&s);
+    }
     sample_free(&smp);
     session_close(&s);
     return rc < 0 ? EXIT_ERROR : EXIT_OK;
