@@ -110,8 +110,10 @@ FUZZ_BUILD  ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Iinclude \
-               -Ipython_offsets -Itests/unit $(shell pkg-config --cflags libelf 2>/dev/null)
-FUZZ_LIBSRC  = linetable pystr proc pyoffsets flamegraph strtab elfsym hashtab utf8 pyobj clock
+               -Ipython_offsets -Itests/unit $(shell pkg-config --cflags libelf 2>/dev/null) $(DWARF_CFLAGS)
+FUZZ_LIBSRC  = linetable pystr proc pyoffsets flamegraph strtab elfsym hashtab utf8 pyobj clock nativesym
+# nativesym's: libdwarf (before libelf and zlib, which it uses), libstdc++'s demangler.
+FUZZ_LIBS    = $(DWARF_LIBS) $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf) -lz -lstdc++
 FUZZ_OBJS    = $(patsubst %,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIBSRC))
 FUZZ_BINS    = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -120,8 +122,7 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS) $(HEADERS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJS) \
-	  $(shell pkg-config --libs libelf 2>/dev/null || echo -lelf)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJS) $(FUZZ_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -90,6 +90,13 @@ volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char 
 int cli_session_extend(struct session *s, int subprocesses, const struct family_opts *o,
                        volatile sig_atomic_t *stop);
 
+/* cli_native_note — with --native, once the files named so far first lack
+ * something (nativemerge_note), one warning line on stderr: which file has
+ * no line numbers, how many others, how many are named from their exported
+ * symbols only or could not be read, and to install debug symbols. Called
+ * after each sample; prints at most once per session. */
+void cli_native_note(const struct session *s);
+
 /* session_close — release everything session_open made (safe after a failed open). */
 void session_close(struct session *s);
 

@@ -18,6 +18,13 @@
  * When the evaluation calls and the Python frames do not pair up, nothing
  * is glued: the thread keeps its Python frames alone, with the marker frame
  * "[native merge error: REASON]" at the leaf, and the error is counted.
+ * One exception: when the unwind broke off (code with no or corrupt unwind
+ * information, JIT code in an anonymous mapping) before the native stack
+ * had as many evaluation calls as there are Python frame groups, what it
+ * did unwind is still the true leaf end of the stack: it is merged with as
+ * many of the leafmost groups as it has evaluation calls, and the marker
+ * then stands between it and the Python frames left over (counted as
+ * NATIVEMERGE_ERR_UNWIND).
  */
 #ifndef GILSCOPE_NATIVEMERGE_H
 #define GILSCOPE_NATIVEMERGE_H
@@ -38,6 +45,7 @@ enum nativemerge_error {
     NATIVEMERGE_ERR_REGS,       /* its registers could not be read (not stopped) */
     NATIVEMERGE_ERR_MORE_EVAL,  /* more evaluation calls than Python frame groups */
     NATIVEMERGE_ERR_FEWER_EVAL, /* Python frames left over after the native stack's end */
+    NATIVEMERGE_ERR_UNWIND,     /* the same, the unwind having broken off: its frames are kept */
     NATIVEMERGE_ERR_NOMEM,
     NATIVEMERGE_ERR_COUNT
 };
@@ -75,15 +83,23 @@ void nativemerge_rules_for(const struct py_offsets *o, int all_frames, struct na
 /* nativemerge_stack — the merge itself, for one thread: Python frames PY
  * (NPY, leaf first, with FRAME_ENTRY) and native frames NAT (NNAT, leaf
  * first, as nativesym names them; NULL when the registers could not be
- * read) pushed merged onto OUT, strings interned in ST. Returns 0 when
- * merged, a positive enum nativemerge_error when the Python frames were
- * pushed alone behind the error marker, or -ENOMEM. */
+ * read) pushed merged onto OUT, strings interned in ST. BROKEN: the unwind
+ * that found NAT broke off before the thread's first frame
+ * (NATIVEUNWIND_END_BROKEN). Returns 0 when merged, a positive enum
+ * nativemerge_error when the Python frames (all, or with BROKEN those
+ * below what NAT reached) were pushed behind the error marker, or
+ * -ENOMEM. */
 int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, const struct frame *py, size_t npy,
-                      const struct nativesym_info *nat, size_t nnat, struct sample *out);
+                      const struct nativesym_info *nat, size_t nnat, int broken, struct sample *out);
 
 /* nativemerge_errors — merge errors so far by reason (NATIVEMERGE_ERR_COUNT
  * entries; [0] counts threads merged). */
 const uint64_t *nativemerge_errors(const struct nativemerge *nm);
+
+/* nativemerge_note — nativesym_note (see there) of NM's symbolizer: what
+ * the files named so far lacked (line tables, symbols) into OUT; returns 1
+ * the first time any of it is not 0, else 0. OUT's strings belong to NM. */
+int nativemerge_note(struct nativemerge *nm, struct nativesym_counts *out);
 
 /* nativemerge_error_name — short text for an enum nativemerge_error. */
 const char *nativemerge_error_name(int code);

@@ -54,6 +54,18 @@ struct nativesym_info {
  * memory. Free with nativesym_free. */
 struct nativesym *nativesym_new(pid_t pid, char *err, size_t errlen);
 
+/* nativesym_new_file — a symbolizer of the one ELF file PATH (an absolute
+ * path, as seen by this process), as if it were mapped whole and
+ * executable at address 0: nativesym_lookup then takes offsets in the file
+ * and describes them as it would the code of a mapped file (symbols, its
+ * debug file, DWARF lines); no maps are ever read. For tests and the
+ * fuzzer: a file's parsing without a process. A file that cannot be
+ * opened or is not ELF is no error here (lookups then say NATIVESYM_NOSYM,
+ * and nativesym_note counts it unreadable). Returns NULL with a one-line
+ * reason in ERR when PATH is not absolute or out of memory. Free with
+ * nativesym_free. */
+struct nativesym *nativesym_new_file(const char *path, char *err, size_t errlen);
+
 /* nativesym_free — release NS and every string it handed out (NULL is fine). */
 void nativesym_free(struct nativesym *ns);
 

@@ -29,7 +29,9 @@ struct nativeunwind;    /* opaque; one per target process */
 enum nativeunwind_end {
     NATIVEUNWIND_END_ROOT = 0,  /* reached the thread's first frame */
     NATIVEUNWIND_END_DEPTH,     /* cut at the caller's bound */
-    NATIVEUNWIND_END_BROKEN,    /* the unwind information or the stack gave out first */
+    NATIVEUNWIND_END_BROKEN,    /* the unwind information or the stack gave out first: a
+                                 * corrupt table, or code with none (JIT code, a library
+                                 * built without it) that no frame pointer leads out of */
 };
 
 /* nativeunwind_new — an unwinder for process PID reading memory through M

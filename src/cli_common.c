@@ -375,6 +375,35 @@ void cli_warn_merge_errors(const struct session *s)
               "frames alone (%s)", (unsigned long long)bad, (unsigned long long)(bad + all), why);
 }
 
+void cli_native_note(const struct session *s)
+{
+    struct nativesym_counts c;
+    if (!s->native || !nativemerge_note(s->native, &c))
+        return;
+    /* Files that lack line numbers: those read without a line table, and
+     * those that could not be read at all. A stripped file whose debug
+     * file has lines but no symbol table lacks only full names. */
+    unsigned n = c.no_lines + c.unreadable;
+    char name[256] = "", others[64] = "", detail[128] = "";
+    /* The file name is the target's: escaped like every name from it. */
+    textesc_copy(name, sizeof name, 0, c.example ? c.example : "?");
+    unsigned total = n ? n : c.stripped;
+    if (total > 1)
+        snprintf(others, sizeof others, " and %u other file%s", total - 1, total == 2 ? "" : "s");
+    if (n && c.stripped && c.unreadable)
+        snprintf(detail, sizeof detail, " (%u named from exported symbols only, %u unreadable)", c.stripped,
+                 c.unreadable);
+    else if (n && c.stripped)
+        snprintf(detail, sizeof detail, " (%u named from exported symbols only)", c.stripped);
+    else if (c.unreadable)
+        snprintf(detail, sizeof detail, " (%u unreadable)", c.unreadable);
+    if (isatty(2))
+        fputs("\r\033[K", stderr);    /* over record's status line, if one is drawn */
+    cli_error("warning: %s %s%s%s: install %s debug symbols (e.g. the -dbg / -dbgsym packages)",
+              n ? "no line numbers for" : "only exported names for", name, others, detail,
+              total > 1 ? "their" : "its");
+}
+
 void cli_warn_unknown_states(const struct session *s)
 {
     uint64_t n = s->threads ? threadinfo_unknown(s->threads) : 0;

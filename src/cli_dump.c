@@ -276,6 +276,7 @@ int cli_dump(int argc, char **argv)
         }
     }
     if (rc >= 0) {
+        cli_native_note(&s);
         cli_warn_unknown_states(&s);
         cli_warn_merge_errors(&s);
     }

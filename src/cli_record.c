@@ -114,6 +114,7 @@ struct record_opts {
 struct collect {
     struct profile *profile;
     const struct record_opts *opts;
+    struct session *session;
     uint32_t state_frame[TSTATE_COUNT];   /* --states: the leaf pseudo-frame's name, STRTAB_NONE for none */
     uint32_t no_file;                     /* "": a pseudo-frame's file */
     void *writer;       /* the format's state */
@@ -143,6 +144,8 @@ static int add_leaf(const struct collect *c, struct sample *s, size_t i, uint32_
 static int collect_sample(void *ctx, struct sample *s)
 {
     struct collect *c = ctx;
+    if (!c->opts->quiet)
+        cli_native_note(c->session);
     for (size_t i = 0; i < s->nthreads; i++) {
         uint32_t f = s->threads[i].flags, state = s->threads[i].state;
         /* A thread with no Python frame (starting, ending, or only in C) has nothing to show. */
@@ -314,7 +317,7 @@ int cli_record(int argc, char **argv)
     int code = EXIT_OK;
     struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno,
                               .process = s.family ? process_command : NULL, .process_ctx = s.family };
-    struct collect c = { .profile = profile_new(), .opts = &o };
+    struct collect c = { .profile = profile_new(), .opts = &o, .session = &s };
     for (int k = 0; k < TSTATE_COUNT; k++) {
         char name[32];
         int pseudo = k == TSTATE_GIL_WAIT || k == TSTATE_NATIVE || k == TSTATE_IDLE;

@@ -404,6 +404,9 @@ static int on_sample(void *ctx, struct sample *s)
         return 1;
     }
     t->unshown++;
+    /* On the screen it would be drawn over: said once the screen is gone. */
+    if (!t->screen)
+        cli_native_note(t->s);
     uint64_t now = clock_mono_ns();
     int redraw = 0;
     if (t->screen) {
@@ -502,6 +505,7 @@ int cli_top(int argc, char **argv)
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
         /* The terminal comes back before anything is said about how it ended. */
         screen_close(scr, keys_in);
+        cli_native_note(&s);
         if (rc == 0 && !t.screen && t.unshown && !t.stdout_gone) {
             roll(&t);
             draw_plain(&t);

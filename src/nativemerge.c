@@ -40,6 +40,7 @@ static const char *const error_names[NATIVEMERGE_ERR_COUNT] = {
     [NATIVEMERGE_ERR_REGS] = "registers unreadable",
     [NATIVEMERGE_ERR_MORE_EVAL] = "more evaluation calls than Python frames",
     [NATIVEMERGE_ERR_FEWER_EVAL] = "Python frames below the native stack",
+    [NATIVEMERGE_ERR_UNWIND] = "native unwinding stopped early",
     [NATIVEMERGE_ERR_NOMEM] = "out of memory",
 };
 
@@ -87,6 +88,11 @@ void nativemerge_rules_for(const struct py_offsets *o, int all_frames, struct na
 const uint64_t *nativemerge_errors(const struct nativemerge *nm)
 {
     return nm->errors;
+}
+
+int nativemerge_note(struct nativemerge *nm, struct nativesym_counts *out)
+{
+    return nativesym_note(nm->sym, out);
 }
 
 /* Whether NAME is the evaluation function, or a part of it the compiler
@@ -164,10 +170,35 @@ static int push_error(struct strtab *st, struct sample *out, int why, const stru
     return why;
 }
 
+/* Push NAT (NNAT) with the Python frame groups of PY from *AT on in place
+ * of its evaluation calls (FIRST_EVAL, LAST_EVAL: the leafmost and
+ * rootmost of them, NNAT when none); *AT moves past the groups pushed. */
+static int push_merged(const struct nativemerge_rules *r, struct strtab *st, struct name_ids *names,
+                       const struct frame *py, size_t npy, size_t *at, const struct nativesym_info *nat,
+                       size_t nnat, size_t first_eval, size_t last_eval, struct sample *out)
+{
+    const char *interp = first_eval < nnat ? nat[first_eval].library : NULL;
+    for (size_t i = 0; i < nnat; i++) {
+        const struct nativesym_info *in = &nat[i];
+        int rc;
+        if (is_eval(r, in->name)) {
+            rc = push_group(out, py, npy, at);
+        } else if (!r->all_frames && i > first_eval && i < last_eval && in->library && interp &&
+                   strcmp(in->library, interp) == 0) {
+            continue;   /* the interpreter's plumbing between two Python frames */
+        } else {
+            rc = push_native(st, names, out, in);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* nativemerge_stack, NAMES as for push_native. */
 static int merge_stack(const struct nativemerge_rules *r, struct strtab *st, struct name_ids *names,
                        const struct frame *py, size_t npy, const struct nativesym_info *nat, size_t nnat,
-                       struct sample *out)
+                       int broken, struct sample *out)
 {
     if (!nat)
         return push_error(st, out, NATIVEMERGE_ERR_REGS, py, npy);
@@ -182,31 +213,21 @@ static int merge_stack(const struct nativemerge_rules *r, struct strtab *st, str
     size_t groups = count_groups(py, npy);
     if (evals > groups)
         return push_error(st, out, NATIVEMERGE_ERR_MORE_EVAL, py, npy);
-    if (evals < groups)
+    if (evals < groups && !broken)
         return push_error(st, out, NATIVEMERGE_ERR_FEWER_EVAL, py, npy);
-    const char *interp = evals ? nat[first_eval].library : NULL;
     size_t at = 0;
-    for (size_t i = 0; i < nnat; i++) {
-        const struct nativesym_info *in = &nat[i];
-        int rc;
-        if (is_eval(r, in->name)) {
-            rc = push_group(out, py, npy, &at);
-        } else if (!r->all_frames && i > first_eval && i < last_eval && in->library && interp &&
-                   strcmp(in->library, interp) == 0) {
-            continue;   /* the interpreter's plumbing between two Python frames */
-        } else {
-            rc = push_native(st, names, out, in);
-        }
-        if (rc)
-            return rc;
-    }
-    return 0;
+    int rc = push_merged(r, st, names, py, npy, &at, nat, nnat, first_eval, last_eval, out);
+    if (rc || evals == groups)
+        return rc;
+    /* The unwind broke off: its frames are the leaf end, the rest of the
+     * Python frames follow the marker. */
+    return push_error(st, out, NATIVEMERGE_ERR_UNWIND, py + at, npy - at);
 }
 
 int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, const struct frame *py, size_t npy,
-                      const struct nativesym_info *nat, size_t nnat, struct sample *out)
+                      const struct nativesym_info *nat, size_t nnat, int broken, struct sample *out)
 {
-    return merge_stack(r, st, NULL, py, npy, nat, nnat, out);
+    return merge_stack(r, st, NULL, py, npy, nat, nnat, broken, out);
 }
 
 /* Merge thread T (Python frames PY, NPY of them) into nm->out. */
@@ -216,10 +237,19 @@ static int merge_thread(struct nativemerge *nm, const struct thread_sample *t, c
     enum nativeunwind_end end;
     int n = nativeunwind_thread(nm->unw, t->tid, nm->ips, NATIVEUNWIND_MAX_DEPTH, &end);
     for (int i = 0; i < n; i++)
-        if (nativesym_lookup(nm->sym, nm->ips[i], &nm->info[i]) != 0)
+        if (nativesym_lookup(nm->sym, nm->ips[i], &nm->info[i]) != 0) {
+            /* A return address in no executable mapping is not one: the
+             * unwind went astray there (libunwind's frame-pointer guess
+             * through code with no unwind information). */
+            if (i > 0) {
+                n = i;
+                end = NATIVEUNWIND_END_BROKEN;
+                break;
+            }
             nm->info[i] = (struct nativesym_info){ .library = "[anonymous]", .flags = NATIVESYM_ANON };
+        }
     int rc = merge_stack(&nm->rules, nm->st, nm->names, py, npy, n < 0 ? NULL : nm->info, n < 0 ? 0 : (size_t)n,
-                         &nm->out);
+                         end == NATIVEUNWIND_END_BROKEN, &nm->out);
     if (rc < 0)
         return rc;
     nm->errors[rc]++;

@@ -819,7 +819,8 @@ static int root_is_host(pid_t pid)
     return stat(path, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-struct nativesym *nativesym_new(pid_t pid, char *err, size_t errlen)
+/* An empty symbolizer of process PID (no mappings yet). */
+static struct nativesym *ns_alloc(pid_t pid, char *err, size_t errlen)
 {
     struct nativesym *ns = calloc(1, sizeof *ns);
     if (!ns || !(ns->strs = strtab_new()) || hashtab_init(&ns->file_index, 16) != 0 ||
@@ -830,12 +831,45 @@ struct nativesym *nativesym_new(pid_t pid, char *err, size_t errlen)
     }
     ns->pid = pid;
     ns->root_is_host = root_is_host(pid);
+    return ns;
+}
+
+struct nativesym *nativesym_new(pid_t pid, char *err, size_t errlen)
+{
+    struct nativesym *ns = ns_alloc(pid, err, errlen);
+    if (!ns)
+        return NULL;
     int r = maps_load(ns);
     if (r != 0) {
         snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid, strerror(-r));
         nativesym_free(ns);
         return NULL;
     }
+    return ns;
+}
+
+struct nativesym *nativesym_new_file(const char *path, char *err, size_t errlen)
+{
+    if (path[0] != '/') {
+        snprintf(err, errlen, "%s: not an absolute path", path);
+        return NULL;
+    }
+    /* This process's own view of the file system: its PATH through
+     * /proc/PID/root is PATH. */
+    struct nativesym *ns = ns_alloc(getpid(), err, errlen);
+    if (!ns)
+        return NULL;
+    /* One region over every address, so that no lookup reads the maps. */
+    ns->regions = calloc(1, sizeof *ns->regions);
+    if (!ns->regions || !(ns->regions[0].path = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        nativesym_free(ns);
+        return NULL;
+    }
+    ns->regions[0].end = UINT64_MAX;
+    ns->regions[0].file = FILE_UNRESOLVED;
+    ns->nregions = 1;
+    ns->maps_read_ns = clock_mono_ns();
     return ns;
 }
 

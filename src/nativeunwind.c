@@ -268,7 +268,14 @@ int nativeunwind_thread(struct nativeunwind *u, pid_t tid, uint64_t *ips, size_t
         int exact = unw_is_signal_frame(&c) > 0;
         int r = unw_step(&c);
         if (r == 0) {
-            *end = NATIVEUNWIND_END_ROOT;
+            /* libunwind also says "the end" when it gave up on code with
+             * no unwind information (JIT code, a library built without
+             * it) and its frame-pointer guess failed; a thread's true
+             * first frame (_start, clone) has unwind information, so the
+             * frame it ended at tells the two apart. (unw_get_proc_info
+             * cannot: it makes up a one-byte procedure for such code.) */
+            unw_proc_info_t pi;
+            *end = acc_find(u->as, ips[n - 1], &pi, 0, u) == 0 ? NATIVEUNWIND_END_ROOT : NATIVEUNWIND_END_BROKEN;
             break;
         }
         unw_word_t ip;

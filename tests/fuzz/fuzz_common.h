@@ -1,8 +1,8 @@
 /*
  * fuzz_common.h — what the libFuzzer targets of tests/fuzz share: taking
  * fields off the front of an input, checking that output text is valid
- * UTF-8, fake Python type objects in our own memory, memory that ends at an
- * unreadable page, and writing seed inputs (GILSCOPE_FUZZ_SEEDS=DIR makes a
+ * UTF-8, the input as a file, fake Python type objects in our own memory,
+ * memory that ends at an unreadable page, and writing seed inputs (GILSCOPE_FUZZ_SEEDS=DIR makes a
  * target that knows how write its seeds into DIR and exit; tests/fuzz/seed
  * does this for every target).
  *
@@ -100,6 +100,25 @@ static inline uint8_t *fuzz_guarded(size_t size)
     FUZZ_CHECK(m != MAP_FAILED);
     FUZZ_CHECK(mprotect(m + size, pg, PROT_NONE) == 0);
     return m;
+}
+
+/* ------------------------------------------------------ input file -- */
+
+/* The input as a file: DATA (SIZE bytes) written over a memfd made on the
+ * first call (named NAME), for parsers that open a path. Returns its path,
+ * /proc/self/fd/N (static storage). */
+static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
+{
+    static int fd = -1;
+    static char path[64];
+    if (fd < 0) {
+        fd = memfd_create(name, MFD_CLOEXEC);
+        FUZZ_CHECK(fd >= 0);
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    }
+    FUZZ_CHECK(ftruncate(fd, 0) == 0);
+    FUZZ_CHECK(size == 0 || pwrite(fd, data, size, 0) == (ssize_t)size);
+    return path;
 }
 
 /* --------------------------------------------- fake Python objects -- */

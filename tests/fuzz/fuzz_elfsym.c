@@ -11,24 +11,12 @@
  * program, and shared objects with a .PyRuntime section and a _PyRuntime
  * symbol, like libpython's).
  */
-#include <sys/mman.h>
-
 #include "elfsym.h"
 #include "fuzz_common.h"
 
-static int fd = -1;
-static char path[64];
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (fd < 0) {
-        fd = memfd_create("fuzz_elfsym", MFD_CLOEXEC);
-        FUZZ_CHECK(fd >= 0);
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    FUZZ_CHECK(ftruncate(fd, 0) == 0);
-    FUZZ_CHECK(size == 0 || pwrite(fd, data, size, 0) == (ssize_t)size);
-
+    const char *path = fuzz_file("fuzz_elfsym", data, size);
     char err[256] = "";
     struct elfsym *e = elfsym_open(path, err, sizeof err);
     if (!e) {

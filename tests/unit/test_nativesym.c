@@ -448,6 +448,48 @@ START_TEST(random_corruption)
 }
 END_TEST
 
+/* One file without a process: offsets in it, as the fuzzer looks them up. */
+START_TEST(file_without_process)
+{
+    char err[256];
+    ck_assert_ptr_null(nativesym_new_file("relative/path", err, sizeof err));
+    ck_assert_msg(strstr(err, "absolute") != NULL, "%s", err);
+
+    int line = 0;
+    uint64_t off = exe_offset(nativesym_marker(&line) - 1);
+    struct nativesym *ns = nativesym_new_file("/proc/self/exe", err, sizeof err);
+    ck_assert_msg(ns != NULL, "%s", err);
+    struct nativesym_info in;
+    ck_assert_int_eq(nativesym_lookup(ns, off, &in), 0);
+    ck_assert_str_eq(in.library, "exe");
+    ck_assert_str_eq(in.name, "nativesym_marker");
+    ck_assert_uint_eq(in.flags, 0);
+    ck_assert_ptr_nonnull(in.file);
+    ck_assert_msg(ends_with(in.file, "test_nativesym.c"), "file %s", in.file);
+    ck_assert_int_eq(in.line, line);
+    /* Any offset falls in the file's one region: no maps are read. */
+    ck_assert_int_eq(nativesym_lookup(ns, UINT64_MAX - 1, &in), 0);
+    ck_assert_str_eq(in.library, "exe");
+    nativesym_free(ns);
+
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/notelf", tmpdir);
+    write_file(path, "not ELF at all", 14);
+    ns = nativesym_new_file(path, err, sizeof err);
+    ck_assert_msg(ns != NULL, "%s", err);
+    ck_assert_int_eq(nativesym_lookup(ns, 4, &in), 0);
+    ck_assert_uint_eq(in.flags, NATIVESYM_NOSYM);
+    ck_assert_str_eq(in.library, "notelf");
+    struct nativesym_counts c;
+    ck_assert_int_eq(nativesym_note(ns, &c), 1);
+    ck_assert_uint_eq(c.unreadable, 1);
+    ck_assert_str_eq(c.example, "notelf");
+    nativesym_free(ns);
+    remove_tmpdir();
+}
+END_TEST
+
 /* Debian's python3.11 is not PIE and keeps only .dynsym: a child
  * running it, one of its exported functions. */
 START_TEST(python_not_pie)
@@ -504,6 +546,7 @@ int main(void)
     tcase_add_test(tc, stripped_and_debuglink);
     tcase_add_test(tc, garbage_and_truncated);
     tcase_add_test(tc, random_corruption);
+    tcase_add_test(tc, file_without_process);
     tcase_add_test(tc, python_not_pie);
     suite_add_tcase(s, tc);
     return unit_run(s);
