@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "fileshort.h"
 #include "profile.h"
@@ -17,6 +18,11 @@ struct folded_opts {
     int threads;        /* root frame "thread (TID): NAME" */
     int function;       /* line = the function's first line (aggregate by function) */
     int nolineno;       /* "NAME (FILE)" without a line */
+    /* --subprocesses, or NULL: with THREADS, the root above each thread is
+     * "process PID: COMMAND", COMMAND the strtab id this returns for PID
+     * (STRTAB_NONE: "process PID"). */
+    uint32_t (*process)(const void *ctx, pid_t pid);
+    const void *process_ctx;
 };
 
 /* folded_frame — format one frame as "NAME (FILE:LINE)" into OUT (OUTLEN

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "family.h"
 #include "nativemerge.h"
 #include "pywalk.h"
 #include "strtab.h"
@@ -32,7 +33,22 @@ struct sampler_config {
      * stopped at each pass, sleeping ones too (a sleeping thread's
      * registers cannot be read otherwise). */
     struct nativemerge *native;
+    /* --subprocesses, or NULL: the target's Python descendants, looked for
+     * at the start and every SAMPLER_FAMILY_SCAN_NS, each read in the same
+     * passes after the target (in blocking mode each held while read, as
+     * the target is), their threads added to the same samples. A member
+     * that exits or runs another program is dropped; the target's own
+     * exit still ends the loop. In blocking mode their ptrace events are
+     * passed on at their next pass, not at once as the target's are. */
+    struct family *family;
+    /* A nice value to sample at (negative: a higher priority), 0 to leave
+     * the priority alone. Taken for the loop (this thread only) and given
+     * back at its end; when not allowed, STATS->nice_error says why and
+     * sampling goes on. */
+    int nice;
 };
+
+#define SAMPLER_FAMILY_SCAN_NS 1000000000ull
 
 struct sampler_stats {
     uint64_t passes;            /* sampling passes made */
@@ -52,6 +68,7 @@ struct sampler_stats {
     int target_exited;          /* the loop ended because the target exited */
     int target_execd;           /* the loop ended because the target ran another program
                                    (exec): the interpreter read so far is gone */
+    int nice_error;             /* errno when struct sampler_config's nice could not be taken, else 0 */
 };
 
 /* Receives each sample; return non-zero to stop the loop. */

@@ -153,6 +153,8 @@ void session_close(struct session *s)
 {
     nativemerge_free(s->native);
     s->native = NULL;
+    family_free(s->family);
+    s->family = NULL;
     threadinfo_free(s->threads);
     pywalk_free(s->walk);
     strtab_free(s->strings);
@@ -276,16 +278,37 @@ volatile sig_atomic_t *cli_start(int *code, const char *output, pid_t pid, char 
     return NULL;
 }
 
-int cli_session_native(struct session *s, int native, int all_frames, volatile sig_atomic_t *stop)
+int cli_session_extend(struct session *s, int subprocesses, const struct family_opts *o,
+                       volatile sig_atomic_t *stop)
 {
     char err[512];
-    if (!native)
-        return 0;
-    s->native = nativemerge_new(s->target.pid, &s->interp.off, &s->mem, s->strings, all_frames, err, sizeof err);
-    if (s->native)
-        return 0;
-    cli_error("--native: %s", err);
-    return session_fail(s, stop);
+    if (o->native &&
+        !(s->native = nativemerge_new(s->target.pid, &s->interp.off, &s->mem, s->strings, o->all_frames, err,
+                                      sizeof err))) {
+        cli_error("--native: %s", err);
+        return session_fail(s, stop);
+    }
+    if (subprocesses) {
+        if (!(s->family = family_new(s->target.pid, s->strings, o))) {
+            cli_error("out of memory");
+            return session_fail(s, stop);
+        }
+        if (family_scan(s->family) == FAMILY_CAPPED)
+            cli_error("more than %d Python subprocesses: only %d are followed", FAMILY_MAX, FAMILY_MAX);
+    }
+    return 0;
+}
+
+int cli_priority(int no_priority)
+{
+    return no_priority ? 0 : CLI_NICE;
+}
+
+void cli_warn_priority(const struct sampler_stats *stats)
+{
+    if (stats->nice_error)
+        cli_error("could not raise the sampling priority (%s: needs root or CAP_SYS_NICE); samples may "
+                  "come late on a busy machine (--no-priority: do not try)", strerror(stats->nice_error));
 }
 
 void cli_warn_merge_errors(const struct session *s)
@@ -317,12 +340,12 @@ void cli_warn_unknown_states(const struct session *s)
                   (unsigned long long)n, n == 1 ? "" : "s");
 }
 
-const char *cli_build_desc(struct session *s, char *buf, size_t len)
+const char *cli_build_desc(const struct pyinterp *pi, struct proc_mem *m, char *buf, size_t len)
 {
-    if (!s->interp.off.free_threaded)
+    if (!pi->off.free_threaded)
         snprintf(buf, len, "%s", "");
     else
-        switch (pyinterp_gil_enabled(&s->interp, &s->mem)) {
+        switch (pyinterp_gil_enabled(pi, m)) {
         case 1: snprintf(buf, len, "free-threaded, GIL enabled"); break;
         case 0: snprintf(buf, len, "free-threaded, GIL disabled"); break;
         default: snprintf(buf, len, "free-threaded"); break;

@@ -54,7 +54,7 @@ const struct cliopt_cmd cli_dump_cmd = {
 
 struct dump_opts {
     pid_t pid;
-    int core, json, native, all_frames, nonblocking;
+    int core, json, native, all_frames, subprocesses, nonblocking;
 };
 
 static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
@@ -65,6 +65,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_CORE: o->core = 1; break;
     case OPT_JSON: o->json = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; break;
     case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     default: break;     /* --full-filenames; not supported yet: refused after the checks */
@@ -72,20 +73,48 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     return 0;
 }
 
-static void print_text(struct session *s, const struct sample *smp)
+/* One process of the dump: the target, or with --subprocesses one of its
+ * Python descendants. */
+struct dump_proc {
+    pid_t pid;
+    const struct pyinterp *interp;
+    struct proc_mem *mem;
+    uint32_t command;           /* strtab id, STRTAB_NONE for the target */
+};
+
+/* The processes of S: the target first, then its descendants; at most MAX
+ * into OUT. Returns how many. */
+static size_t dump_procs(struct session *s, struct dump_proc *out, size_t max)
 {
-    const struct strtab *st = s->strings;
+    size_t n = 0;
+    out[n++] = (struct dump_proc){ s->target.pid, &s->interp, &s->mem, STRTAB_NONE };
+    for (size_t i = 0; i < family_count(s->family) && n < max; i++) {
+        struct family_member *m = family_get(s->family, i);
+        out[n++] = (struct dump_proc){ m->pid, &m->interp, &m->mem, m->command };
+    }
+    return n;
+}
+
+static void print_text(const struct strtab *st, const struct dump_proc *p, const struct sample *smp)
+{
     int color = cli_color_stdout();
     const char *bold = color ? "\033[1m" : "", *dim = color ? "\033[2m" : "",
                *green = color ? "\033[32m" : "", *yellow = color ? "\033[33m" : "",
                *off = color ? "\033[0m" : "";
     char build[64];
-    cli_build_desc(s, build, sizeof build);
-    printf("Process %d: Python %s%s%s (", (int)s->target.pid, s->interp.version, build[0] ? ", " : "", build);
-    textesc_fputs(s->interp.binary, stdout);
+    cli_build_desc(p->interp, p->mem, build, sizeof build);
+    printf("Process %d: Python %s%s%s (", (int)p->pid, p->interp->version, build[0] ? ", " : "", build);
+    textesc_fputs(p->interp->binary, stdout);
     printf(")\n");
+    if (p->command != STRTAB_NONE) {
+        fputs("Command: ", stdout);
+        textesc_fputs(strtab_get(st, p->command), stdout);
+        fputc('\n', stdout);
+    }
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
+        if (t->pid != p->pid)
+            continue;
         int active = (t->flags & SAMPLE_ACTIVE) != 0;
         int unknown = (t->flags & SAMPLE_UNKNOWN) != 0;
         /* What it did beyond active or idle: +gil, native, python; a
@@ -120,17 +149,26 @@ static void print_text(struct session *s, const struct sample *smp)
     }
 }
 
-static void print_json(struct session *s, const struct sample *smp)
+/* One process's object: its pid, interpreter and threads (without the
+ * closing brace). */
+static void print_json_proc(const struct strtab *st, const struct dump_proc *p, const struct sample *smp)
 {
-    const struct strtab *st = s->strings;
-    printf("{\"pid\": %d, \"python_version\": ", (int)s->target.pid);
-    json_string(stdout, s->interp.version);
-    printf(", \"free_threaded\": %s, \"gil_enabled\": %s", s->interp.off.free_threaded ? "true" : "false",
-           pyinterp_gil_enabled(&s->interp, &s->mem) == 0 ? "false" : "true");
+    printf("{\"pid\": %d, \"python_version\": ", (int)p->pid);
+    json_string(stdout, p->interp->version);
+    printf(", \"free_threaded\": %s, \"gil_enabled\": %s", p->interp->off.free_threaded ? "true" : "false",
+           pyinterp_gil_enabled(p->interp, p->mem) == 0 ? "false" : "true");
+    if (p->command != STRTAB_NONE) {
+        printf(", \"command\": ");
+        json_string(stdout, strtab_get(st, p->command));
+    }
     printf(", \"threads\": [");
+    int first = 1;
     for (size_t i = 0; i < smp->nthreads; i++) {
         const struct thread_sample *t = &smp->threads[i];
-        printf("%s\n  {\"tid\": %d, \"name\": ", i ? "," : "", (int)t->tid);
+        if (t->pid != p->pid)
+            continue;
+        printf("%s\n  {\"tid\": %d, \"name\": ", first ? "" : ",", (int)t->tid);
+        first = 0;
         json_string(stdout, strtab_get(st, t->name));
         printf(", \"active\": %s, \"gil\": %s, \"state\": \"%s\", ",
                (t->flags & SAMPLE_ACTIVE) ? "true" : (t->flags & SAMPLE_UNKNOWN) ? "null" : "false",
@@ -151,7 +189,23 @@ static void print_json(struct session *s, const struct sample *smp)
         }
         printf("]}");
     }
-    printf("\n]}\n");
+    printf("\n]");
+}
+
+static void print_json(const struct strtab *st, const struct dump_proc *p, size_t np, int family,
+                       const struct sample *smp)
+{
+    print_json_proc(st, &p[0], smp);
+    if (family) {
+        printf(",\n\"subprocesses\": [");
+        for (size_t i = 1; i < np; i++) {
+            printf(i > 1 ? ",\n" : "\n");
+            print_json_proc(st, &p[i], smp);
+            printf("}");
+        }
+        printf("]");
+    }
+    printf("}\n");
 }
 
 int cli_dump(int argc, char **argv)
@@ -168,22 +222,29 @@ int cli_dump(int argc, char **argv)
     if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
         return rc;
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
     volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s);
-    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
+    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
         return rc;
     char err[512];
     struct sample smp = { 0 };
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */
     pywalk_keep_failed(s.walk, 1);
-    struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native };
+    struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native, .family = s.family };
     rc = sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
-    } else if (o.json) {
-        print_json(&s, &smp);
     } else {
-        print_text(&s, &smp);
+        struct dump_proc procs[FAMILY_MAX + 1];
+        size_t np = dump_procs(&s, procs, FAMILY_MAX + 1);
+        if (o.json)
+            print_json(s.strings, procs, np, s.family != NULL, &smp);
+        for (size_t i = 0; !o.json && i < np; i++) {
+            if (i)
+                fputc('\n', stdout);
+            print_text(s.strings, &procs[i], &smp);
+        }
     }
     if (rc >= 0) {
         cli_warn_unknown_states(&s);

@@ -27,7 +27,7 @@
 #define WAIT_THREADS 8  /* threads whose waiting lines are shown: those that waited most */
 
 enum {
-    OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_QUIET, OPT_COUNT
+    OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_QUIET, OPT_NO_PRIORITY, OPT_COUNT
 };
 
 static const struct cliopt gil_table[] = {
@@ -45,6 +45,7 @@ static const struct cliopt gil_table[] = {
     [OPT_JSON] = { .name = "json", .short_name = 'j', .help = "one JSON object instead of the table" },
     [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
     [OPT_QUIET] = { .name = "quiet", .short_name = 'q', .help = "no status line" },
+    [OPT_NO_PRIORITY] = CLI_OPT_NO_PRIORITY,
     [OPT_COUNT] = { 0 },
 };
 
@@ -72,7 +73,7 @@ struct gil_opts {
     pid_t pid;
     double rate, duration;
     const char *output;
-    int json, nonblocking, quiet;
+    int json, nonblocking, quiet, no_priority;
     char **command;
 };
 
@@ -86,6 +87,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_OUTPUT: o->output = arg; break;
     case OPT_JSON: o->json = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
+    case OPT_NO_PRIORITY: o->no_priority = 1; break;
     case OPT_QUIET: o->quiet = 1; break;
     default: break;
     }
@@ -357,7 +359,7 @@ int cli_gil(int argc, char **argv)
     /* Shares of states need every state read in every pass. */
     threadinfo_set_precise(s.threads, 1);
     char err[512], build[64];
-    cli_build_desc(&s, build, sizeof build);
+    cli_build_desc(&s.interp, &s.mem, build, sizeof build);
     struct gil_run r = { .s = &s, .stats = gilstats_new((uint64_t)(1e9 / o.rate)) };
     struct fileshort *fs = fileshort_new(s.target.pid, s.strings, 0);
     int code = EXIT_OK;
@@ -368,7 +370,8 @@ int cli_gil(int argc, char **argv)
     struct sampler_stats st = { 0 };
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration, .nonblocking = o.nonblocking,
-                                      .status_line = !o.quiet && isatty(2), .suspend = cli_suspend_flag() };
+                                      .status_line = !o.quiet && isatty(2), .suspend = cli_suspend_flag(),
+                                      .nice = cli_priority(o.no_priority) };
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &r, &st, err, sizeof err);
         if (rc != 0) {
             cli_error("%s", err);
@@ -376,6 +379,8 @@ int cli_gil(int argc, char **argv)
         } else if (r.oom) {
             cli_error("out of memory: the report is cut short");
         }
+        if (rc == 0)
+            cli_warn_priority(&st);
     }
     if (code == EXIT_OK) {
         struct report rep = { .s = &s, .g = r.stats, .st = &st, .o = &o, .build = build, .fs = fs,

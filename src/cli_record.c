@@ -23,7 +23,7 @@
 enum {
     OPT_PID, OPT_OUTPUT, OPT_FORMAT, OPT_RATE, OPT_DURATION, OPT_SUBPROCESSES, OPT_THREADS, OPT_IDLE,
     OPT_GIL, OPT_NATIVE, OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_FUNCTION, OPT_NOLINENO, OPT_QUIET,
-    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_COUNT
+    OPT_HIDEPROGRESS, OPT_CAPTURE, OPT_STATES, OPT_NO_PRIORITY, OPT_COUNT
 };
 
 static const struct cliopt record_table[] = {
@@ -85,6 +85,7 @@ static const struct cliopt record_table[] = {
                          "(idle ones with --idle); every thread's state is then\n"
                          "read in every pass",
                      .brief = "add the thread's state as a leaf frame" },
+    [OPT_NO_PRIORITY] = CLI_OPT_NO_PRIORITY,
     [OPT_COUNT] = { 0 },
 };
 
@@ -109,7 +110,7 @@ struct record_opts {
     const struct output_format *format;
     double rate, duration;
     int format_given;
-    int threads, idle, gil, native, all_frames, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states;
+    int threads, idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames, function, nolineno, quiet, hideprogress, states, no_priority;
     char **command;
 };
 
@@ -192,6 +193,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; break;
     case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
@@ -200,6 +202,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_HIDEPROGRESS: o->hideprogress = 1; break;
     case OPT_STATES: o->states = 1; break;
+    case OPT_NO_PRIORITY: o->no_priority = 1; break;
     default: break;     /* not supported yet: refused after the checks */
     }
     return 0;
@@ -267,18 +270,29 @@ static void make_title(const struct record_opts *o, pid_t pid, char *out, size_t
     }
 }
 static void summary(const char *path, const struct sampler_stats *st, const struct profile *p,
-                    const char *build)
+                    const char *build, double rate)
 {
     double secs = (double)(st->stop_ns - st->start_ns) / 1e9;
     uint64_t all = st->thread_samples + st->errors;
     fprintf(stderr, "gilscope: wrote %s: %" PRIu64 " samples (%" PRIu64 " kept) in %.2f s, "
             "%" PRIu64 " errors (%.2f%%)", path, st->thread_samples, profile_total(p), secs,
             st->errors, all ? 100.0 * (double)st->errors / (double)all : 0.0);
-    if (st->late)
+    /* Passes that took longer than the interval lowered the rate (for
+     * every thread alike): say what it came to. */
+    double got = secs > 0 ? (double)st->passes / secs : 0;
+    if (st->late && got < 0.95 * rate)
+        fprintf(stderr, ", %.1f Hz of %g asked (%" PRIu64 " ticks missed)", got, rate, st->late);
+    else if (st->late)
         fprintf(stderr, ", %" PRIu64 " samples late", st->late);
     if (build[0])
         fprintf(stderr, "; Python is %s", build);
     fputc('\n', stderr);
+}
+
+/* A folded_opts process name: the command of a process of the family CTX. */
+static uint32_t process_command(const void *ctx, pid_t pid)
+{
+    return family_command(ctx, pid);
 }
 
 int cli_record(int argc, char **argv)
@@ -286,12 +300,13 @@ int cli_record(int argc, char **argv)
     struct record_opts o;
     int rc = parse_args(argc, argv, &o);
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
     volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
+    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
         return rc;
     char err[512];
     char build[64];
-    cli_build_desc(&s, build, sizeof build);
+    cli_build_desc(&s.interp, &s.mem, build, sizeof build);
     char defname[320], title[512];
     const char *path = o.output;
     if (!path) {
@@ -300,7 +315,8 @@ int cli_record(int argc, char **argv)
     }
     make_title(&o, s.target.pid, title, sizeof title);
     int code = EXIT_OK;
-    struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno };
+    struct folded_opts fo = { .threads = o.threads, .function = o.function, .nolineno = o.nolineno,
+                              .process = s.family ? process_command : NULL, .process_ctx = s.family };
     struct collect c = { .profile = profile_new(), .opts = &o };
     for (int k = 0; k < TSTATE_COUNT; k++) {
         char name[32];
@@ -337,11 +353,14 @@ int cli_record(int argc, char **argv)
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
                                       .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
-                                      .suspend = cli_suspend_flag(), .native = s.native };
+                                      .suspend = cli_suspend_flag(), .native = s.native, .family = s.family,
+                                      .nice = cli_priority(o.no_priority) };
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)
             cli_error("%s", err);
+        else
+            cli_warn_priority(&st);
         if (c.oom)
             cli_error("out of memory: the profile is cut short");
         struct output_totals totals = { .samples = profile_total(c.profile), .errors = st.errors,
@@ -358,7 +377,7 @@ int cli_record(int argc, char **argv)
             cli_error("cannot write %s: %s", path, strerror(-wrc));
             code = EXIT_ERROR;
         } else if (rc == 0 && !o.quiet) {
-            summary(path, &st, c.profile, build);
+            summary(path, &st, c.profile, build, o.rate);
             cli_warn_unknown_states(&s);
             cli_warn_merge_errors(&s);
         }

@@ -27,7 +27,7 @@
 
 enum {
     OPT_PID, OPT_RATE, OPT_DURATION, OPT_DELAY, OPT_SUBPROCESSES, OPT_IDLE, OPT_GIL, OPT_NATIVE,
-    OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_COUNT
+    OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_FULL_FILENAMES, OPT_NO_PRIORITY, OPT_COUNT
 };
 
 static const struct cliopt top_table[] = {
@@ -46,6 +46,7 @@ static const struct cliopt top_table[] = {
     [OPT_NATIVE_ALL_FRAMES] = CLI_OPT_NATIVE_ALL_FRAMES,
     [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
     [OPT_FULL_FILENAMES] = CLI_OPT_FULL_FILENAMES,
+    [OPT_NO_PRIORITY] = CLI_OPT_NO_PRIORITY,
     [OPT_COUNT] = { 0 },
 };
 
@@ -76,7 +77,7 @@ struct top_opts {
     pid_t pid;
     char **command;
     double rate, duration, delay;
-    int idle, gil, native, all_frames, nonblocking, full_filenames;
+    int idle, gil, native, all_frames, subprocesses, nonblocking, full_filenames, no_priority;
 };
 
 struct top {
@@ -112,9 +113,11 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_IDLE: o->idle = 1; break;
     case OPT_GIL: o->gil = 1; break;
     case OPT_NATIVE: o->native = 1; break;
+    case OPT_SUBPROCESSES: o->subprocesses = 1; break;
     case OPT_NATIVE_ALL_FRAMES: o->all_frames = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
     case OPT_FULL_FILENAMES: o->full_filenames = 1; break;
+    case OPT_NO_PRIORITY: o->no_priority = 1; break;
     default: break;     /* not supported yet: refused after the checks */
     }
     return 0;
@@ -464,8 +467,9 @@ int cli_top(int argc, char **argv)
     struct top_opts o;
     int rc = parse_args(argc, argv, &o);
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
     volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, o.command, o.nonblocking, o.gil, &s);
-    if (!stop || (rc = cli_session_native(&s, o.native, o.all_frames, stop)) != 0)
+    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
         return rc;
     char err[512];
     struct sampler_stats st;
@@ -490,7 +494,8 @@ int cli_top(int argc, char **argv)
         }
         t.screen = scr != NULL;
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native };
+                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native, .family = s.family,
+                                      .nice = cli_priority(o.no_priority) };
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
         /* The terminal comes back before anything is said about how it ended. */
         screen_close(scr, keys_in);
@@ -516,6 +521,7 @@ int cli_top(int argc, char **argv)
             fprintf(stderr, "gilscope: process %d ran a new program (exec)\n", (int)s.target.pid);
         cli_warn_unknown_states(&s);
         cli_warn_merge_errors(&s);
+        cli_warn_priority(&st);
     }
     fileshort_free(t.files);
     toptable_free(t.table);

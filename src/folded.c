@@ -58,9 +58,17 @@ static char *format_stack(const struct profile_stack *s, const struct strtab *st
     if (!buf)
         return NULL;
     buf[0] = '\0';
-    for (int64_t i = o->threads ? -1 : 0; i < (int64_t)s->nframes; i++) {
+    int64_t roots = o->threads ? (o->process ? 2 : 1) : 0;
+    for (int64_t i = -roots; i < (int64_t)s->nframes; i++) {
         size_t n;
-        if (i < 0) {
+        if (i == -2) {
+            n = (size_t)snprintf(part, sizeof part, "process %d", (int)s->pid);
+            uint32_t cmd = o->process(o->process_ctx, s->pid);
+            if (cmd != STRTAB_NONE) {
+                n = put_clean(part, sizeof part, n, ": ");
+                n = put_clean(part, sizeof part, n, strtab_get(st, cmd));
+            }
+        } else if (i < 0) {
             n = (size_t)snprintf(part, sizeof part, "thread (%d)", (int)s->tid);
             const char *name = strtab_get(st, s->thread_name);
             if (*name) {

@@ -83,6 +83,16 @@ static void thread_name(struct chrometrace *ct, const struct tl_thread *th)
 
 static void thread_meta(struct chrometrace *ct, const struct tl_thread *th)
 {
+    /* --subprocesses: a child's group is named for its command (again for
+     * each of its threads: the same name, harmless). */
+    const struct folded_opts *o = ct->info.opts;
+    uint32_t cmd = th->pid != ct->info.pid && o && o->process ? o->process(o->process_ctx, th->pid) : STRTAB_NONE;
+    if (cmd != STRTAB_NONE) {
+        event_open(ct, 'M');
+        fprintf(ct->out, ",\"pid\":%d,\"name\":\"process_name\",\"args\":{\"name\":", (int)th->pid);
+        json_string(ct->out, strtab_get(ct->info.strings, cmd));
+        fputs("}}", ct->out);
+    }
     thread_name(ct, th);
     /* Tracks in the order threads first appeared, each state track under its thread. */
     event_open(ct, 'M');

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +62,31 @@ static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status)
     }
     int r = ptctl_wait(pt, when_ns, exit_status);
     return r == -ESRCH ? -ESRCH : 0;
+}
+
+/* Falling behind evenly: when passes take longer than INTERVAL, ticks
+ * come further apart — every thread still read at each, at one lower rate,
+ * so that shares stay unbiased — rather than bunching up after a slow
+ * pass and dropping whole ticks. PASS_NS is the pass just made; *COST
+ * the pass time as the schedule sees it: it follows a faster pass at once
+ * and a slower one an eighth of the way, so that one slow pass (the first
+ * with --native reads every library's symbols) barely moves it, and passes
+ * that stay slow move it all the way. Returns the time to the next tick. */
+static uint64_t next_step(uint64_t interval, uint64_t pass_ns, uint64_t *cost)
+{
+    *cost = pass_ns < *cost ? pass_ns : *cost + (pass_ns - *cost) / 8;
+    /* A quarter of the step is left to the target and to jitter. */
+    uint64_t need = *cost + *cost / 3;
+    return need > interval ? need : interval;
+}
+
+/* Ticks of the requested schedule (every INTERVAL from START_NS until the
+ * loop stopped) that got no pass: ticks dropped and the effect of a
+ * lowered rate alike. */
+static uint64_t late_ticks(const struct sampler_stats *st, uint64_t start_ns, uint64_t interval)
+{
+    uint64_t due = st->stop_ns > start_ns ? (st->stop_ns - start_ns) / interval : 0;
+    return due > st->passes ? due - st->passes : 0;
 }
 
 /* xorshift: jitter needs no quality, only no correlation with the target. */
@@ -275,6 +302,106 @@ static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e,
     return pt;
 }
 
+/* Append the threads of FROM, with their frames, to S. Returns 0 or -ENOMEM. */
+static int append_sample(struct sample *s, const struct sample *from)
+{
+    for (size_t i = 0; i < from->nthreads; i++) {
+        struct thread_sample t = from->threads[i];
+        const struct frame *f = sample_thread_frames(from, i);
+        t.first = (uint32_t)s->nframes;
+        for (uint32_t k = 0; k < t.nframes; k++)
+            if (sample_push_frame(s, &f[k]) != 0)
+                return -ENOMEM;
+        if (sample_push_thread(s, &t) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Stop following member I of F, letting it go first. */
+static void member_drop(struct family *f, size_t i)
+{
+    struct family_member *m = family_get(f, i);
+    ptctl_detach(m->pt);
+    m->pt = NULL;
+    family_remove(f, i);
+}
+
+/* --subprocesses: drop the members that ran another program (the next
+ * scan finds them again if they still run Python) and look for new ones. */
+static void family_refresh(struct family *f)
+{
+    for (size_t i = family_count(f); i-- > 0;)
+        if (target_poll_exec(&family_get(f, i)->target))
+            member_drop(f, i);
+    if (family_scan(f) == FAMILY_CAPPED)
+        fprintf(stderr, "%sgilscope: more than %d Python subprocesses: only %d are followed\n",
+                isatty(2) ? "\r\033[K" : "", FAMILY_MAX, FAMILY_MAX);
+}
+
+static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen);
+
+/* --subprocesses: read every member of F into S after the target's threads
+ * (SCRATCH: a sample to reuse). A member that cannot be held (gone, not
+ * ours) or that exited is dropped. */
+static void family_pass(struct family *f, const struct sampler_config *cfg, struct sample *s,
+                        struct sample *scratch, struct sampler_stats *stats)
+{
+    for (size_t i = family_count(f); i-- > 0;) {
+        struct family_member *m = family_get(f, i);
+        if (!cfg->nonblocking && !m->pt) {
+            char err[256];
+            int e = 0;
+            if (!(m->pt = attach(m->pid, cfg, &e, err, sizeof err))) {
+                family_remove(f, i);
+                continue;
+            }
+        }
+        struct sampler_stats ms = { .target_stopped = m->stopped_said };
+        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms);
+        m->stopped_said = ms.target_stopped;
+        stats->thread_samples += ms.thread_samples;
+        stats->pause_ns += ms.pause_ns;
+        for (int k = 0; k < PYWALK_ERR_COUNT; k++)
+            stats->errors_by[k] += ms.errors_by[k];
+        if (rc == -ESRCH || rc == -ENOEXEC)
+            member_drop(f, i);
+        else if (append_sample(s, scratch) != 0)
+            stats->errors_by[PYWALK_ERR_NOMEM]++;
+    }
+}
+
+/* Let every member of F go (NULL is fine). */
+static void family_release(struct family *f)
+{
+    for (size_t i = 0; i < family_count(f); i++) {
+        struct family_member *m = family_get(f, i);
+        ptctl_detach(m->pt);
+        m->pt = NULL;
+    }
+}
+
+/* Take nice value NICE for this thread (Linux: PRIO_PROCESS with a thread
+ * id is per thread). Returns the value it had, with *ERR the errno when
+ * NICE could not be taken (then nothing changed). */
+static int nice_take(int nice, int *err)
+{
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int old = getpriority(PRIO_PROCESS, (id_t)self);
+    *err = 0;
+    if (nice != 0 && old > nice && setpriority(PRIO_PROCESS, (id_t)self, nice) != 0)
+        *err = errno;
+    return old;
+}
+
+/* Give back the nice value OLD taken from by nice_take. */
+static void nice_give_back(int nice, int old)
+{
+    if (nice != 0 && old > nice)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), old);
+}
+
 /* One machine-readable line of the loop's statistics on stderr. FIRST_NS is
  * CLOCK_MONOTONIC when the first pass ended, 0 if none did; SPIN_NS the CPU
  * time spent spinning on the clock for waits too short to sleep. */
@@ -289,7 +416,8 @@ static void print_stats(const struct sampler_stats *st, uint64_t first_ns, uint6
             first_ns, st->end_ns, spin_ns, st->stopped, st->asleep, st->woke);
 }
 
-static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns)
+static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns, uint64_t step_ns,
+                        uint64_t interval_ns)
 {
     uint64_t err = st->errors;
     double total = (double)(st->thread_samples + err);
@@ -298,6 +426,8 @@ static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t l
             total > 0 ? 100.0 * (double)err / total : 0.0);
     if (lag_ns > 10000000ull)
         fprintf(stderr, ", behind by %" PRIu64 " ms", (uint64_t)(lag_ns / 1000000u));
+    if (step_ns > interval_ns + interval_ns / 20)
+        fprintf(stderr, ", %.1f Hz (passes take longer than the interval)", 1e9 / (double)step_ns);
     fflush(stderr);
 }
 
@@ -347,24 +477,28 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             return e ? e : -EPERM;
         suspend_arm(cfg->suspend);
     }
-    struct sample s = { 0 };
+    int old_nice = nice_take(cfg->nice, &stats->nice_error);
+    struct sample s = { 0 }, scratch = { 0 };
+    uint64_t next_scan = 0;
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
     uint64_t start = clock_mono_ns(), next_status = start + STATUS_EVERY_NS;
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
     uint64_t base = start;      /* tick 0 of the schedule; moved on after a suspension */
+    uint64_t slot = base;       /* the current tick, before jitter */
+    uint64_t step = interval;   /* between ticks: the interval, or longer while passes take longer */
+    uint64_t cost = 0;          /* a pass's time, smoothed */
     int want_stats = env_on("GILSCOPE_STATS");
     /* The interpreter was found in the program running now: an exec ends
      * what can be read. */
     target_note_image(t);
     stats->start_ns = start;
     for (uint64_t k = 0; !*stop; k++) {
-        /* Tick k is due at base + k·interval, moved by up to ±25%. */
-        uint64_t slot = base + k * interval;
-        uint64_t due = slot - interval / 4 + next_rand(&seed) % (interval / 2 + 1);
-        if (k == 0)
-            due = base;
+        /* Ticks come every STEP, each moved by up to ±25%. */
+        if (k > 0)
+            slot += step;
+        uint64_t due = k == 0 ? slot : slot - step / 4 + next_rand(&seed) % (step / 2 + 1);
         /* The duration ends the recording on time, whatever the rate. */
         uint64_t wake = due < end ? due : end;
         uint64_t now = clock_mono_ns();
@@ -389,6 +523,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         if (pt && cfg->suspend && *cfg->suspend > 0) {
             /* Ctrl-Z: let the target go before stopping, so that it does
              * not stay held while we are; take it again on SIGCONT. */
+            family_release(cfg->family);
             ptctl_detach(pt);
             pt = NULL;
             suspend_disarm(cfg->suspend);
@@ -406,7 +541,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 break;
             }
             suspend_arm(cfg->suspend);
-            base = clock_mono_ns();
+            base = slot = clock_mono_ns();
             k = (uint64_t)-1;   /* the next tick is tick 0 of the new schedule */
             continue;
         }
@@ -415,11 +550,10 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         lag = now > due ? now - due : 0;
         if (lag > stats->max_lag_ns)
             stats->max_lag_ns = lag;
-        if (lag > interval) {
-            /* Fell behind by whole ticks: skip them, and say so. */
-            uint64_t skip = lag / interval;
-            stats->late += skip;
-            k += skip;
+        if (lag > step) {
+            /* Fell behind by whole ticks all the same (the machine is
+             * busy, the target held us up): skip them. */
+            slot += lag / step * step;
         }
         /* Blocking: events between passes (stops, new threads, the exit)
          * were reaped as they came by wait_events, and what came since is
@@ -435,7 +569,13 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 break;
             }
         }
+        if (cfg->family && now >= next_scan) {
+            next_scan = now + SAMPLER_FAMILY_SCAN_NS;
+            family_refresh(cfg->family);
+        }
         int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats);
+        if (cfg->family && rc == 0)
+            family_pass(cfg->family, cfg, &s, &scratch, stats);
         if (rc == -ESRCH || rc == -ENOEXEC) {
             stats->target_exited = rc == -ESRCH;
             stats->target_execd = rc == -ENOEXEC;
@@ -445,15 +585,18 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         stats->end_ns = clock_mono_ns();
         if (!first_ns)
             first_ns = stats->end_ns;
+        step = next_step(interval, stats->end_ns - now, &cost);
         if (s.nthreads && fn(ctx, &s) != 0)
             break;
         if (cfg->status_line && stats->end_ns >= next_status) {
-            draw_status(stats, stats->end_ns, lag);
+            draw_status(stats, stats->end_ns, lag, step, interval);
             next_status = stats->end_ns + STATUS_EVERY_NS;
         }
     }
     stats->stop_ns = clock_mono_ns();
+    stats->late = late_ticks(stats, base, interval);
     int held = pt != NULL;
+    family_release(cfg->family);
     ptctl_detach(pt);
     if (suspend_disarm(held ? cfg->suspend : NULL))
         stop_self();
@@ -465,6 +608,8 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     if (want_stats)
         print_stats(stats, first_ns, spin_ns);
     sample_free(&s);
+    sample_free(&scratch);
+    nice_give_back(cfg->nice, old_nice);
     return 0;
 }
 
@@ -482,6 +627,13 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
         suspend_arm(suspend);
     }
     int rc = one_pass(t, pt, w, ti, cfg->native, s, stats);
+    if (cfg->family && rc == 0) {
+        struct sample scratch = { 0 };
+        family_refresh(cfg->family);
+        family_pass(cfg->family, cfg, s, &scratch, stats);
+        family_release(cfg->family);
+        sample_free(&scratch);
+    }
     int held = pt != NULL;
     ptctl_detach(pt);
     /* Ctrl-Z during the pass: the target is let go, now we stop. */
