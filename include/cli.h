@@ -11,6 +11,7 @@
 
 #include "cliopt.h"
 #include "family.h"
+#include "corefile.h"
 #include "nativemerge.h"
 #include "proc.h"
 #include "pyinterp.h"
@@ -45,6 +46,7 @@ struct session {
     struct pythreads names;     /* Python thread-name lookup */
     struct nativemerge *native; /* --native: C frames merged in, else NULL */
     struct family *family;      /* --subprocesses: the Python descendants, else NULL */
+    struct corefile *core;      /* dump --core: the core read instead of a process, else NULL */
     int mem_open;               /* mem needs closing */
 };
 
@@ -54,6 +56,15 @@ struct session {
  * own (its exit code is in S->target). Close with session_close in every case. */
 int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocking,
                  volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* session_open_core — open S on the core file CORE instead of a process
+ * (EXE: the executable's path when it moved, or NULL), printing the core's
+ * warnings (a mapped file missing or not the one the core was made with)
+ * as "gilscope: warning: …" lines, control characters escaped; find its interpreter and prepare to
+ * walk it, with no process, ptrace or /proc involved (S->target.pid is the
+ * core's pid, marked exited). On failure returns a negative code with a
+ * one-line reason in ERR. Close with session_close in every case. */
+int session_open_core(struct session *s, const char *core, const char *exe, char *err, size_t errlen);
 
 /* cli_start — how a subcommand that reads a target starts once its command
  * line is parsed. *CODE holds what parsing returned: 0 goes on; otherwise

@@ -65,6 +65,19 @@ int elfsym_addr_at(const struct elfsym *e, uint64_t off, uint64_t *addr);
  * none or it is longer than MAX. */
 size_t elfsym_build_id(const struct elfsym *e, uint8_t *out, size_t max);
 
+/* elfsym_image_build_id — the GNU build id of the ELF image IMAGE (LEN
+ * bytes in memory, e.g. the first page of a mapped file as a core keeps
+ * it), from the notes its program headers point to inside the image; at
+ * most MAX bytes into OUT. libelf may convert IMAGE in place (it does not
+ * for this machine's byte order). Returns its length, 0 when the image is
+ * not ELF, has none inside LEN bytes, or it is longer than MAX. */
+size_t elfsym_image_build_id(void *image, size_t len, uint8_t *out, size_t max);
+
+/* elfsym_fd_build_id — the same for the ELF file open as FD (the caller
+ * keeps it open; its offset is not used). 0 when the file is not ELF or
+ * has none. */
+size_t elfsym_fd_build_id(int fd, uint8_t *out, size_t max);
+
 /* elfsym_debuglink — the file name and CRC-32 of .gnu_debuglink, the
  * separate debug file's name as the stripping tool wrote it. NAME gets
  * the name (NUL-terminated, NAMELEN bytes at most). Returns 0, -ENOENT

@@ -12,17 +12,35 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct proc_tasks;
+
+/* Where a target's memory comes from when it is not a live process (a
+ * core file): READ copies LEN bytes at ADDR into BUF, all or nothing (0 or
+ * -EFAULT); TASKS lists the target's thread ids as proc_tasks_list does.
+ * CTX is passed to both. */
+struct proc_mem_source {
+    int (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+    int (*tasks)(void *ctx, struct proc_tasks *out);
+    void *ctx;
+};
+
 /* A handle on a target's memory. Plain struct; fields are read-only to callers. */
 struct proc_mem {
     pid_t pid;          /* target process */
     int mem_fd;         /* /proc/PID/mem, opened lazily when process_vm_readv is refused; -1 if not open */
     int vm_readv_ok;    /* 1 until process_vm_readv fails with ENOSYS/EPERM, then reads use mem_fd */
     uint64_t reads;     /* number of read system calls made (for benchmarks) */
+    struct proc_mem_source src; /* src.read non-NULL: reads go there, not to the process */
 };
 
 /* proc_mem_open — prepare to read PID's memory. Never fails for a live pid
  * (permission problems surface on the first read). Returns 0 or -ESRCH. */
 int proc_mem_open(struct proc_mem *m, pid_t pid);
+
+/* proc_mem_open_source — prepare to read the memory of a target that is
+ * no process (a core file) through SRC; PID is only kept in M->pid. Never
+ * fails. Every reader of M (proc_mem_read, _readv, _tasks) then asks SRC. */
+void proc_mem_open_source(struct proc_mem *m, pid_t pid, const struct proc_mem_source *src);
 
 /* proc_mem_read — copy LEN bytes at remote ADDR into BUF. A short read is an
  * error (-EFAULT). Returns 0, -EFAULT (unmapped / short), -EPERM / -EACCES
@@ -109,6 +127,10 @@ int proc_taskdir_open(pid_t pid);
  * the directory's link count, an fstat(2) without text to format: 2
  * plus the threads. -1 when it cannot be read. */
 long proc_taskdir_count(int fd);
+
+/* proc_mem_tasks — the thread ids of M's target, as proc_tasks_list
+ * (through its source for a target that is no process). */
+int proc_mem_tasks(struct proc_mem *m, struct proc_tasks *out);
 
 /* proc_tasks_free — release OUT; OUT is left empty. */
 void proc_tasks_free(struct proc_tasks *out);

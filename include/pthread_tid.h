@@ -27,7 +27,8 @@ void pthread_tid_init(struct pthread_tid *pt);
  * THREAD_ID in the target of PI (memory through M), 0 when unknown.
  * At first use it discovers the offset: the one where every Python
  * thread's struct pthread (up to 32 of them, from the first interpreter's
- * thread list) holds a distinct tid of the process (/proc/PID/task). A
+ * thread list) holds a distinct tid of the process (proc_mem_tasks: from
+ * /proc/PID/task, or a core's thread list). A
  * scan that finds none is retried at later calls, at most 8 times in all,
  * then lookups return 0 for good. Reads the target; never fails otherwise. */
 pid_t pthread_tid_lookup(struct pthread_tid *pt, struct proc_mem *m, const struct pyinterp *pi,

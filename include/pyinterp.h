@@ -52,6 +52,13 @@ struct pyinterp {
  * negative errno (-ESRCH, -EPERM …). ERR gets a one-line reason. */
 int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *out, char *err, size_t errlen);
 
+/* pyinterp_find_core — the same for a target that is no process (a core
+ * file of process PID): its file mappings MAPS and executable EXE come from
+ * the caller, files are opened at their paths, memory is read through M
+ * (a proc_mem with a source). Errors name "the core of PID N". */
+int pyinterp_find_core(pid_t pid, const struct proc_maps *maps, const char *exe, struct proc_mem *m,
+                       struct pyinterp *out, char *err, size_t errlen);
+
 /* pyinterp_gil_enabled — whether the GIL of PI's main interpreter is in
  * use: 1 on every GIL build, and on a free-threaded build that re-enabled it
  * (PYTHON_GIL=1, or for an extension that needs it); 0 on a free-threaded

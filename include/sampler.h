@@ -97,4 +97,12 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
 int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, const struct sampler_config *cfg,
                  struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
 
+/* sampler_frozen — one pass into S over a target that cannot change and
+ * is no process (a core file: W reads it through a proc_mem with a source,
+ * TI was made with pid 0): nothing to attach to, pause or re-read. Returns
+ * the number of threads read, or -EIO with ERR set when the thread list or
+ * every stack was unreadable. */
+int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct sample *s, struct sampler_stats *stats,
+                   char *err, size_t errlen);
+
 #endif

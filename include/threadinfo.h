@@ -29,8 +29,16 @@ struct threadinfo;      /* opaque */
 typedef int (*threadinfo_names_fn)(void *ctx, const uint64_t *idents, uint32_t *names, size_t n);
 
 /* threadinfo_new — state for PID's threads, names interned in ST.
- * NAMES (may be NULL) supplies Python thread names. NULL when out of memory. */
+ * NAMES (may be NULL) supplies Python thread names. PID 0: a target with
+ * no /proc to read (a core file): no state is read, so every thread that
+ * neither holds the GIL nor is attached to a free-threaded interpreter is
+ * TSTATE_UNKNOWN (not counted by threadinfo_unknown: there is nothing to
+ * fix), and names come from NAMES alone. NULL when out of memory. */
 struct threadinfo *threadinfo_new(pid_t pid, struct strtab *st, threadinfo_names_fn names, void *ctx);
+
+/* threadinfo_os_name — for a target without /proc (PID 0): the OS name
+ * of thread TID is NAME (copied), shown when it has no Python name. */
+void threadinfo_os_name(struct threadinfo *ti, pid_t tid, const char *name);
 
 /* threadinfo_free — close every descriptor, release TI (NULL is fine). */
 void threadinfo_free(struct threadinfo *ti);

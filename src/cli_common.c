@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "sampler.h"
+#include "textesc.h"
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t last_signal;
@@ -115,6 +116,23 @@ void cli_error(const char *fmt, ...)
     fprintf(stderr, "gilscope: %s\n", buf);
 }
 
+/* The readers of S's interpreter, once found: names, the stack walker
+ * (NONBLOCKING as session_open's) and thread facts (of /proc/TI_PID; 0 for
+ * a core, which has none). Returns 0, or -ENOMEM with ERR set. */
+static int session_readers(struct session *s, int nonblocking, pid_t ti_pid, char *err, size_t errlen)
+{
+    s->strings = strtab_new();
+    s->names = (struct pythreads){ .m = &s->mem, .o = &s->interp.off,
+                                   .interp_head_addr = s->interp.interp_head_addr, .st = s->strings };
+    if (!s->strings || !(s->walk = pywalk_new(&s->interp, &s->mem, s->strings, nonblocking)) ||
+        !(s->threads = threadinfo_new(ti_pid, s->strings, pythreads_names, &s->names))) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    threadinfo_watch_gil(s->threads, &s->mem, &s->interp);
+    return 0;
+}
+
 static void say_no_python(pid_t pid, const char *comm)
 {
     cli_error("no Python yet in PID %d (%s) or the processes it started; waiting for one "
@@ -137,16 +155,40 @@ int session_open(struct session *s, pid_t pid, char *const argv[], int nonblocki
     rc = target_find_python(&s->target, &s->mem, &s->interp, stop, say_no_python, err, errlen);
     if (rc != 0)
         return rc;
-    s->strings = strtab_new();
-    s->names = (struct pythreads){ .m = &s->mem, .o = &s->interp.off,
-                                   .interp_head_addr = s->interp.interp_head_addr, .st = s->strings };
-    if (!s->strings || !(s->walk = pywalk_new(&s->interp, &s->mem, s->strings, nonblocking)) ||
-        !(s->threads = threadinfo_new(s->target.pid, s->strings, pythreads_names, &s->names))) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
+    return session_readers(s, nonblocking, s->target.pid, err, errlen);
+}
+
+int session_open_core(struct session *s, const char *core, const char *exe, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (!(s->core = corefile_open(core, exe, err, errlen)))
+        return -EINVAL;
+    /* They name the core's files: its data, escaped as such. */
+    for (size_t i = 0; corefile_warning(s->core, i); i++) {
+        char safe[1024];
+        textesc_copy(safe, sizeof safe, 0, corefile_warning(s->core, i));
+        cli_error("warning: %s", safe);
     }
-    threadinfo_watch_gil(s->threads, &s->mem, &s->interp);
-    return 0;
+    /* The process is long gone (or another one has its pid): nothing is
+     * read of it, and nothing is waited for. */
+    s->target.pid = corefile_pid(s->core);
+    s->target.exited = 1;
+    s->target.wait_status = -1;
+    struct proc_mem_source src = corefile_source(s->core);
+    proc_mem_open_source(&s->mem, s->target.pid, &src);
+    s->mem_open = 1;
+    struct proc_maps maps;
+    int rc = corefile_maps(s->core, &maps);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    rc = pyinterp_find_core(s->target.pid, &maps, corefile_exe(s->core), &s->mem, &s->interp, err, errlen);
+    proc_maps_free(&maps);
+    /* Its threads are all stopped: read as in blocking mode. */
+    if (rc == 0 && (rc = session_readers(s, 0, 0, err, errlen)) == 0)
+        threadinfo_os_name(s->threads, s->target.pid, corefile_comm(s->core));
+    return rc;
 }
 
 void session_close(struct session *s)
@@ -160,6 +202,8 @@ void session_close(struct session *s)
     strtab_free(s->strings);
     if (s->mem_open)
         proc_mem_close(&s->mem);
+    corefile_close(s->core);
+    s->core = NULL;
     s->threads = NULL;
     s->walk = NULL;
     s->strings = NULL;

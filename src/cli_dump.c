@@ -1,4 +1,5 @@
-/* cli_dump — `gilscope dump -p PID [--json]`: every thread's stack, once. */
+/* cli_dump — `gilscope dump -p PID [--json]`: every thread's stack, once;
+ * `gilscope dump --core CORE`: the same from a core file. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include "textesc.h"
 
 enum {
-    OPT_PID, OPT_CORE, OPT_FULL_FILENAMES, OPT_LOCALS, OPT_JSON, OPT_SUBPROCESSES, OPT_NATIVE,
+    OPT_PID, OPT_CORE, OPT_EXECUTABLE, OPT_FULL_FILENAMES, OPT_LOCALS, OPT_JSON, OPT_SUBPROCESSES, OPT_NATIVE,
     OPT_NATIVE_ALL_FRAMES, OPT_NONBLOCKING, OPT_COUNT
 };
 
@@ -21,8 +22,13 @@ static const struct cliopt dump_table[] = {
                    .short_name = 'c',
                    .arg = CLIOPT_FILE,
                    .value_name = "CORE",
-                   .help = "read a core dump instead of a process",
-                   .unsupported = "gilscope reads live processes only" },
+                   .help = "read a core file instead of a process (the binaries it\n"
+                           "was made with must be where the core says)",
+                   .brief = "read a core file instead of a process" },
+    [OPT_EXECUTABLE] = { .name = "executable",
+                         .arg = CLIOPT_FILE,
+                         .value_name = "PYTHON",
+                         .help = "with --core: the program's path, if it moved" },
     [OPT_FULL_FILENAMES] = { .name = "full-filenames",
                              .help = "(accepted for symmetry; dump always shows full paths)",
                              .brief = "accepted for symmetry" },
@@ -44,17 +50,20 @@ const struct cliopt_cmd cli_dump_cmd = {
     .name = "dump",
     .brief = "print every thread's current stack once",
     .usage = "usage: gilscope dump -p PID [options]\n"
+             "       gilscope dump --core CORE [--executable PYTHON] [options]\n"
              "\n"
-             "Print every thread of a running Python process with its stack, leaf first.\n"
+             "Print every thread of a running Python process, or of a core file of one,\n"
+             "with its stack, leaf first.\n"
              "\n",
-    .examples = "gilscope dump -p PID [--json]",
+    .examples = "gilscope dump -p PID [--json]\ngilscope dump --core CORE [--json]",
     .opts = dump_table,
     .run = cli_dump,
 };
 
 struct dump_opts {
     pid_t pid;
-    int core, json, native, all_frames, subprocesses, nonblocking;
+    const char *core, *executable;
+    int json, native, all_frames, subprocesses, nonblocking;
 };
 
 static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
@@ -62,7 +71,8 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     struct dump_opts *o = ctx;
     switch (opt - dump_table) {
     case OPT_PID: return cli_opt_pid(arg, &o->pid);
-    case OPT_CORE: o->core = 1; break;
+    case OPT_CORE: o->core = arg; break;
+    case OPT_EXECUTABLE: o->executable = arg; break;
     case OPT_JSON: o->json = 1; break;
     case OPT_NATIVE: o->native = 1; break;
     case OPT_SUBPROCESSES: o->subprocesses = 1; break;
@@ -215,24 +225,43 @@ int cli_dump(int argc, char **argv)
     int rc = cliopt_parse(&cli_dump_cmd, argc, argv, on_option, &o, &res);
     if (rc)
         return rc == CLIOPT_HELP ? EXIT_OK : rc;
-    if (res.next < argc || (o.pid == 0 && !o.core)) {
-        cli_error(res.next < argc ? "unexpected argument '%s'" : "dump needs -p PID", argv[res.next]);
+    if (res.next < argc || (o.pid == 0) == !o.core || (o.executable && !o.core)) {
+        cli_error(res.next < argc ? "unexpected argument '%s'"
+                  : o.pid && o.core ? "give either -p PID or --core CORE, not both"
+                  : o.executable && !o.core ? "--executable goes with --core"
+                                            : "dump needs -p PID or --core CORE",
+                  argv[res.next]);
         return EXIT_USAGE;
     }
     if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
         return rc;
-    struct session s;
+    if (o.core && (o.native || o.subprocesses)) {
+        cli_error("%s is not supported yet with --core (a core holds one process, and native frames are "
+                  "read from live processes only)", o.native ? "--native" : "--subprocesses");
+        return EXIT_ERROR;
+    }
     struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
-    volatile sig_atomic_t *stop = cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s);
-    if (!stop || (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0)
-        return rc;
     char err[512];
+    struct session s;
+    volatile sig_atomic_t *stop = NULL;
+    if (o.core && session_open_core(&s, o.core, o.executable, err, sizeof err) != 0) {
+        char safe[1024];    /* it may name the core's files: its data */
+        textesc_copy(safe, sizeof safe, 0, err);
+        cli_error("%s", safe);
+        session_close(&s);
+        return EXIT_ERROR;
+    }
+    if (!o.core && (!(stop = cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s)) ||
+                    (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0))
+        return rc;
     struct sample smp = { 0 };
     struct sampler_stats stats;
     /* A look at every thread: one whose stack cannot be read is shown, with why. */
     pywalk_keep_failed(s.walk, 1);
-    struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native, .family = s.family };
-    rc = sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
+    struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native,
+                                  .family = s.family };
+    rc = o.core ? sampler_frozen(s.walk, s.threads, &smp, &stats, err, sizeof err)
+                : sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
     } else {

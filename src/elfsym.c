@@ -239,32 +239,86 @@ int elfsym_addr_at(const struct elfsym *e, uint64_t off, uint64_t *addr)
     return -ENOENT;
 }
 
+/* The GNU build id among the notes of DATA, at most MAX bytes into OUT.
+ * Returns its length; 0 when there is none, or it is longer than MAX. */
+static size_t note_build_id(const Elf_Data *data, uint8_t *out, size_t max)
+{
+    GElf_Nhdr nh;
+    size_t off = 0, name_off, desc_off, next;
+    while ((next = gelf_getnote((Elf_Data *)data, off, &nh, &name_off, &desc_off)) > 0) {
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            memcmp((const char *)data->d_buf + name_off, "GNU", 4) == 0) {
+            if (nh.n_descsz == 0 || nh.n_descsz > max)
+                return 0;
+            memcpy(out, (const char *)data->d_buf + desc_off, nh.n_descsz);
+            return nh.n_descsz;
+        }
+        off = next;
+    }
+    return 0;
+}
+
 size_t elfsym_build_id(const struct elfsym *e, uint8_t *out, size_t max)
 {
     GElf_Shdr sh;
     Elf_Scn *scn = NULL;
+    size_t n = 0;
     /* Every SHT_NOTE section, not only the one with the usual name: the
      * note's type says what it is. */
-    while ((scn = elf_nextscn(e->elf, scn)) != NULL) {
+    while (n == 0 && (scn = elf_nextscn(e->elf, scn)) != NULL) {
         if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
             continue;
         Elf_Data *data = elf_getdata(scn, NULL);
-        if (!data)
-            continue;
-        GElf_Nhdr nh;
-        size_t off = 0, name_off, desc_off, next;
-        while ((next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                memcmp((const char *)data->d_buf + name_off, "GNU", 4) == 0) {
-                if (nh.n_descsz == 0 || nh.n_descsz > max)
-                    return 0;
-                memcpy(out, (const char *)data->d_buf + desc_off, nh.n_descsz);
-                return nh.n_descsz;
-            }
-            off = next;
-        }
+        if (data)
+            n = note_build_id(data, out, max);
     }
-    return 0;
+    return n;
+}
+
+/* The GNU build id from ELF's PT_NOTE segments, which lie in the first
+ * page of a file as it is mapped: what a core keeps of it. A segment that
+ * the image does not hold whole is skipped (libelf checks the bounds). */
+static size_t phdr_build_id(Elf *elf, uint8_t *out, size_t max)
+{
+    size_t nph = phdr_count(elf), n = 0;
+    GElf_Ehdr eh;
+    if (!gelf_getehdr(elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64)
+        return 0;
+    for (size_t i = 0; i < nph && n == 0; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph))
+            break;
+        if (ph.p_type != PT_NOTE || ph.p_filesz == 0)
+            continue;
+        /* Notes aligned to 8 (GNU properties) have their own layout type. */
+        Elf_Data *data = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+                                              ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+        if (data)
+            n = note_build_id(data, out, max);
+    }
+    return n;
+}
+
+size_t elfsym_image_build_id(void *image, size_t len, uint8_t *out, size_t max)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return 0;
+    Elf *elf = elf_memory(image, len);
+    size_t n = elf && elf_kind(elf) == ELF_K_ELF ? phdr_build_id(elf, out, max) : 0;
+    if (elf)
+        elf_end(elf);
+    return n;
+}
+
+size_t elfsym_fd_build_id(int fd, uint8_t *out, size_t max)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return 0;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    size_t n = elf && elf_kind(elf) == ELF_K_ELF ? phdr_build_id(elf, out, max) : 0;
+    if (elf)
+        elf_end(elf);
+    return n;
 }
 
 int elfsym_debuglink(const struct elfsym *e, char *name, size_t namelen, uint32_t *crc)

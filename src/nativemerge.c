@@ -6,8 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashtab.h"
 #include "nativesym.h"
 #include "nativeunwind.h"
+
+/* Interned ids of a native frame's name and file, by their pointers:
+ * nativesym hands out each distinct string at one address for its whole
+ * life (and the other names are static), so the same pointers are the
+ * same strings, and a frame seen before costs a probe here instead of
+ * hashing its name and its (long) source path in every sample. */
+#define NAME_CACHE 1024     /* entries, a power of two; direct-mapped */
+
+struct name_ids {
+    const char *name, *file;    /* NULL: empty slot */
+    uint32_t name_id, file_id;
+};
 
 struct nativemerge {
     pid_t pid;
@@ -19,6 +32,7 @@ struct nativemerge {
     uint64_t ips[NATIVEUNWIND_MAX_DEPTH];
     struct nativesym_info info[NATIVEUNWIND_MAX_DEPTH];
     struct sample out;          /* the merged pass, swapped with the caller's */
+    struct name_ids names[NAME_CACHE];  /* ids in st of the names and files pushed */
 };
 
 static const char *const error_names[NATIVEMERGE_ERR_COUNT] = {
@@ -83,7 +97,10 @@ static int is_eval(const struct nativemerge_rules *r, const char *name)
     return name && strncmp(name, r->eval_name, n) == 0 && (name[n] == '\0' || name[n] == '.');
 }
 
-static int push_native(struct strtab *st, struct sample *out, const struct nativesym_info *in)
+/* IN pushed onto OUT as a frame, its strings interned in ST through
+ * NAMES (NAME_CACHE entries for ST; NULL: none). */
+static int push_native(struct strtab *st, struct name_ids *names, struct sample *out,
+                       const struct nativesym_info *in)
 {
     /* Code of no file is named for its mapping: "[anonymous]", "[vdso]". */
     int anon = (in->flags & NATIVESYM_ANON) != 0;
@@ -91,11 +108,22 @@ static int push_native(struct strtab *st, struct sample *out, const struct nativ
                        : anon ? (in->library && in->library[0] == '[' ? in->library : "[anonymous]")
                               : "[unknown]";
     const char *file = in->file ? in->file : in->library && !anon ? in->library : "";
-    struct frame f = { .name = strtab_intern(st, name, strlen(name)),
-                       .file = strtab_intern(st, file, strlen(file)),
-                       .line = in->file ? in->line : 0, .kind = FRAME_NATIVE };
+    struct frame f = { .line = in->file ? in->line : 0, .kind = FRAME_NATIVE };
+    struct name_ids *c = NULL;
+    if (names) {
+        c = &names[hashtab_mix64(hashtab_key64((uintptr_t)name), (uintptr_t)file) & (NAME_CACHE - 1)];
+        if (c->name == name && c->file == file) {
+            f.name = c->name_id;
+            f.file = c->file_id;
+            return sample_push_frame(out, &f);
+        }
+    }
+    f.name = strtab_intern(st, name, strlen(name));
+    f.file = strtab_intern(st, file, strlen(file));
     if (f.name == STRTAB_NONE || f.file == STRTAB_NONE)
         return -ENOMEM;
+    if (c)
+        *c = (struct name_ids){ name, file, f.name, f.file };
     return sample_push_frame(out, &f);
 }
 
@@ -136,8 +164,10 @@ static int push_error(struct strtab *st, struct sample *out, int why, const stru
     return why;
 }
 
-int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, const struct frame *py, size_t npy,
-                      const struct nativesym_info *nat, size_t nnat, struct sample *out)
+/* nativemerge_stack, NAMES as for push_native. */
+static int merge_stack(const struct nativemerge_rules *r, struct strtab *st, struct name_ids *names,
+                       const struct frame *py, size_t npy, const struct nativesym_info *nat, size_t nnat,
+                       struct sample *out)
 {
     if (!nat)
         return push_error(st, out, NATIVEMERGE_ERR_REGS, py, npy);
@@ -165,12 +195,18 @@ int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, cons
                    strcmp(in->library, interp) == 0) {
             continue;   /* the interpreter's plumbing between two Python frames */
         } else {
-            rc = push_native(st, out, in);
+            rc = push_native(st, names, out, in);
         }
         if (rc)
             return rc;
     }
     return 0;
+}
+
+int nativemerge_stack(const struct nativemerge_rules *r, struct strtab *st, const struct frame *py, size_t npy,
+                      const struct nativesym_info *nat, size_t nnat, struct sample *out)
+{
+    return merge_stack(r, st, NULL, py, npy, nat, nnat, out);
 }
 
 /* Merge thread T (Python frames PY, NPY of them) into nm->out. */
@@ -182,8 +218,8 @@ static int merge_thread(struct nativemerge *nm, const struct thread_sample *t, c
     for (int i = 0; i < n; i++)
         if (nativesym_lookup(nm->sym, nm->ips[i], &nm->info[i]) != 0)
             nm->info[i] = (struct nativesym_info){ .library = "[anonymous]", .flags = NATIVESYM_ANON };
-    int rc = nativemerge_stack(&nm->rules, nm->st, py, npy, n < 0 ? NULL : nm->info, n < 0 ? 0 : (size_t)n,
-                               &nm->out);
+    int rc = merge_stack(&nm->rules, nm->st, nm->names, py, npy, n < 0 ? NULL : nm->info, n < 0 ? 0 : (size_t)n,
+                         &nm->out);
     if (rc < 0)
         return rc;
     nm->errors[rc]++;

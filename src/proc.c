@@ -103,6 +103,7 @@ int proc_mem_open(struct proc_mem *m, pid_t pid)
     m->mem_fd = -1;
     m->vm_readv_ok = 1;
     m->reads = 0;
+    m->src = (struct proc_mem_source){ 0 };
     if (pid <= 0)
         return -ESRCH;
     /* EPERM still means the process exists; permission problems are
@@ -110,6 +111,15 @@ int proc_mem_open(struct proc_mem *m, pid_t pid)
     if (kill(pid, 0) < 0 && errno == ESRCH)
         return -ESRCH;
     return 0;
+}
+
+void proc_mem_open_source(struct proc_mem *m, pid_t pid, const struct proc_mem_source *src)
+{
+    m->pid = pid;
+    m->mem_fd = -1;
+    m->vm_readv_ok = 0;
+    m->reads = 0;
+    m->src = *src;
 }
 
 void proc_mem_close(struct proc_mem *m)
@@ -206,6 +216,15 @@ int proc_mem_readv(struct proc_mem *m, const struct proc_iov *iov, size_t n)
 {
     if (n == 0)
         return 0;
+    if (m->src.read) {
+        for (size_t i = 0; i < n; i++) {
+            m->reads++;
+            int r = m->src.read(m->src.ctx, iov[i].addr, iov[i].buf, iov[i].len);
+            if (r != 0)
+                return r;
+        }
+        return 0;
+    }
     if (m->vm_readv_ok) {
         int r = readv_vm(m, iov, n);
         if (r != -ENOSYS && r != -EPERM)
@@ -865,6 +884,11 @@ done:
     out->tid = v;
     out->n = n;
     return 0;
+}
+
+int proc_mem_tasks(struct proc_mem *m, struct proc_tasks *out)
+{
+    return m->src.tasks ? m->src.tasks(m->src.ctx, out) : proc_tasks_list(m->pid, out);
 }
 
 void proc_tasks_free(struct proc_tasks *out)

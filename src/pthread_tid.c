@@ -52,7 +52,7 @@ static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, cons
             ids[n++] = id;
     }
     struct proc_tasks tasks = { 0 };
-    if (n == 0 || proc_tasks_list(pi->pid, &tasks) != 0)
+    if (n == 0 || proc_mem_tasks(m, &tasks) != 0)
         return;
     int32_t (*words)[PTHREAD_SCAN_WORDS] = calloc(n, sizeof *words);
     size_t have = 0;

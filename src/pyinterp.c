@@ -189,14 +189,24 @@ static int scan_version_string(struct proc_mem *m, const struct elfsym *e, uint6
 struct candidate {
     char path[PATH_MAX];    /* as mapped in the target */
     uint64_t bias;          /* load bias */
-    struct elfsym *elf;     /* opened through /proc/PID/root */
+    struct elfsym *elf;     /* opened through /proc/PID/root, or at PATH (a core) */
 };
 
-static int open_candidate(pid_t pid, const struct proc_maps *maps, const char *path,
+/* The target as pyinterp_find and pyinterp_find_core see it. */
+struct where {
+    char who[48];           /* how messages name it: "PID 12", "the core of PID 12" */
+    pid_t root;             /* a live process: its files are opened through
+                               /proc/ROOT/root, its executable is /proc/ROOT/exe;
+                               0 for a core: files are opened at their paths */
+    const char *exe;        /* a core's executable (root 0) */
+};
+
+static int open_candidate(const struct where *w, const struct proc_maps *maps, const char *path,
                           struct candidate *c, char *err, size_t errlen)
 {
     char full[PATH_MAX + 32];
-    if (proc_root_path(pid, path, full, sizeof full) != 0)
+    if (w->root > 0 ? proc_root_path(w->root, path, full, sizeof full) != 0
+                    : snprintf(full, sizeof full, "%s", path) >= (int)sizeof full)
         return -ENAMETOOLONG;
     c->elf = elfsym_open(full, err, errlen);
     if (!c->elf)
@@ -214,7 +224,7 @@ static int open_candidate(pid_t pid, const struct proc_maps *maps, const char *p
     return -ENOENT;
 }
 
-static int find_candidate(pid_t pid, const struct proc_maps *maps, struct candidate *c,
+static int find_candidate(const struct where *w, const struct proc_maps *maps, struct candidate *c,
                           char *err, size_t errlen)
 {
     /* A libpython, if mapped, holds the interpreter; otherwise the executable. */
@@ -223,16 +233,17 @@ static int find_candidate(pid_t pid, const struct proc_maps *maps, struct candid
         int ma, mi;
         if (strncmp(b, "libpython", 9) == 0 && strstr(b, ".so") &&
             pyinterp_parse_lib_name(b, &ma, &mi) == 0 &&
-            open_candidate(pid, maps, maps->v[i].path, c, err, errlen) == 0)
+            open_candidate(w, maps, maps->v[i].path, c, err, errlen) == 0)
             return 0;
     }
     char exe[PATH_MAX];
-    if (proc_exe_path(pid, exe, sizeof exe) != 0) {
-        snprintf(err, errlen, "cannot read the executable of PID %d", (int)pid);
+    if (w->root > 0 ? proc_exe_path(w->root, exe, sizeof exe) != 0
+                    : snprintf(exe, sizeof exe, "%s", w->exe) >= (int)sizeof exe) {
+        snprintf(err, errlen, "cannot read the executable of %s", w->who);
         return -EACCES;
     }
-    if (open_candidate(pid, maps, exe, c, err, errlen) != 0) {
-        snprintf(err, errlen, "PID %d (%s) is not a Python process", (int)pid, exe);
+    if (open_candidate(w, maps, exe, c, err, errlen) != 0) {
+        snprintf(err, errlen, "%s (%s) is not a Python process", w->who, exe);
         return PYINTERP_ENOTPYTHON;
     }
     return 0;
@@ -375,29 +386,13 @@ static void locate_gil(struct pyinterp *pi, const struct elfsym *elf, uint64_t b
         pi->gil_lock_ptr = addr + bias;
 }
 
-int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err, size_t errlen)
+/* Find the interpreter of the target W with the mappings MAPS, its memory
+ * read through M, into PI (zeroed, its pid set). As pyinterp_find. */
+static int find_in(const struct where *w, const struct proc_maps *maps, struct proc_mem *m, struct pyinterp *pi,
+                   char *err, size_t errlen)
 {
-    memset(pi, 0, sizeof *pi);
-    pi->pid = pid;
-    struct proc_maps maps = { 0 };
-    /* A process whose main thread has exited is read through a live thread. */
-    pid_t io = proc_live_tid(pid);
-    int rc = proc_maps_read(io, &maps);
-    if (rc == -ESRCH || rc == -ENOENT) {
-        snprintf(err, errlen, "no process with PID %d", (int)pid);
-        return -ESRCH;
-    }
-    if (rc == -EACCES || rc == -EPERM) {
-        explain_denied(pid, err, errlen);
-        return rc;
-    }
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot read the memory map of PID %d: %s", (int)pid, strerror(-rc));
-        return rc;
-    }
     struct candidate c = { 0 };
-    rc = find_candidate(io, &maps, &c, err, errlen);
-    proc_maps_free(&maps);
+    int rc = find_candidate(w, maps, &c, err, errlen);
     if (rc != 0)
         return rc;
 
@@ -418,8 +413,8 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     if (has_debug < 0) {
         uint64_t a2;
         int looks = runtime || elfsym_lookup(c.elf, "Py_Initialize", &a2, NULL) == 0;
-        snprintf(err, errlen, looks ? "PID %d: cannot tell which Python version %s is"
-                                    : "PID %d (%s) is not a Python process", (int)pid, c.path);
+        snprintf(err, errlen, looks ? "%s: cannot tell which Python version %s is"
+                                    : "%s (%s) is not a Python process", w->who, c.path);
         rc = looks ? PYINTERP_EVERSION : PYINTERP_ENOTPYTHON;
         goto out;
     }
@@ -453,7 +448,7 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     uint64_t head = 0;
     if (pi->interp_head_addr) {
         if (pyobj_read_word(m, pi->interp_head_addr, &head) != 0) {
-            snprintf(err, errlen, "cannot read the memory of PID %d", (int)pid);
+            snprintf(err, errlen, "cannot read the memory of %s", w->who);
             rc = -EFAULT;
             goto out;
         }
@@ -471,13 +466,49 @@ int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err,
     if (rc == 0)
         locate_gil(pi, c.elf, c.bias);
     if (rc == PYINTERP_ENOTREADY)
-        snprintf(err, errlen, "PID %d: Python %s has not started its interpreter yet", (int)pid, pi->version);
+        snprintf(err, errlen, "%s: Python %s has not started its interpreter yet", w->who, pi->version);
     else if (rc != 0)
-        snprintf(err, errlen, "PID %d: Python %s interpreter state is not readable", (int)pid, pi->version);
+        snprintf(err, errlen, "%s: Python %s interpreter state is not readable", w->who, pi->version);
 out:
     free(block);
     elfsym_close(c.elf);
     return rc;
+}
+
+int pyinterp_find(pid_t pid, struct proc_mem *m, struct pyinterp *pi, char *err, size_t errlen)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->pid = pid;
+    struct proc_maps maps = { 0 };
+    /* A process whose main thread has exited is read through a live thread. */
+    struct where w = { .root = proc_live_tid(pid) };
+    snprintf(w.who, sizeof w.who, "PID %d", (int)pid);
+    int rc = proc_maps_read(w.root, &maps);
+    if (rc == -ESRCH || rc == -ENOENT) {
+        snprintf(err, errlen, "no process with PID %d", (int)pid);
+        return -ESRCH;
+    }
+    if (rc == -EACCES || rc == -EPERM) {
+        explain_denied(pid, err, errlen);
+        return rc;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot read the memory map of PID %d: %s", (int)pid, strerror(-rc));
+        return rc;
+    }
+    rc = find_in(&w, &maps, m, pi, err, errlen);
+    proc_maps_free(&maps);
+    return rc;
+}
+
+int pyinterp_find_core(pid_t pid, const struct proc_maps *maps, const char *exe, struct proc_mem *m,
+                       struct pyinterp *pi, char *err, size_t errlen)
+{
+    memset(pi, 0, sizeof *pi);
+    pi->pid = pid;
+    struct where w = { .root = 0, .exe = exe };
+    snprintf(w.who, sizeof w.who, "the core of PID %d", (int)pid);
+    return find_in(&w, maps, m, pi, err, errlen);
 }
 
 int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m)

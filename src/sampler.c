@@ -613,6 +613,20 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     return 0;
 }
 
+/* What a single pass (sampler_once, sampler_frozen) returns once STATS
+ * are summed: the threads read into S, or -EIO with ERR set when none
+ * could be and some failed. */
+static int once_result(struct sampler_stats *stats, const struct sample *s, char *err, size_t errlen)
+{
+    stats->errors = sum_errors(stats);
+    if (stats->passes && s->nthreads == 0 && stats->errors) {
+        snprintf(err, errlen, "could not read any thread's stack (%s)", pywalk_error_name(
+                     stats->errors_by[PYWALK_ERR_THREADS] ? PYWALK_ERR_THREADS : PYWALK_ERR_READ));
+        return -EIO;
+    }
+    return (int)s->nthreads;
+}
+
 int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, const struct sampler_config *cfg,
                  struct sample *s, struct sampler_stats *stats, char *err, size_t errlen)
 {
@@ -639,15 +653,27 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
     /* Ctrl-Z during the pass: the target is let go, now we stop. */
     if (suspend_disarm(held ? suspend : NULL))
         stop_self();
-    stats->errors = sum_errors(stats);
     if (rc == -ESRCH) {
         snprintf(err, errlen, "PID %d exited", (int)t->pid);
         return -ESRCH;
     }
-    if (stats->passes && s->nthreads == 0 && stats->errors) {
-        snprintf(err, errlen, "could not read any thread's stack (%s)", pywalk_error_name(
-                     stats->errors_by[PYWALK_ERR_THREADS] ? PYWALK_ERR_THREADS : PYWALK_ERR_READ));
-        return -EIO;
+    return once_result(stats, s, err, errlen);
+}
+
+int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct sample *s, struct sampler_stats *stats,
+                   char *err, size_t errlen)
+{
+    memset(stats, 0, sizeof *stats);
+    sample_clear(s);
+    s->time_ns = clock_mono_ns();
+    int n = pywalk_sample(w, s, stats->errors_by);
+    stats->passes = 1;
+    if (n < 0) {
+        stats->errors_by[-n]++;
+        sample_clear(s);
+    } else {
+        threadinfo_after(ti, s, 0);
+        stats->thread_samples = (uint64_t)n;
     }
-    return (int)s->nthreads;
+    return once_result(stats, s, err, errlen);
 }

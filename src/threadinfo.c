@@ -93,6 +93,15 @@ void threadinfo_free(struct threadinfo *ti)
     free(ti);
 }
 
+static struct tinfo *find(struct threadinfo *ti, pid_t tid, int add);
+
+void threadinfo_os_name(struct threadinfo *ti, pid_t tid, const char *name)
+{
+    struct tinfo *t = find(ti, tid, 1);
+    if (t)
+        t->os_name = strtab_intern(ti->st, name, strlen(name));
+}
+
 void threadinfo_set_precise(struct threadinfo *ti, int precise)
 {
     ti->precise = precise;
@@ -377,13 +386,13 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         if (!t)
             continue;
         uint64_t fp = 0;
-        if (!paused && state_due(t, ti->precise, s, i, now, &fp)) {
+        if (!paused && ti->pid > 0 && state_due(t, ti->precise, s, i, now, &fp)) {
             read_state(ti, t, 0);
             t->state_ns = now;
             t->state_fp = fp;
             t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
         }
-        if (t->os_name == STRTAB_NONE)
+        if (t->os_name == STRTAB_NONE && ti->pid > 0)
             read_stat(ti, t);   /* for the OS name, once */
         if (!t->name_tried)
             need_names = 2;
@@ -411,8 +420,9 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
             ts->flags |= SAMPLE_ACTIVE;
         else if (!t || t->state == 0) {
             ts->flags |= SAMPLE_UNKNOWN;
-            /* A thread state without an OS thread yet (starting) has no state to read. */
-            ti->unknown += ts->tid > 0;
+            /* A thread state without an OS thread yet (starting) has no
+             * state to read, nor has a target without /proc. */
+            ti->unknown += ts->tid > 0 && ti->pid > 0;
         }
         if (t && t->py_name != STRTAB_NONE)
             ts->name = t->py_name;
