@@ -4,11 +4,11 @@
  *
  * Sample types samples/count and wall/nanoseconds (count × period); one
  * Function per (name, file, first line), one Location per (function, line);
- * each Sample carries the labels thread_name, thread_id and state, so the
+ * each Sample carries the labels pid, thread_id, thread_name and state, so the
  * writer aggregates the samples itself (the profile `end` is given has no
  * thread states): a private struct profile keyed by frames as shown (display
- * file names, the line --function / --nolineno choose) with the thread state
- * in the stack's flags. The message is built at the end and packed straight
+ * file names, the line --function / --nolineno choose, the roots --threads
+ * adds) with the thread state in the stack's flags. The message is built at the end and packed straight
  * into zlib's gzip stream. */
 #include "output.h"
 
@@ -178,28 +178,43 @@ static int shown_frame(struct pprof *pp, const struct frame *f, struct frame *ou
     return f->kind == FRAME_MARKER ? 0 : shown_file(pp, f->file, &out->file);
 }
 
+/* Put in OUT the frame shown for a marker named HEAD, or "HEAD: NAME"
+ * (NAME the strtab string NAME_ID, left out when empty or STRTAB_NONE). */
+static int root_frame(struct pprof *pp, const char *head, uint32_t name_id, struct frame *out)
+{
+    char name[1100];
+    const char *s = name_id == STRTAB_NONE ? "" : strtab_get(pp->info.strings, name_id);
+    int n = snprintf(name, sizeof name, *s ? "%s: %.1023s" : "%s", head, s);
+    *out = (struct frame){ .name = strtab_intern(pp->info.strings, name, (size_t)n), .file = pp->empty };
+    return out->name == STRTAB_NONE ? -ENOMEM : 0;
+}
+
 static int pprof_sample(void *state, const struct sample *s, size_t i)
 {
     struct pprof *pp = state;
+    const struct folded_opts *o = pp->info.opts;
     const struct thread_sample *t = &s->threads[i];
     const struct frame *frames = sample_thread_frames(s, i);
-    int root = pp->info.opts->threads;
+    /* --threads: the roots the folded output has, "thread (TID): NAME"
+     * and, recording subprocesses, "process PID: COMMAND" above it. */
+    uint32_t roots = o->threads ? (o->process ? 2 : 1) : 0;
+    char head[48];
     int rc = pp->error;
     if (rc == 0)
-        rc = reserve(&pp->scratch, &pp->cap_scratch, (size_t)t->nframes + 1, sizeof *pp->scratch);
+        rc = reserve(&pp->scratch, &pp->cap_scratch, (size_t)t->nframes + roots, sizeof *pp->scratch);
     for (uint32_t k = 0; rc == 0 && k < t->nframes; k++)
         rc = shown_frame(pp, &frames[k], &pp->scratch[k]);
-    if (rc == 0 && root) {
-        /* --threads: the root frame the folded output has, "thread (TID): NAME". */
-        char name[1100];
-        const char *tname = strtab_get(pp->info.strings, t->name);
-        int n = snprintf(name, sizeof name, *tname ? "thread (%d): %.1023s" : "thread (%d)", (int)t->tid, tname);
-        struct frame f = { .name = strtab_intern(pp->info.strings, name, (size_t)n), .kind = FRAME_MARKER };
-        rc = f.name == STRTAB_NONE ? -ENOMEM : shown_frame(pp, &f, &pp->scratch[t->nframes]);
+    if (rc == 0 && roots) {
+        snprintf(head, sizeof head, "thread (%d)", (int)t->tid);
+        rc = root_frame(pp, head, t->name, &pp->scratch[t->nframes]);
+    }
+    if (rc == 0 && roots == 2) {
+        snprintf(head, sizeof head, "process %d", (int)t->pid);
+        rc = root_frame(pp, head, o->process(o->process_ctx, t->pid), &pp->scratch[t->nframes + 1]);
     }
     if (rc == 0) {
         struct profile_stack st = { .pid = t->pid, .tid = t->tid, .thread_name = t->name, .flags = t->state,
-                                    .nframes = t->nframes + (root ? 1 : 0), .frames = pp->scratch };
+                                    .nframes = t->nframes + roots, .frames = pp->scratch };
         rc = profile_add_stack(pp->stacks, &st, 1);
     }
     return pp->error = rc;
@@ -339,7 +354,8 @@ static void msg_free(struct pp_msg *m)
 }
 
 /* The pprof string indices of the writer's own strings. */
-enum { S_SAMPLES, S_COUNT, S_WALL, S_NANOSECONDS, S_THREAD_NAME, S_THREAD_ID, S_STATE, S_TITLE, S_ABOUT, S_FIXED };
+enum { S_SAMPLES, S_COUNT, S_WALL, S_NANOSECONDS, S_PID, S_THREAD_NAME, S_THREAD_ID, S_STATE, S_TITLE, S_ABOUT,
+       S_FIXED };
 
 static int fixed_strings(struct pprof *pp, const struct output_totals *totals, uint32_t *s)
 {
@@ -348,13 +364,16 @@ static int fixed_strings(struct pprof *pp, const struct output_totals *totals, u
                      pp->info.rate_hz);
     if (totals->errors && n > 0 && (size_t)n < sizeof about)
         snprintf(about + n, sizeof about - (size_t)n, ", %llu sampling errors", (unsigned long long)totals->errors);
-    const char *text[S_FIXED] = { "samples", "count", "wall", "nanoseconds", "thread_name", "thread_id", "state",
+    const char *text[S_FIXED] = { "samples", "count", "wall", "nanoseconds", "pid", "thread_name", "thread_id", "state",
                                   pp->info.title ? pp->info.title : "", about };
     int rc = 0;
     for (int k = 0; rc == 0 && k < S_FIXED; k++)
         rc = string_lit(pp, text[k], &s[k]);
     return rc;
 }
+
+/* Labels on each sample: pid, thread_id, state, thread_name. */
+#define NLABELS 4
 
 /* One Sample per distinct shown stack and labels, pointing into M. */
 static int build_samples(struct pprof *pp, struct pp_msg *m, const uint32_t *s)
@@ -370,8 +389,8 @@ static int build_samples(struct pprof *pp, struct pp_msg *m, const uint32_t *s)
     m->sample_ptrs = calloc(n ? n : 1, sizeof *m->sample_ptrs);
     m->loc_ids = calloc(nframes ? nframes : 1, sizeof *m->loc_ids);
     m->values = calloc(2 * n + 1, sizeof *m->values);
-    m->labels = calloc(3 * n + 1, sizeof *m->labels);
-    m->label_ptrs = calloc(3 * n + 1, sizeof *m->label_ptrs);
+    m->labels = calloc(NLABELS * n + 1, sizeof *m->labels);
+    m->label_ptrs = calloc(NLABELS * n + 1, sizeof *m->label_ptrs);
     if (!m->samples || !m->sample_ptrs || !m->loc_ids || !m->values || !m->labels || !m->label_ptrs)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -400,18 +419,20 @@ static int build_samples(struct pprof *pp, struct pp_msg *m, const uint32_t *s)
             rc = string_lit(pp, sample_state_name((int)state), &state_str[state]);
         if (rc)
             return rc;
-        Perftools__Profiles__Label *l = m->labels + 3 * i;
-        smp->label = m->label_ptrs + 3 * i;
-        for (int k = 0; k < 3; k++)
+        Perftools__Profiles__Label *l = m->labels + NLABELS * i;
+        smp->label = m->label_ptrs + NLABELS * i;
+        for (int k = 0; k < NLABELS; k++)
             perftools__profiles__label__init(&l[k]);
-        l[0].key = s[S_THREAD_ID];
-        l[0].num = st.tid;
-        l[1].key = s[S_STATE];
-        l[1].str = state_str[state];
-        l[2].key = s[S_THREAD_NAME];
-        l[2].str = name;
+        l[0].key = s[S_PID];
+        l[0].num = st.pid;
+        l[1].key = s[S_THREAD_ID];
+        l[1].num = st.tid;
+        l[2].key = s[S_STATE];
+        l[2].str = state_str[state];
+        l[3].key = s[S_THREAD_NAME];
+        l[3].str = name;
         /* A thread without a name has no thread_name label. */
-        smp->n_label = name ? 3 : 2;
+        smp->n_label = name ? NLABELS : NLABELS - 1;
         for (size_t k = 0; k < smp->n_label; k++)
             smp->label[k] = &l[k];
     }

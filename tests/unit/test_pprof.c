@@ -87,7 +87,8 @@ static void feed(struct rec *r, uint64_t seed)
             if (rnd(&seed) % 4 == 0)
                 continue;
             uint32_t depth = 1 + (uint32_t)(rnd(&seed) % 5);
-            struct thread_sample t = { .pid = PID, .tid = 100 + th, .name = intern(r->st, thread_names[th]),
+            /* The third thread is of a subprocess. */
+            struct thread_sample t = { .pid = th == 2 ? PID + 1 : PID, .tid = 100 + th, .name = intern(r->st, thread_names[th]),
                                        .flags = SAMPLE_ACTIVE, .first = (uint32_t)s.nframes, .nframes = depth,
                                        .state = (uint32_t)(rnd(&seed) % TSTATE_COUNT) };
             for (uint32_t d = 0; d < depth; d++) {     /* leaf first */
@@ -121,6 +122,8 @@ static void rec_begin(struct rec *r, const struct folded_opts *opts)
     ck_assert_ptr_nonnull(r->st);
     ck_assert_ptr_nonnull(r->prof);
     r->opts = *opts;
+    if (r->opts.process)
+        r->opts.process_ctx = r->st;
     struct output_info info = { .pid = PID, .title = "python3 app.py", .python_version = "3.12.1",
                                 .rate_hz = RATE, .start_ns = 1000000000ull, .strings = r->st, .opts = &r->opts };
     r->fmt = output_find("pprof");
@@ -333,12 +336,19 @@ static int label(const Perftools__Profiles__Profile *p, const Perftools__Profile
     return 0;
 }
 
+/* --subprocesses' command names: the subprocess has none. */
+static uint32_t process_command(const void *ctx, pid_t pid)
+{
+    return pid == PID ? intern((struct strtab *)ctx, "python3 app.py") : STRTAB_NONE;
+}
+
 static const struct folded_opts variants[] = {
     { 0 },
     { .threads = 1 },
     { .function = 1 },
     { .nolineno = 1 },
     { .threads = 1, .function = 1 },
+    { .threads = 1, .process = process_command },
 };
 
 /* The same samples: pprof's counts per stack (labels merged) are the folded
@@ -363,8 +373,11 @@ START_TEST(test_same_as_folded)
         total += (uint64_t)s->value[0];
         const char *sv = NULL, *name = NULL;
         int64_t tid = 0, unused;
+        int64_t pid = 0;
         ck_assert(label(p, s, "thread_id", &sv, &tid));
         ck_assert(tid >= 100 && tid < 100 + NTHREADS);
+        ck_assert(label(p, s, "pid", &sv, &pid));
+        ck_assert_int_eq(pid, tid == 102 ? PID + 1 : PID);
         ck_assert(label(p, s, "state", &sv, &unused));
         int state = sample_state_parse(sv, strlen(sv));
         ck_assert_int_ge(state, 0);
@@ -374,7 +387,7 @@ START_TEST(test_same_as_folded)
         ck_assert_int_eq(named, *thread_names[tid - 100] != '\0');
         if (named)
             ck_assert_str_eq(name, thread_names[tid - 100]);
-        ck_assert_uint_eq(s->n_label, named ? 3 : 2);
+        ck_assert_uint_eq(s->n_label, named ? 4 : 3);
         /* Identical (stack, labels) are one sample. */
         size_t twins = 0;
         for (size_t j = 0; j < i; j++) {
