@@ -2,7 +2,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-PKGS      = libelf ncursesw libunwind-ptrace
+PKGS      = libelf ncursesw libunwind-ptrace libprotobuf-c
 OPT      ?= -O2
 CFLAGS_W  = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # libdwarf (Debian's 20210528: no pkg-config file, headers in their own
@@ -14,7 +14,7 @@ DWARF_LIBS   ?= -ldwarf
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -g $(CFLAGS_W) -Iinclude -Ipython_offsets $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(DWARF_CFLAGS)
 LDLIBS   += $(DWARF_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-              echo -lelf -lncursesw -ltinfo -lunwind-ptrace -lunwind-generic -lunwind) \
+              echo -lelf -lncursesw -ltinfo -lunwind-ptrace -lunwind-generic -lunwind -lprotobuf-c) \
             -lz -lstdc++
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
@@ -71,6 +71,12 @@ browser: $(BUILD)/gilscope
 # packages for the speedscope schema (installed under tests/formats/).
 testdeps:
 	@scripts/install-deps --browser --formats
+
+# The libraries a program linked against libgilscope.a needs, for
+# tests/formats/run's driver (tests/formats/tee.c).
+.PHONY: print-ldlibs
+print-ldlibs:
+	@echo $(LDLIBS)
 
 # speedscope and Trace Event files: schema (npm speedscope + ajv), the same
 # samples in all three formats, real targets.

@@ -40,7 +40,8 @@ struct output_totals {
 struct output_format {
     const char *name;               /* the -f name */
     const char *ext;                /* the file extension that chooses it (-o without -f), with the dot */
-    const char *default_ext;        /* a default file name's extension, as py-spy names it: svg, txt, json */
+    const char *default_ext;        /* a default file name's extension, as py-spy names it: svg, txt, json;
+                                     * pb.gz for pprof, which py-spy does not write */
     /* Prepare to write to OUT. Returns the writer's state (non-NULL), or NULL
      * with a one-line reason in ERR. */
     void *(*begin)(FILE *out, const struct output_info *info, char *err, size_t errlen);

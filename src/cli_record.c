@@ -34,17 +34,20 @@ static const struct cliopt record_table[] = {
                      .value_name = "FILE",
                      .help = "where to write (default NAME-TIME.EXT: NAME the\n"
                          "program or the PID, TIME the local time as\n"
-                         "2024-06-11T14:20:00+02:00, EXT svg, txt or json)",
+                         "2024-06-11T14:20:00+02:00, EXT svg, txt, json or\n"
+                         "pb.gz)",
                      .brief = "output file" },
     [OPT_FORMAT] = { .name = "format",
                      .short_name = 'f',
                      .arg = CLIOPT_FORMAT,
                      .value_name = "FORMAT",
                      .help = "flamegraph (default: an interactive SVG), raw\n"
-                         "(folded stacks; also 'folded'), speedscope, or\n"
-                         "chrometrace (Trace Event JSON for Perfetto); without\n"
-                         "-f, the extension of -o chooses (.svg, .folded, .txt,\n"
-                         ".speedscope.json, .trace.json)",
+                         "(folded stacks; also 'folded'), speedscope,\n"
+                         "chrometrace (Trace Event JSON for Perfetto), or pprof\n"
+                         "(gzipped profile.proto for go tool pprof, Pyroscope,\n"
+                         "Parca, Grafana); without -f, the extension of -o\n"
+                         "chooses (.svg, .folded, .txt, .speedscope.json,\n"
+                         ".trace.json, .pb.gz)",
                      .brief = "output format" },
     [OPT_RATE] = CLI_OPT_RATE,
     [OPT_DURATION] = CLI_OPT_DURATION("stop after this long, or unlimited (the default:\n"
@@ -231,7 +234,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 
 /* py-spy's default output name: NAME-TIME.EXT, NAME the launched program
  * (its file name only) or the PID, TIME local RFC 3339 to the second
- * ("Z" for a zero offset), EXT the format's (svg, txt, json). */
+ * ("Z" for a zero offset), EXT the format's (svg, txt, json, pb.gz). */
 static void default_name(const struct record_opts *o, pid_t pid, char *out, size_t outlen)
 {
     char name[256], stamp[40];

@@ -39,9 +39,10 @@ static const struct output_format folded_format = {
 extern const struct output_format output_flamegraph;
 extern const struct output_format output_speedscope;
 extern const struct output_format output_chrometrace;
+extern const struct output_format output_pprof;
 
 static const struct output_format *const formats[] = {
-    &folded_format, &output_flamegraph, &output_speedscope, &output_chrometrace,
+    &folded_format, &output_flamegraph, &output_speedscope, &output_chrometrace, &output_pprof,
 };
 
 const struct output_format *output_find(const char *name)
@@ -56,7 +57,7 @@ const struct output_format *output_find(const char *name)
 
 const char *output_names(void)
 {
-    return "flamegraph, raw (or folded), speedscope, chrometrace";
+    return "flamegraph, raw (or folded), speedscope, chrometrace, pprof";
 }
 
 const struct output_format *output_for_path(const char *path)

@@ -1,6 +1,6 @@
-/* tee — test driver for tests/formats/run: write the folded, speedscope and
- * chrometrace outputs from ONE stream of samples, so the three can be
- * checked against each other. Not installed; built by the run script
+/* tee — test driver for tests/formats/run: write the folded, speedscope,
+ * chrometrace and pprof outputs from ONE stream of samples, so the four can
+ * be checked against each other. Not installed; built by the run script
  * against build/libgilscope.a.
  *
  *   tee PREFIX [-r HZ] [-i] -- COMMAND ARGS…   record a launched program (as
@@ -8,7 +8,8 @@
  *   tee PREFIX --synthetic SEED                 a seeded random stream: several
  *                                              threads, gaps, odd names
  *
- * Writes PREFIX.folded, PREFIX.speedscope.json and PREFIX.trace.json.
+ * Writes PREFIX.folded, PREFIX.speedscope.json, PREFIX.trace.json and
+ * PREFIX.pb.gz.
  * Exit status 0, or 1 with a line on stderr. */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +23,9 @@
 #include "profile.h"
 #include "sampler.h"
 
-enum { RAW, SPEEDSCOPE, CHROMETRACE, NFORMATS };
-static const char *const names[NFORMATS] = { "raw", "speedscope", "chrometrace" };
-static const char *const exts[NFORMATS] = { ".folded", ".speedscope.json", ".trace.json" };
+enum { RAW, SPEEDSCOPE, CHROMETRACE, PPROF, NFORMATS };
+static const char *const names[NFORMATS] = { "raw", "speedscope", "chrometrace", "pprof" };
+static const char *const exts[NFORMATS] = { ".folded", ".speedscope.json", ".trace.json", ".pb.gz" };
 
 struct tee {
     const struct output_format *fmt[NFORMATS];
