@@ -15,6 +15,10 @@
  * and in FILE and LINE the source file and line when DWARF knows them, else
  * the library's name and line 0.
  *
+ * A thread whose C stack is in the code that takes the GIL gets
+ * SAMPLE_TAKING_GIL (threadinfo then counts it as waiting for the GIL,
+ * even on CPU: 2.7 wakes every waiter at each release).
+ *
  * When the evaluation calls and the Python frames do not pair up, nothing
  * is glued: the thread keeps its Python frames alone, with the marker frame
  * "[native merge error: REASON]" at the leaf, and the error is counted.
@@ -75,7 +79,17 @@ int nativemerge_sample(struct nativemerge *nm, struct sample *s, const pid_t *ti
 struct nativemerge_rules {
     const char *eval_name;  /* the evaluation function's symbol (static string) */
     int all_frames;         /* keep the interpreter's frames between Python frames */
+    int lock_gil;           /* the GIL is a plain lock the evaluation loop takes itself (2.7's
+                               PyThread_acquire_lock), not one taken in take_gil */
 };
+
+/* nativemerge_taking_gil — whether a merged stack (FRAMES, N, leaf first)
+ * is in the interpreter's code that takes the GIL: take_gil (or drop_gil,
+ * waiting for another to take it) above the newest Python frame; where the GIL is a plain lock, the lock taken by
+ * PyEval_RestoreThread / PyEval_AcquireThread or right from the
+ * evaluation loop. Names are looked up in ST. */
+int nativemerge_taking_gil(const struct nativemerge_rules *r, const struct strtab *st, const struct frame *frames,
+                           size_t n);
 
 /* nativemerge_rules_for — the rules for layout O. */
 void nativemerge_rules_for(const struct py_offsets *o, int all_frames, struct nativemerge_rules *r);

@@ -41,6 +41,7 @@ enum sample_flag {
     SAMPLE_UNKNOWN = 1u << 3,   /* its run state could not be read (then not SAMPLE_ACTIVE) */
     SAMPLE_FAILED = 1u << 4,    /* its stack could not be read: no frames, ERROR says why */
     SAMPLE_PYTHON = 1u << 5,    /* attached to the interpreter, running Python (free-threaded builds) */
+    SAMPLE_TAKING_GIL = 1u << 6,/* --native: its C stack is in the interpreter's code that takes the GIL */
 };
 
 /* What a thread was doing, one per thread-sample (see threadinfo.h for how

@@ -27,7 +27,8 @@
 #define WAIT_THREADS 8  /* threads whose waiting lines are shown: those that waited most */
 
 enum {
-    OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_QUIET, OPT_NO_PRIORITY, OPT_COUNT
+    OPT_PID, OPT_RATE, OPT_DURATION, OPT_OUTPUT, OPT_JSON, OPT_NONBLOCKING, OPT_NATIVE, OPT_QUIET, OPT_NO_PRIORITY,
+    OPT_COUNT
 };
 
 static const struct cliopt gil_table[] = {
@@ -44,6 +45,11 @@ static const struct cliopt gil_table[] = {
                      .brief = "write the timeline SVG" },
     [OPT_JSON] = { .name = "json", .short_name = 'j', .help = "one JSON object instead of the table" },
     [OPT_NONBLOCKING] = CLI_OPT_NONBLOCKING,
+    [OPT_NATIVE] = { .name = "native", .short_name = 'n',
+                     .help = "also read each thread's C stack: a thread inside the\n"
+                         "interpreter's code that takes the GIL waits for it, on CPU\n"
+                         "or not (blocking mode; 2.7's waiters are mostly on CPU)",
+                     .brief = "confirm GIL waits from the C stack" },
     [OPT_QUIET] = { .name = "quiet", .short_name = 'q', .help = "no status line" },
     [OPT_NO_PRIORITY] = CLI_OPT_NO_PRIORITY,
     [OPT_COUNT] = { 0 },
@@ -73,7 +79,7 @@ struct gil_opts {
     pid_t pid;
     double rate, duration;
     const char *output;
-    int json, nonblocking, quiet, no_priority;
+    int json, nonblocking, native, quiet, no_priority;
     char **command;
 };
 
@@ -87,6 +93,7 @@ static int on_option(void *ctx, const struct cliopt *opt, const char *arg)
     case OPT_OUTPUT: o->output = arg; break;
     case OPT_JSON: o->json = 1; break;
     case OPT_NONBLOCKING: o->nonblocking = 1; break;
+    case OPT_NATIVE: o->native = 1; break;
     case OPT_NO_PRIORITY: o->no_priority = 1; break;
     case OPT_QUIET: o->quiet = 1; break;
     default: break;
@@ -345,6 +352,8 @@ static int parse_args(int argc, char **argv, struct gil_opts *o)
     int rc = cli_parse_target(&cli_gil_cmd, argc, argv, on_option, o, &o->pid, &o->command, &res);
     if (rc)
         return rc;
+    if ((rc = cli_native_check(o->native, o->nonblocking)) != 0)
+        return rc;
     return cliopt_refuse(&res);
 }
 
@@ -353,8 +362,9 @@ int cli_gil(int argc, char **argv)
     struct gil_opts o;
     int rc = parse_args(argc, argv, &o);
     struct session s;
+    struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native };
     volatile sig_atomic_t *stop = cli_start(&rc, o.output, o.pid, o.command, o.nonblocking, 0, &s);
-    if (!stop)
+    if (!stop || (rc = cli_session_extend(&s, 0, &xo, stop)) != 0)
         return rc;
     /* Shares of states need every state read in every pass. */
     threadinfo_set_precise(s.threads, 1);
@@ -371,7 +381,7 @@ int cli_gil(int argc, char **argv)
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration, .nonblocking = o.nonblocking,
                                       .status_line = !o.quiet && isatty(2), .suspend = cli_suspend_flag(),
-                                      .nice = cli_priority(o.no_priority) };
+                                      .nice = cli_priority(o.no_priority), .native = s.native };
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &r, &st, err, sizeof err);
         if (rc != 0) {
             cli_error("%s", err);

@@ -141,7 +141,13 @@ int gilstats_add(struct gilstats *g, const struct sample *s)
         t->last_ns = s->time_ns;
         held |= st == TSTATE_GIL;
         waited |= st == TSTATE_GIL_WAIT;
-        if (st == TSTATE_GIL_WAIT && ts->nframes > 0 && count_wait(g, (uint32_t)k, sample_thread_frames(s, i)) != 0)
+        /* Where in the Python code it waited: the newest Python frame
+         * (with --native the C frames of the wait come first). */
+        const struct frame *f = sample_thread_frames(s, i);
+        uint32_t at = 0;
+        while (at < ts->nframes && f[at].kind == FRAME_NATIVE)
+            at++;
+        if (st == TSTATE_GIL_WAIT && at < ts->nframes && count_wait(g, (uint32_t)k, &f[at]) != 0)
             return -ENOMEM;
         add_run(g, (uint32_t)k, s->time_ns, st);
     }

@@ -83,6 +83,26 @@ void nativemerge_rules_for(const struct py_offsets *o, int all_frames, struct na
 {
     r->eval_name = o->eval_model == PYOFF_EVAL_FRAME_EX ? "PyEval_EvalFrameEx" : "_PyEval_EvalFrameDefault";
     r->all_frames = all_frames;
+    r->lock_gil = o->eval_model == PYOFF_EVAL_FRAME_EX;
+}
+
+int nativemerge_taking_gil(const struct nativemerge_rules *r, const struct strtab *st, const struct frame *frames,
+                           size_t n)
+{
+    for (size_t i = 0; i < n && frames[i].kind == FRAME_NATIVE; i++) {
+        const char *name = strtab_get(st, frames[i].name);
+        if (!r->lock_gil) {
+            /* drop_gil too: with forced switching the thread that let the
+             * GIL go waits there until another has taken it. */
+            if (strcmp(name, "take_gil") == 0 || strcmp(name, "drop_gil") == 0)
+                return 1;
+        } else if (strcmp(name, "PyEval_RestoreThread") == 0 || strcmp(name, "PyEval_AcquireThread") == 0) {
+            return 1;
+        } else if (strcmp(name, "PyThread_acquire_lock") == 0 && i + 1 < n && frames[i + 1].kind == FRAME_PYTHON) {
+            return 1;   /* the evaluation loop taking the lock back after letting others run */
+        }
+    }
+    return 0;
 }
 
 const uint64_t *nativemerge_errors(const struct nativemerge *nm)
@@ -284,6 +304,8 @@ int nativemerge_sample(struct nativemerge *nm, struct sample *s, const pid_t *ti
             return -ENOMEM;
         t.first = (uint32_t)first;
         t.nframes = (uint32_t)(o->nframes - first);
+        if (whole && nativemerge_taking_gil(&nm->rules, nm->st, &o->frames[first], t.nframes))
+            t.flags |= SAMPLE_TAKING_GIL;
         if (sample_push_thread(o, &t) != 0)
             return -ENOMEM;
     }

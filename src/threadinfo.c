@@ -344,6 +344,9 @@ static int classify(const struct threadinfo *ti, const struct tinfo *t, uint32_t
         return TSTATE_GIL;
     if (flags & SAMPLE_PYTHON)
         return TSTATE_PYTHON;
+    /* Its C stack says so (--native), on CPU or not. */
+    if (flags & SAMPLE_TAKING_GIL)
+        return TSTATE_GIL_WAIT;
     if (!t || t->state == 0)
         return TSTATE_UNKNOWN;
     if (t->state == 'R')
