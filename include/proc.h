@@ -33,6 +33,12 @@ struct proc_mem {
     struct proc_mem_source src; /* src.read non-NULL: reads go there, not to the process */
 };
 
+/* What a permission error says about containers, where the capability
+ * to read another process must be granted to the container. */
+#define PROC_CONTAINER_HINT                                                                        \
+    "in a container: docker run --cap-add SYS_PTRACE; Kubernetes: "                                \
+    "securityContext.capabilities.add: [\"SYS_PTRACE\"]"
+
 /* proc_mem_open — prepare to read PID's memory. Never fails for a live pid
  * (permission problems surface on the first read). Returns 0 or -ESRCH. */
 int proc_mem_open(struct proc_mem *m, pid_t pid);
@@ -247,5 +253,18 @@ int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out);
  * not be NUL-terminated). Returns 0, -ENOENT (no such field) or -EINVAL
  * (field is not an integer, or out of range of a long). */
 int proc_status_parse(const char *text, size_t len, const char *key, long *out);
+
+/* proc_nspid_parse — the "NSpid:" line of a status file's text (TEXT, LEN
+ * bytes, need not be NUL-terminated): the thread's id in every PID
+ * namespace it belongs to, from the one this /proc belongs to down to its
+ * own. *OUTER gets the first (the number this /proc uses), *INNER the last
+ * (the number the thread itself, and its Python, knows). Returns how many
+ * there are (1: the thread lives in this /proc's namespace), -ENOENT (no
+ * such line: a kernel before 4.1) or -EINVAL. */
+int proc_nspid_parse(const char *text, size_t len, pid_t *outer, pid_t *inner);
+
+/* proc_nspid — proc_nspid_parse of /proc/PID/task/TID/status, or of
+ * /proc/PID/status when TID is 0. Also -ESRCH (no such process or thread). */
+int proc_nspid(pid_t pid, pid_t tid, pid_t *outer, pid_t *inner);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "pyinterp.h"
+#include "tidmap.h"
 
 /* What is known of the tid field. Plain struct; read-only to callers. */
 struct pthread_tid {
@@ -23,15 +24,18 @@ struct pthread_tid {
 /* pthread_tid_init — nothing known yet. */
 void pthread_tid_init(struct pthread_tid *pt);
 
-/* pthread_tid_lookup — the OS thread id of the thread whose pthread_t is
- * THREAD_ID in the target of PI (memory through M), 0 when unknown.
- * At first use it discovers the offset: the one where every Python
- * thread's struct pthread (up to 32 of them, from the first interpreter's
- * thread list) holds a distinct tid of the process (proc_mem_tasks: from
- * /proc/PID/task, or a core's thread list). A
- * scan that finds none is retried at later calls, at most 8 times in all,
- * then lookups return 0 for good. Reads the target; never fails otherwise. */
+/* pthread_tid_lookup — the OS thread id, as the target's PID namespace
+ * numbers it (glibc stores the target's own view), of the thread whose
+ * pthread_t is THREAD_ID in the target of PI (memory through M), 0 when
+ * unknown. At first use it discovers the offset: the one where every
+ * Python thread's struct pthread (up to 32 of them, from the first
+ * interpreter's thread list) holds a distinct tid of the process: of a
+ * live process as its namespace numbers them (tidmap_ns_tids of TM), of
+ * any other source its own list (proc_mem_tasks: a core's threads; TM
+ * NULL). A scan that finds none is retried at later calls, at most 8
+ * times in all, then lookups return 0 for good. Reads the target; never
+ * fails otherwise. */
 pid_t pthread_tid_lookup(struct pthread_tid *pt, struct proc_mem *m, const struct pyinterp *pi,
-                         uint64_t thread_id);
+                         struct tidmap *tm, uint64_t thread_id);
 
 #endif

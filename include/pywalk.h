@@ -78,12 +78,6 @@ int pywalk_can_resample(const struct pywalk *w);
 /* pywalk_error_name — short text for an enum pywalk_error ("read", "cycle" …). */
 const char *pywalk_error_name(int code);
 
-/* pywalk_thread_tid — for a thread_sample's THREAD_ID (a pthread_t before
- * 3.11), the OS thread id, using glibc's struct pthread layout discovered at
- * first use (the offset where every thread's structure holds a distinct tid
- * of the process). Returns 0 when unknown. pywalk_sample already fills tid. */
-pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id);
-
 /* pywalk_interp_head — the first interpreter state's address, 0 when there
  * is none or it cannot be read. */
 uint64_t pywalk_interp_head(struct pywalk *w);

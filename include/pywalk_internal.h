@@ -17,6 +17,7 @@
 #include "sample.h"
 #include "strtab.h"
 #include "hashtab.h"
+#include "tidmap.h"
 #include "walkspec.h"
 
 #define PYWALK_TORN_RETRIES 2       /* re-reads of a stack that moved while read */
@@ -32,6 +33,7 @@ struct pywalk {
     struct codecache cc;            /* decoded code objects */
     struct framewalk fw;            /* one thread's walk: chunks, chain, frame set */
     struct pthread_tid tids;        /* ≤3.10: pthread_t → tid */
+    struct tidmap tidmap;           /* the target's thread ids → ours (containers) */
     struct walkspec spec;           /* the fast path */
     int keep_failed;                /* list threads whose stacks cannot be read (pywalk_keep_failed) */
     struct hashtab seen;            /* the slow pass's interpreter and thread states, so a */
@@ -43,6 +45,12 @@ struct pywalk {
  * TS) is HOLDER, SAMPLE_PYTHON when the layout says whether a thread is
  * attached (free-threaded builds) and it is. */
 uint32_t pywalk_run_flags(const struct py_offsets *o, const uint8_t *ts, uint64_t tstate, uint64_t holder);
+
+/* pywalk_os_tid — the OS id, as our /proc numbers it (a container's own
+ * numbers mapped through W's tidmap), of the thread whose state is copied
+ * in TS: its native_thread_id where the layout has one (3.11+), else the
+ * tid in glibc's struct pthread at its pthread_t. 0 when unknown. */
+pid_t pywalk_os_tid(struct pywalk *w, const uint8_t *ts);
 
 /* pywalk_push_walked — append thread T, whose frames are the last ones in
  * OUT (from T->first on), to OUT. Returns 0, or -1 when out of memory. */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 struct fileshort {
     pid_t pid;
     struct strtab *st;
@@ -66,12 +68,11 @@ struct root_ctx {
 static int has_init_file(const char *dir, void *vctx)
 {
     const struct root_ctx *c = vctx;
-    char p[PATH_MAX + 64];
-    if (c->use_root)
-        snprintf(p, sizeof p, "/proc/%d/root%s/__init__.py", (int)c->pid, dir);
-    else
-        snprintf(p, sizeof p, "%s/__init__.py", dir);
-    return access(p, F_OK) == 0;
+    char rel[PATH_MAX], p[PATH_MAX + 64];
+    int n = snprintf(rel, sizeof rel, "%s/__init__.py", dir);
+    if (n < 0 || (size_t)n >= sizeof rel || (c->use_root && proc_root_path(c->pid, rel, p, sizeof p) != 0))
+        return 0;
+    return access(c->use_root ? p : rel, F_OK) == 0;
 }
 
 const char *fileshort_get(struct fileshort *fs, uint32_t file)
@@ -93,8 +94,8 @@ const char *fileshort_get(struct fileshort *fs, uint32_t file)
     if (fs->short_id[file] == 0) {
         char root[64], out[PATH_MAX];
         /* The target sees its own root (containers); once it is gone, ours. */
-        snprintf(root, sizeof root, "/proc/%d/root/", (int)fs->pid);
-        struct root_ctx ctx = { .pid = fs->pid, .use_root = access(root, X_OK) == 0 };
+        struct root_ctx ctx = { .pid = fs->pid };
+        ctx.use_root = proc_root_path(fs->pid, "/", root, sizeof root) == 0 && access(root, X_OK) == 0;
         fileshort_path(path, has_init_file, &ctx, out, sizeof out);
         uint32_t id = strtab_intern(fs->st, out, strlen(out));
         if (id == STRTAB_NONE)

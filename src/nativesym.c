@@ -815,8 +815,8 @@ static int root_is_host(pid_t pid)
 {
     char path[64];
     struct stat a, b;
-    snprintf(path, sizeof path, "/proc/%d/root/", (int)pid);
-    return stat(path, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    return proc_root_path(pid, "/", path, sizeof path) == 0 && stat(path, &a) == 0 && stat("/", &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* An empty symbolizer of process PID (no mappings yet). */

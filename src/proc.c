@@ -974,9 +974,11 @@ int proc_status_parse(const char *text, size_t len, const char *key, long *out)
     return -ENOENT;
 }
 
-int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
+/* Read /proc/PID/task/TID/status (TID 0: /proc/PID/status) into BUF
+ * (PROC_STATUS_BUF bytes). Returns its length or a negative errno. */
+static ssize_t status_read(pid_t pid, pid_t tid, char *buf)
 {
-    char rel[48], buf[PROC_STATUS_BUF];
+    char rel[48];
 
     if (tid > 0)
         snprintf(rel, sizeof rel, "task/%d/status", (int)tid);
@@ -985,11 +987,57 @@ int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
     int fd = pid_file_open(pid, rel, O_RDONLY);
     if (fd < 0)
         return fd;
-    ssize_t n = small_pread(fd, buf, sizeof buf);
+    ssize_t n = small_pread(fd, buf, PROC_STATUS_BUF);
     close(fd);
+    return n;
+}
+
+int proc_status_int(pid_t pid, pid_t tid, const char *key, long *out)
+{
+    char buf[PROC_STATUS_BUF];
+    ssize_t n = status_read(pid, tid, buf);
     if (n < 0)
         return (int)n;
     return proc_status_parse(buf, (size_t)n, key, out);
+}
+
+int proc_nspid_parse(const char *text, size_t len, pid_t *outer, pid_t *inner)
+{
+    static const char key[] = "NSpid:";
+    const size_t klen = sizeof key - 1;
+    const char *end = text + len;
+
+    for (const char *line = text; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *e = nl ? nl : end;
+        if ((size_t)(e - line) > klen && memcmp(line, key, klen) == 0) {
+            int levels = 0;
+            for (const char *p = line + klen;;) {
+                while (p < e && (*p == ' ' || *p == '\t'))
+                    p++;
+                if (p == e)
+                    break;
+                uint64_t v;
+                if (parse_dec(&p, e, &v) < 0 || v == 0 || v > INT_MAX || (p < e && *p != ' ' && *p != '\t'))
+                    return -EINVAL;
+                if (levels++ == 0)
+                    *outer = (pid_t)v;
+                *inner = (pid_t)v;
+            }
+            return levels > 0 ? levels : -EINVAL;
+        }
+        line = nl ? nl + 1 : e;
+    }
+    return -ENOENT;
+}
+
+int proc_nspid(pid_t pid, pid_t tid, pid_t *outer, pid_t *inner)
+{
+    char buf[PROC_STATUS_BUF];
+    ssize_t n = status_read(pid, tid, buf);
+    if (n < 0)
+        return (int)n;
+    return proc_nspid_parse(buf, (size_t)n, outer, inner);
 }
 
 int proc_taskdir_open(pid_t pid)

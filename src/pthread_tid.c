@@ -8,8 +8,9 @@
 /* Before 3.11 a thread is known by its pthread_t: the address of glibc's
  * struct pthread, whose tid field sits at a build-specific offset. Find the
  * offset once: the one where every thread's structure holds a distinct tid
- * of the process. Other words can hold a tid by chance (lock owners), which
- * is why all threads must agree. */
+ * of the process, as its own namespace numbers them (a container's threads
+ * have other numbers in our /proc). Other words can hold a tid by chance
+ * (lock owners), which is why all threads must agree. */
 #define PTHREAD_SCAN_WORDS 384      /* int32 words of struct pthread examined */
 #define PTHREAD_SCAN_THREADS 32     /* threads used to confirm an offset */
 
@@ -27,7 +28,8 @@ static int tid_known(const struct proc_tasks *tasks, int32_t v)
     return 0;
 }
 
-static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, const struct pyinterp *pi)
+static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, const struct pyinterp *pi,
+                                struct tidmap *tm)
 {
     const struct py_offsets *o = &pi->off;
     uint64_t ids[PTHREAD_SCAN_THREADS];
@@ -52,7 +54,7 @@ static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, cons
             ids[n++] = id;
     }
     struct proc_tasks tasks = { 0 };
-    if (n == 0 || proc_mem_tasks(m, &tasks) != 0)
+    if (n == 0 || (tm ? tidmap_ns_tids(tm, &tasks) : proc_mem_tasks(m, &tasks)) != 0)
         return;
     int32_t (*words)[PTHREAD_SCAN_WORDS] = calloc(n, sizeof *words);
     size_t have = 0;
@@ -84,12 +86,12 @@ static void discover_tid_offset(struct pthread_tid *pt, struct proc_mem *m, cons
 }
 
 pid_t pthread_tid_lookup(struct pthread_tid *pt, struct proc_mem *m, const struct pyinterp *pi,
-                         uint64_t thread_id)
+                         struct tidmap *tm, uint64_t thread_id)
 {
     if (thread_id == 0 || (thread_id & 7))
         return 0;
     if (pt->off == -1)
-        discover_tid_offset(pt, m, pi);
+        discover_tid_offset(pt, m, pi, tm);
     if (pt->off < 0)
         return 0;
     int32_t tid = 0;

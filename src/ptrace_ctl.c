@@ -1307,12 +1307,11 @@ static void explain_eperm(pid_t pid, pid_t tid, int *errnum, char *err, size_t e
     else if (scope >= 0)
         set_err(errnum, EPERM, err, errlen,
                 "cannot attach to %sPID %d: operation not permitted (need CAP_SYS_PTRACE or "
-                "kernel.yama.ptrace_scope=0, it is %d; try sudo)", who, (int)pid, scope);
+                "kernel.yama.ptrace_scope=0, it is %d; try sudo; " PROC_CONTAINER_HINT ")", who, (int)pid, scope);
     else
         set_err(errnum, EPERM, err, errlen,
                 "cannot attach to %sPID %d: operation not permitted (need CAP_SYS_PTRACE or the "
-                "target's user id; try sudo, or in a container --cap-add=SYS_PTRACE)",
-                who, (int)pid);
+                "target's user id; try sudo; " PROC_CONTAINER_HINT ")", who, (int)pid);
 }
 
 /* Seize thread TID. Returns 1 if it joined the set, 0 if it is to be

@@ -321,14 +321,13 @@ static void explain_denied(pid_t pid, char *err, size_t errlen)
     };
     uint64_t ours = 0, theirs = 0;
     if (geteuid() != 0) {
-        snprintf(err, errlen, "permission denied to read PID %d: run as root or with CAP_SYS_PTRACE, "
-                 "or as its owner with kernel.yama.ptrace_scope=0", (int)pid);
+        snprintf(err, errlen, "permission denied to read PID %d: run as root or with CAP_SYS_PTRACE "
+                 "(" PROC_CONTAINER_HINT "), or as its owner with kernel.yama.ptrace_scope=0", (int)pid);
         return;
     }
     if (status_hex(0, "CapEff:", &ours) == 0 && !(ours & (1ull << 19))) {
         snprintf(err, errlen, "permission denied to read PID %d: gilscope runs as root but without "
-                 "CAP_SYS_PTRACE (in a container: docker run --cap-add SYS_PTRACE; Kubernetes: "
-                 "securityContext.capabilities.add: [SYS_PTRACE])", (int)pid);
+                 "CAP_SYS_PTRACE (" PROC_CONTAINER_HINT ")", (int)pid);
         return;
     }
     char missing[256] = "";

@@ -44,6 +44,7 @@ struct pywalk *pywalk_new(const struct pyinterp *pi, struct proc_mem *m, struct 
     w->st = st;
     w->nonblocking = nonblocking;
     pthread_tid_init(&w->tids);
+    tidmap_init(&w->tidmap, pi->pid);
     walkspec_init(&w->spec, nonblocking);
     int ok = codecache_init(&w->cc, w->o, m, st) == 0 && hashtab_init(&w->seen, 64) == 0;
     ok = framewalk_init(&w->fw, w->o, m, &w->cc) == 0 && ok;
@@ -62,6 +63,7 @@ void pywalk_free(struct pywalk *w)
     framewalk_free(&w->fw);
     walkspec_free(&w->spec);
     hashtab_free(&w->seen);
+    tidmap_free(&w->tidmap);
     free(w->seen_addr);
     free(w);
 }
@@ -97,9 +99,16 @@ uint64_t pywalk_interp_head(struct pywalk *w)
     return head;
 }
 
-pid_t pywalk_thread_tid(struct pywalk *w, uint64_t thread_id)
+pid_t pywalk_os_tid(struct pywalk *w, const uint8_t *ts)
 {
-    return pthread_tid_lookup(&w->tids, w->m, &w->pi, thread_id);
+    const struct py_offsets *o = w->o;
+    /* Memory that is not a live process's (a core) has no /proc to map
+     * its thread ids through: they stand as they are. */
+    struct tidmap *tm = w->m->src.read ? NULL : &w->tidmap;
+    pid_t tid = o->ts_native_thread_id >= 0
+                    ? (pid_t)get_u64(ts, o->ts_native_thread_id)
+                    : pthread_tid_lookup(&w->tids, w->m, &w->pi, tm, get_u64(ts, o->ts_thread_id));
+    return tm ? tidmap_host(tm, tid, w->pass) : tid;
 }
 
 uint32_t pywalk_run_flags(const struct py_offsets *o, const uint8_t *ts, uint64_t tstate, uint64_t holder)
@@ -221,10 +230,7 @@ static int slow_pass(struct pywalk *w, struct sample *out, uint64_t *errors)
             }
             struct thread_sample t = { .pid = w->pi.pid };
             t.thread_id = get_u64(ts, o->ts_thread_id);
-            if (o->ts_native_thread_id >= 0)
-                t.tid = (pid_t)get_u64(ts, o->ts_native_thread_id);
-            else
-                t.tid = pywalk_thread_tid(w, t.thread_id);
+            t.tid = pywalk_os_tid(w, ts);
             t.flags |= pywalk_run_flags(o, ts, tstate, holder);
             t.first = (uint32_t)out->nframes;
             int rc = walk_thread(w, tstate, ts, out, &t.flags);
@@ -290,8 +296,7 @@ int pywalk_resample(struct pywalk *w, struct sample *out, const pid_t *tids, siz
         struct thread_sample t = { .pid = w->pi.pid, .tid = st->tid };
         t.thread_id = get_u64(ts, o->ts_thread_id);
         /* The state may have been reused by another thread since. */
-        if (t.thread_id != st->thread_id ||
-            (o->ts_native_thread_id >= 0 && (pid_t)get_u64(ts, o->ts_native_thread_id) != st->tid))
+        if (t.thread_id != st->thread_id || (o->ts_native_thread_id >= 0 && pywalk_os_tid(w, ts) != st->tid))
             continue;
         t.flags |= pywalk_run_flags(o, ts, st->tstate, iv.holder);
         t.first = (uint32_t)out->nframes;

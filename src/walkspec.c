@@ -254,12 +254,10 @@ static int fast_thread(struct pywalk *w, struct walkspec_thread *st, const struc
     fw->late_reads = 0;
     *t = (struct thread_sample){ .pid = w->pi.pid };
     t->thread_id = get_u64(ts, o->ts_thread_id);
-    if (o->ts_native_thread_id >= 0)
-        t->tid = (pid_t)get_u64(ts, o->ts_native_thread_id);
-    else if (t->thread_id == st->thread_id && st->tid > 0)
-        t->tid = st->tid;
+    if (o->ts_native_thread_id < 0 && t->thread_id == st->thread_id && st->tid > 0)
+        t->tid = st->tid;   /* the pthread_t has not changed, nor its tid: spare the lookup */
     else
-        t->tid = pywalk_thread_tid(w, t->thread_id);
+        t->tid = pywalk_os_tid(w, ts);
     t->flags |= pywalk_run_flags(o, ts, st->tstate, holder);
     t->first = (uint32_t)out->nframes;
     int after_ok = st->it_after != READBATCH_NONE;

@@ -1,8 +1,8 @@
 /*
  * fuzz_proc — the /proc text parsers of proc.h on hostile text: every input
  * goes to proc_maps_parse, proc_stat_parse, proc_syscall_parse,
- * proc_schedstat_parse and proc_status_parse (with the keys gilscope asks
- * for). The text is the input's own heap buffer, exactly its size and not
+ * proc_schedstat_parse, proc_status_parse (with the keys gilscope asks
+ * for) and proc_nspid_parse. The text is the input's own heap buffer, exactly its size and not
  * NUL-terminated, so a parser that reads past LEN is caught by ASan.
  * Checked besides: the strings a parser fills are NUL-terminated inside
  * their arrays. Seeds: this machine's real /proc files (tests/fuzz/seed).
@@ -45,5 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = proc_status_parse(text, size, keys[k], &v);
         FUZZ_CHECK(rc == 0 || rc == -ENOENT || rc == -EINVAL);
     }
+
+    pid_t outer = 0, inner = 0;
+    int levels = proc_nspid_parse(text, size, &outer, &inner);
+    FUZZ_CHECK(levels == -ENOENT || levels == -EINVAL || (levels >= 1 && outer > 0 && inner > 0));
     return 0;
 }

@@ -2,9 +2,12 @@
  * Unit tests for src/proc.c: maps and stat parsing with hostile input,
  * memory reads of our own process (process_vm_readv and, with
  * process_vm_readv filtered by seccomp, /proc/PID/mem), threads, stat
- * readers and paths.
+ * readers, paths, NSpid, and tidmap (src/tidmap.c): a process in our PID
+ * namespace maps to itself, one in a namespace of its own (unshare(2),
+ * root only) has its own thread ids mapped to ours.
  */
 #include "proc.h"
+#include "tidmap.h"
 
 #include <check.h>
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -920,6 +924,115 @@ START_TEST(status_parse_text)
 }
 END_TEST
 
+START_TEST(nspid_parse_text)
+{
+    static const char two[] = "Name:\tpython3\nNSpid:\t23846\t1\nNSpgid:\t23846\t1\n";
+    static const char three[] = "NStgid:\t9\nNSpid:\t700 12\t3";
+    static const char one[] = "NSpid:\t4242\n";
+    pid_t outer = 0, inner = 0;
+
+    ck_assert_int_eq(proc_nspid_parse(two, sizeof two - 1, &outer, &inner), 2);
+    ck_assert_int_eq(outer, 23846);
+    ck_assert_int_eq(inner, 1);
+    /* the first and the last of three; the last line needs no newline */
+    ck_assert_int_eq(proc_nspid_parse(three, sizeof three - 1, &outer, &inner), 3);
+    ck_assert_int_eq(outer, 700);
+    ck_assert_int_eq(inner, 3);
+    ck_assert_int_eq(proc_nspid_parse(one, sizeof one - 1, &outer, &inner), 1);
+    ck_assert_int_eq(outer, 4242);
+    ck_assert_int_eq(inner, 4242);
+    /* LEN is respected: cut inside the first number, that number is all there is */
+    ck_assert_int_eq(proc_nspid_parse(two, 24, &outer, &inner), 1);
+    ck_assert_int_eq(outer, 238);
+    ck_assert_int_eq(proc_nspid_parse("NSpid:\t\n", 8, &outer, &inner), -EINVAL);
+    ck_assert_int_eq(proc_nspid_parse("NSpid:\t12x\n", 11, &outer, &inner), -EINVAL);
+    ck_assert_int_eq(proc_nspid_parse("NSpid:\t0\n", 9, &outer, &inner), -EINVAL);
+    ck_assert_int_eq(proc_nspid_parse("NSpid:\t4294967296\n", 18, &outer, &inner), -EINVAL);
+    ck_assert_int_eq(proc_nspid_parse("Pid:\t12\n", 8, &outer, &inner), -ENOENT);
+}
+END_TEST
+
+START_TEST(nspid_self)
+{
+    pid_t outer = 0, inner = 0;
+    int levels = proc_nspid(getpid(), gettid(), &outer, &inner);
+
+    /* a kernel before 4.1 has no NSpid; the suite may itself run in a container */
+    if (levels == -ENOENT)
+        return;
+    ck_assert_int_ge(levels, 1);
+    ck_assert_int_eq(outer, gettid());
+    ck_assert_int_eq(proc_nspid(getpid(), 999999999, &outer, &inner), -ESRCH);
+}
+END_TEST
+
+/* tidmap */
+
+START_TEST(tidmap_same_namespace)
+{
+    struct tidmap tm;
+    struct proc_tasks tasks = { 0 };
+
+    tidmap_init(&tm, getpid());
+    ck_assert_int_eq(tidmap_host(&tm, gettid(), 1), gettid());
+    ck_assert_int_eq(tidmap_host(&tm, 0, 1), 0);
+    ck_assert_int_eq(tidmap_ns_tids(&tm, &tasks), 0);
+    ck_assert_uint_ge(tasks.n, 1);
+    proc_tasks_free(&tasks);
+    tidmap_free(&tm);
+    tidmap_free(&tm);   /* twice is fine */
+}
+END_TEST
+
+/* A child that is PID 1 of a new PID namespace, paused; its pid as we
+ * number it, or 0 when namespaces cannot be made here. */
+static pid_t child_in_namespace(pid_t *middle)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    *middle = fork();
+    ck_assert_int_ge(*middle, 0);
+    if (*middle == 0) {
+        /* unshare(CLONE_NEWPID) puts the next child, not the caller, in the namespace. */
+        pid_t inner = unshare(CLONE_NEWPID) == 0 ? fork() : -1;
+        if (inner == 0) {
+            pause();
+            _exit(0);
+        }
+        if (write(fds[1], &inner, sizeof inner) != (ssize_t)sizeof inner)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    pid_t inner = -1;
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &inner, sizeof inner), (ssize_t)sizeof inner);
+    close(fds[0]);
+    return inner > 0 ? inner : 0;
+}
+
+START_TEST(tidmap_other_namespace)
+{
+    pid_t middle, child = child_in_namespace(&middle);
+    if (child) {
+        struct tidmap tm;
+        struct proc_tasks tasks = { 0 };
+        tidmap_init(&tm, child);
+        ck_assert_int_eq(tidmap_host(&tm, 1, 1), child);
+        ck_assert_int_eq(tidmap_host(&tm, 2, 1), 0);    /* no such thread there */
+        ck_assert_int_eq(tidmap_host(&tm, 1, 2), child);
+        ck_assert_int_eq(tidmap_ns_tids(&tm, &tasks), 0);
+        ck_assert_uint_eq(tasks.n, 1);
+        ck_assert_int_eq(tasks.tid[0], 1);
+        proc_tasks_free(&tasks);
+        tidmap_free(&tm);
+        kill(child, SIGKILL);
+    }
+    kill(middle, SIGKILL);
+    waitpid(middle, NULL, 0);
+}
+END_TEST
+
 static Suite *proc_suite(void)
 {
     Suite *s = suite_create("proc");
@@ -938,6 +1051,7 @@ static Suite *proc_suite(void)
     tcase_add_loop_test(parse, stat_garbage_rejected, 0, (int)(sizeof stat_garbage / sizeof stat_garbage[0]));
     tcase_add_test(parse, stat_length_respected);
     tcase_add_test(parse, status_parse_text);
+    tcase_add_test(parse, nspid_parse_text);
     suite_add_tcase(s, parse);
 
     tcase_set_timeout(live, 30);
@@ -960,6 +1074,9 @@ static Suite *proc_suite(void)
     tcase_add_test(live, exe_path);
     tcase_add_test(live, exe_path_deleted);
     tcase_add_test(live, status_fields);
+    tcase_add_test(live, nspid_self);
+    tcase_add_test(live, tidmap_same_namespace);
+    tcase_add_test(live, tidmap_other_namespace);
     suite_add_tcase(s, live);
     return s;
 }
