@@ -2,8 +2,8 @@
  * corefile — an ELF core file as a stand-in for the process it was made
  * from: its memory (the core's PT_LOAD segments, and what the core left
  * out of read-only file mappings read from the files on disk), its mapped
- * files (the NT_FILE note), its threads (NT_PRSTATUS) and its pid
- * (NT_PRPSINFO). Knows nothing of Python.
+ * files (the NT_FILE note), its threads and their registers (NT_PRSTATUS)
+ * and its pid (NT_PRPSINFO). Knows nothing of Python.
  *
  * Everything read from the core is bounded by the file's size and checked:
  * a damaged or truncated core gives an error or unreadable memory, never a
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include "proc.h"
 
@@ -58,6 +59,17 @@ int corefile_maps(const struct corefile *c, struct proc_maps *out);
 /* corefile_tasks — the thread ids of the NT_PRSTATUS notes, ascending,
  * into OUT (proc_tasks_free). Returns 0 or -ENOMEM. */
 int corefile_tasks(const struct corefile *c, struct proc_tasks *out);
+
+/* corefile_regs — the registers of thread TID when the core was made
+ * (its NT_PRSTATUS note's pr_reg) into OUT. Returns 0, or -ESRCH when the
+ * core lists no such thread or its note is too short to hold them. */
+int corefile_regs(const struct corefile *c, pid_t tid, struct user_regs_struct *out);
+
+/* corefile_vdso — where the vDSO was (NT_AUXV's AT_SYSINFO_EHDR): into
+ * *START and *END the core's segment that starts there, as much of it as
+ * the core holds (a vDSO is no file: not in corefile_maps). Returns 0, or
+ * -ENOENT when the core does not say or does not hold it. */
+int corefile_vdso(const struct corefile *c, uint64_t *start, uint64_t *end);
 
 /* corefile_pid — the pid of the process the core was made from. */
 pid_t corefile_pid(const struct corefile *c);

@@ -37,6 +37,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "corefile.h"
 #include "nativesym.h"
 #include "proc.h"
 #include "pyoffsets.h"
@@ -63,11 +64,20 @@ struct nativemerge;     /* opaque; one per target process */
 struct nativemerge *nativemerge_new(pid_t pid, const struct py_offsets *o, struct proc_mem *m,
                                     struct strtab *st, int all_frames, char *err, size_t errlen);
 
+/* nativemerge_new_core — a merger as nativemerge_new for the process the
+ * core C was made from, reading its memory through M (C's source): each
+ * thread's registers from its NT_PRSTATUS note, unwind information and
+ * symbols from the files of its NT_FILE note (corefile_maps, as
+ * --executable replaced the program's). C and M must outlive it. Returns
+ * NULL with a one-line reason in ERR. */
+struct nativemerge *nativemerge_new_core(struct corefile *c, const struct py_offsets *o, struct proc_mem *m,
+                                         struct strtab *st, int all_frames, char *err, size_t errlen);
+
 /* nativemerge_free — release NM (NULL is fine). */
 void nativemerge_free(struct nativemerge *nm);
 
 /* nativemerge_sample — merge the native stacks of the threads of S, all of
- * which must be in a ptrace stop of this process. Rewrites S's frames;
+ * which must be in a ptrace stop of this process (or listed by its core). Rewrites S's frames;
  * threads keep their order and fields. The threads among TIDS (NTIDS, all
  * stopped too) that S does not hold — threads that never ran Python, a C
  * library's workers — are added after them with their native frames

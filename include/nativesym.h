@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proc.h"
+
 struct nativesym;   /* opaque */
 
 enum nativesym_flag {
@@ -65,6 +67,18 @@ struct nativesym *nativesym_new(pid_t pid, char *err, size_t errlen);
  * reason in ERR when PATH is not absolute or out of memory. Free with
  * nativesym_free. */
 struct nativesym *nativesym_new_file(const char *path, char *err, size_t errlen);
+
+/* nativesym_new_maps — a symbolizer of a process that is gone (a core
+ * file), whose mappings are MAPS (as corefile_maps lists them: paths as
+ * this process sees them, the executable's already replaced by
+ * --executable's; MAPS is not kept). A core does not say which mappings
+ * are executable: every one is taken as code, so only an address in no
+ * mapping at all is -ENOENT. The files are opened at those paths (a
+ * mapping " (deleted)" at its path less that), debug files looked for in
+ * this system's directories; the maps are never read again. Returns NULL
+ * with a one-line reason in ERR when out of memory. Free with
+ * nativesym_free. */
+struct nativesym *nativesym_new_maps(const struct proc_maps *maps, char *err, size_t errlen);
 
 /* nativesym_free — release NS and every string it handed out (NULL is fine). */
 void nativesym_free(struct nativesym *ns);

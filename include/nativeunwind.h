@@ -11,6 +11,11 @@
  * address, so a steady program costs a register read and a page or two of
  * stack per thread-sample. x86-64 only. One unwind at a time per thread of
  * the profiler.
+ *
+ * A core file (nativeunwind_new_core) has no process to ask: registers come
+ * from the caller, and the unwind information of each mapped file is found
+ * through its .eh_frame_hdr search table in target memory, as the vDSO's
+ * is for a process.
  */
 #ifndef GILSCOPE_NATIVEUNWIND_H
 #define GILSCOPE_NATIVEUNWIND_H
@@ -18,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include "proc.h"
 
@@ -38,11 +44,27 @@ enum nativeunwind_end {
  * (which must outlive it). Returns NULL with a one-line reason in ERR. */
 struct nativeunwind *nativeunwind_new(pid_t pid, struct proc_mem *m, char *err, size_t errlen);
 
+/* Registers of thread TID of a target that is no process, into OUT;
+ * 0, or nonzero when it has none. CTX is the constructor's. */
+typedef int (*nativeunwind_regs_fn)(void *ctx, pid_t tid, struct user_regs_struct *out);
+
+/* nativeunwind_new_core — an unwinder for a target that is no process (a
+ * core file; PID is only for messages), reading memory through M, which
+ * must outlive it: registers from REGS(CTX, ...), unwind information from
+ * the .eh_frame_hdr of each ELF image in MAPS (address order; an image
+ * starts at a mapping of its file's offset 0), read through M once, here.
+ * MAPS is not kept. Code of an image with no such table (or none the
+ * usual encodings describe), and of no file, ends an unwind that meets
+ * it. Returns NULL with a one-line reason in ERR (out of memory, libunwind
+ * failed). */
+struct nativeunwind *nativeunwind_new_core(pid_t pid, struct proc_mem *m, const struct proc_maps *maps,
+                                           nativeunwind_regs_fn regs, void *ctx, char *err, size_t errlen);
+
 /* nativeunwind_free — release U (NULL is fine). */
 void nativeunwind_free(struct nativeunwind *u);
 
 /* nativeunwind_thread — unwind thread TID, which must be in a ptrace stop
- * of this process: up to MAX code addresses into IPS, leaf first. The
+ * of this process (of a core: one it lists): up to MAX code addresses into IPS, leaf first. The
  * leaf's is its program counter; the others are return addresses minus
  * one, inside the call instruction, as symbol and line lookups want them.
  * *END says how the unwind ended. Returns how many addresses were stored

@@ -99,10 +99,12 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
 
 /* sampler_frozen — one pass into S over a target that cannot change and
  * is no process (a core file: W reads it through a proc_mem with a source,
- * TI was made with pid 0): nothing to attach to, pause or re-read. Returns
- * the number of threads read, or -EIO with ERR set when the thread list or
- * every stack was unreadable. */
-int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct sample *s, struct sampler_stats *stats,
-                   char *err, size_t errlen);
+ * TI was made with pid 0): nothing to attach to, pause or re-read. With
+ * NATIVE (a merger of the core, else NULL) the C stacks are merged in, and
+ * the threads among TIDS (NTIDS: the core's) that ran no Python added.
+ * Returns the number of threads read, or -EIO with ERR set when the
+ * thread list or every stack was unreadable. */
+int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct nativemerge *native, const pid_t *tids,
+                   size_t ntids, struct sample *s, struct sampler_stats *stats, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* cli_dump — `gilscope dump -p PID [--json]`: every thread's stack, once;
- * `gilscope dump --core CORE`: the same from a core file. */
+ * `gilscope dump --core CORE`: the same from a core file (with --native,
+ * the C stacks from its threads' registers and its mapped files). */
 #include "cli.h"
 
 #include <stdio.h>
@@ -235,9 +236,8 @@ int cli_dump(int argc, char **argv)
     }
     if ((rc = cli_native_check(o.native, o.nonblocking)) != 0 || (rc = cliopt_refuse(&res)) != 0)
         return rc;
-    if (o.core && (o.native || o.subprocesses)) {
-        cli_error("%s is not supported yet with --core (a core holds one process, and native frames are "
-                  "read from live processes only)", o.native ? "--native" : "--subprocesses");
+    if (o.core && o.subprocesses) {
+        cli_error("--subprocesses is not supported yet with --core (a core holds one process)");
         return EXIT_ERROR;
     }
     struct family_opts xo = { .nonblocking = o.nonblocking, .native = o.native, .all_frames = o.all_frames };
@@ -251,6 +251,14 @@ int cli_dump(int argc, char **argv)
         session_close(&s);
         return EXIT_ERROR;
     }
+    struct proc_tasks tasks = { 0 };
+    if (o.core && o.native &&
+        (!(s.native = nativemerge_new_core(s.core, &s.interp.off, &s.mem, s.strings, o.all_frames, err,
+                                           sizeof err)) || corefile_tasks(s.core, &tasks) != 0)) {
+        cli_error("--native: %s", s.native ? "out of memory" : err);
+        session_close(&s);
+        return EXIT_ERROR;
+    }
     if (!o.core && (!(stop = cli_start(&rc, NULL, o.pid, NULL, o.nonblocking, 0, &s)) ||
                     (rc = cli_session_extend(&s, o.subprocesses, &xo, stop)) != 0))
         return rc;
@@ -260,7 +268,7 @@ int cli_dump(int argc, char **argv)
     pywalk_keep_failed(s.walk, 1);
     struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native,
                                   .family = s.family };
-    rc = o.core ? sampler_frozen(s.walk, s.threads, &smp, &stats, err, sizeof err)
+    rc = o.core ? sampler_frozen(s.walk, s.threads, s.native, tasks.tid, tasks.n, &smp, &stats, err, sizeof err)
                 : sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
     if (rc < 0) {
         cli_error("%s", err);
@@ -281,6 +289,7 @@ int cli_dump(int argc, char **argv)
         cli_warn_merge_errors(&s);
     }
     sample_free(&smp);
+    proc_tasks_free(&tasks);
     session_close(&s);
     return rc < 0 ? EXIT_ERROR : EXIT_OK;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include "elfsym.h"
@@ -47,6 +48,16 @@ struct mapping {            /* an NT_FILE entry: memory mapped from a file */
     size_t file;                /* index into files */
 };
 
+struct thread {            /* an NT_PRSTATUS note */
+    pid_t tid;
+    int have_regs;              /* the note held pr_reg whole */
+    struct user_regs_struct regs;
+};
+
+/* pr_reg is the kernel's user_regs_struct: copied as one. */
+_Static_assert(sizeof ((struct elf_prstatus *)0)->pr_reg == sizeof(struct user_regs_struct),
+               "corefile: pr_reg is not a user_regs_struct");
+
 struct mapped_file {
     char *path;                 /* as the core names it, or --executable's */
     int fd;                     /* open on first use; -1 when it cannot be */
@@ -62,11 +73,12 @@ struct corefile {
     size_t nmap;
     struct mapped_file *files;
     size_t nfiles;
-    pid_t *tids;                /* ascending, distinct */
+    struct thread *tids;        /* by tid, distinct */
     size_t ntids;
     pid_t pid;
     char comm[sizeof ((struct elf_prpsinfo *)0)->pr_fname + 1];  /* the process's name */
     uint64_t entry;             /* AT_ENTRY, 0 when not given */
+    uint64_t vdso;              /* AT_SYSINFO_EHDR, 0 when not given */
     size_t exe;                 /* index into files; nfiles when unknown */
     char *warnings[MAX_WARNINGS + 1];
     size_t nwarnings, dropped;
@@ -302,11 +314,16 @@ static void parse_note(struct corefile *c, struct parse *p, const GElf_Nhdr *nh,
     switch (nh->n_type) {
     case NT_PRSTATUS:
         if (len >= offsetof(struct elf_prstatus, pr_pid) + sizeof(pid_t)) {
-            pid_t *t = grow((void **)&c->tids, &c->ntids, &p->tidcap, sizeof *t);
-            if (!t)
+            struct thread *t = grow((void **)&c->tids, &c->ntids, &p->tidcap, sizeof *t);
+            if (!t) {
                 p->nomem = 1;
-            else
-                memcpy(t, desc + offsetof(struct elf_prstatus, pr_pid), sizeof *t);
+                break;
+            }
+            memset(t, 0, sizeof *t);
+            memcpy(&t->tid, desc + offsetof(struct elf_prstatus, pr_pid), sizeof t->tid);
+            t->have_regs = len >= offsetof(struct elf_prstatus, pr_reg) + sizeof t->regs;
+            if (t->have_regs)
+                memcpy(&t->regs, desc + offsetof(struct elf_prstatus, pr_reg), sizeof t->regs);
         }
         break;
     case NT_PRPSINFO:
@@ -319,6 +336,8 @@ static void parse_note(struct corefile *c, struct parse *p, const GElf_Nhdr *nh,
         for (size_t k = 0; k + 16 <= len; k += 16)
             if (get_u64(desc + k) == AT_ENTRY)
                 c->entry = get_u64(desc + k + 8);
+            else if (get_u64(desc + k) == AT_SYSINFO_EHDR)
+                c->vdso = get_u64(desc + k + 8);
         break;
     case NT_FILE:
         parse_nt_file(c, p, desc, len);
@@ -366,7 +385,7 @@ static int map_cmp(const void *a, const void *b)
 
 static int tid_cmp(const void *a, const void *b)
 {
-    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    pid_t x = ((const struct thread *)a)->tid, y = ((const struct thread *)b)->tid;
     return (x > y) - (x < y);
 }
 
@@ -530,13 +549,14 @@ struct corefile *corefile_open(const char *path, const char *exe, char *err, siz
         qsort(c->seg, c->nseg, sizeof *c->seg, seg_cmp);
     qsort(c->map, c->nmap, sizeof *c->map, map_cmp);
     qsort(c->tids, c->ntids, sizeof *c->tids, tid_cmp);
+    /* A damaged core may list a thread twice: one of its notes is kept. */
     size_t k = 0;
     for (size_t i = 0; i < c->ntids; i++)
-        if (k == 0 || c->tids[k - 1] != c->tids[i])
+        if (k == 0 || c->tids[k - 1].tid != c->tids[i].tid)
             c->tids[k++] = c->tids[i];
     c->ntids = k;
     if (c->pid <= 0)
-        c->pid = c->tids[0];
+        c->pid = c->tids[0].tid;
     c->exe = find_exe(c);
     if (exe && c->exe < c->nfiles) {
         char *copy = strdup(exe);
@@ -615,8 +635,35 @@ int corefile_tasks(const struct corefile *c, struct proc_tasks *out)
     out->n = 0;
     if (!out->tid)
         return -ENOMEM;
-    memcpy(out->tid, c->tids, c->ntids * sizeof *out->tid);
+    for (size_t i = 0; i < c->ntids; i++)
+        out->tid[i] = c->tids[i].tid;
     out->n = c->ntids;
+    return 0;
+}
+
+int corefile_regs(const struct corefile *c, pid_t tid, struct user_regs_struct *out)
+{
+    size_t lo = 0, hi = c->ntids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->tids[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == c->ntids || c->tids[lo].tid != tid || !c->tids[lo].have_regs)
+        return -ESRCH;
+    *out = c->tids[lo].regs;
+    return 0;
+}
+
+int corefile_vdso(const struct corefile *c, uint64_t *start, uint64_t *end)
+{
+    size_t i = last_at_or_below(c->seg, c->nseg, sizeof *c->seg, offsetof(struct segment, vaddr), c->vdso);
+    if (!c->vdso || i == c->nseg || c->seg[i].vaddr != c->vdso || c->seg[i].filesz == 0)
+        return -ENOENT;
+    *start = c->vdso;
+    *end = c->vdso + c->seg[i].filesz;
     return 0;
 }
 

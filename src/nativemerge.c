@@ -49,8 +49,10 @@ const char *nativemerge_error_name(int code)
     return code >= 0 && code < NATIVEMERGE_ERR_COUNT ? error_names[code] : "unknown";
 }
 
-struct nativemerge *nativemerge_new(pid_t pid, const struct py_offsets *o, struct proc_mem *m,
-                                    struct strtab *st, int all_frames, char *err, size_t errlen)
+/* A merger of PID with neither unwinder nor symbolizer yet; NULL with ERR
+ * set. */
+static struct nativemerge *merger_new(pid_t pid, const struct py_offsets *o, struct strtab *st, int all_frames,
+                                      char *err, size_t errlen)
 {
     struct nativemerge *nm = calloc(1, sizeof *nm);
     if (!nm) {
@@ -60,9 +62,69 @@ struct nativemerge *nativemerge_new(pid_t pid, const struct py_offsets *o, struc
     nm->pid = pid;
     nm->st = st;
     nativemerge_rules_for(o, all_frames, &nm->rules);
+    return nm;
+}
+
+struct nativemerge *nativemerge_new(pid_t pid, const struct py_offsets *o, struct proc_mem *m,
+                                    struct strtab *st, int all_frames, char *err, size_t errlen)
+{
+    struct nativemerge *nm = merger_new(pid, o, st, all_frames, err, errlen);
+    if (!nm)
+        return NULL;
     nm->unw = nativeunwind_new(pid, m, err, errlen);
     nm->sym = nm->unw ? nativesym_new(pid, err, errlen) : NULL;
     if (!nm->sym) {
+        nativemerge_free(nm);
+        return NULL;
+    }
+    return nm;
+}
+
+/* corefile_regs as a nativeunwind_regs_fn. */
+static int core_regs(void *ctx, pid_t tid, struct user_regs_struct *out)
+{
+    return corefile_regs(ctx, tid, out);
+}
+
+/* Add the vDSO, which corefile_maps leaves out (it is no file), to MAPS as
+ * a process's maps name it, in address order: code that time functions
+ * run (clock_gettime), with its own unwind table. Returns 0 or -ENOMEM. */
+static int maps_add_vdso(const struct corefile *c, struct proc_maps *maps)
+{
+    uint64_t start, end;
+    if (corefile_vdso(c, &start, &end) != 0)
+        return 0;
+    struct proc_map *v = realloc(maps->v, (maps->n + 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    maps->v = v;
+    size_t at = 0;
+    while (at < maps->n && v[at].start < start)
+        at++;
+    memmove(&v[at + 1], &v[at], (maps->n - at) * sizeof *v);
+    v[at] = (struct proc_map){ .start = start, .end = end, .offset = 0 };
+    snprintf(v[at].perms, sizeof v[at].perms, "r-xp");
+    snprintf(v[at].path, sizeof v[at].path, "[vdso]");
+    maps->n++;
+    return 0;
+}
+
+struct nativemerge *nativemerge_new_core(struct corefile *c, const struct py_offsets *o, struct proc_mem *m,
+                                         struct strtab *st, int all_frames, char *err, size_t errlen)
+{
+    struct proc_maps maps;
+    if (corefile_maps(c, &maps) != 0 || maps_add_vdso(c, &maps) != 0) {
+        proc_maps_free(&maps);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct nativemerge *nm = merger_new(corefile_pid(c), o, st, all_frames, err, errlen);
+    if (nm)
+        nm->unw = nativeunwind_new_core(nm->pid, m, &maps, core_regs, c, err, errlen);
+    if (nm && nm->unw)
+        nm->sym = nativesym_new_maps(&maps, err, errlen);
+    proc_maps_free(&maps);
+    if (nm && !nm->sym) {
         nativemerge_free(nm);
         return NULL;
     }

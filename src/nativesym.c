@@ -85,6 +85,7 @@ struct ipentry {
 struct nativesym {
     pid_t pid;
     int root_is_host;           /* /proc/PID/root is our "/" */
+    int fixed;                  /* the regions are all there is (a core): maps never read */
     struct nsregion *regions;   /* sorted by start */
     size_t nregions;
     uint64_t maps_read_ns;      /* when the maps were last read */
@@ -151,31 +152,24 @@ static void ipcache_clear(struct nativesym *ns)
     hashtab_clear(&ns->ip_index);
 }
 
-/* Read the maps again. A region the old set had unchanged keeps its file;
- * any other change empties the IP cache, whose answers it may undo.
- * Returns 0 or a negative errno (the old regions then stay). */
-static int maps_load(struct nativesym *ns)
+/* Take the executable mappings of MAPS (with ALL, every one) as NS's
+ * regions. A region the old set had unchanged keeps its file; any other
+ * change empties the IP cache, whose answers it may undo. Returns 0 or
+ * -ENOMEM (the old regions then stay). */
+static int regions_set(struct nativesym *ns, const struct proc_maps *maps, int all)
 {
-    struct proc_maps maps;
-    ns->maps_read_ns = clock_mono_ns();
-    int r = proc_maps_read(ns->pid, &maps);
-    if (r != 0)
-        return r;
     size_t n = 0;
-    struct nsregion *v = calloc(maps.n ? maps.n : 1, sizeof *v);
-    if (!v) {
-        proc_maps_free(&maps);
+    struct nsregion *v = calloc(maps->n ? maps->n : 1, sizeof *v);
+    if (!v)
         return -ENOMEM;
-    }
     int changed = 0;
-    for (size_t i = 0; i < maps.n; i++) {
-        const struct proc_map *m = &maps.v[i];
-        if (m->perms[2] != 'x')
+    for (size_t i = 0; i < maps->n; i++) {
+        const struct proc_map *m = &maps->v[i];
+        if (m->perms[2] != 'x' && !all)
             continue;
         v[n] = (struct nsregion){ m->start, m->end, m->offset, strdup(m->path), FILE_UNRESOLVED };
         if (!v[n].path) {
             regions_free(v, n);
-            proc_maps_free(&maps);
             return -ENOMEM;
         }
         const struct nsregion *old = region_find(ns->regions, ns->nregions, m->start);
@@ -186,13 +180,26 @@ static int maps_load(struct nativesym *ns)
             changed = 1;
         n++;
     }
-    proc_maps_free(&maps);
     if (changed || n != ns->nregions)
         ipcache_clear(ns);
     regions_free(ns->regions, ns->nregions);
     ns->regions = v;
     ns->nregions = n;
     return 0;
+}
+
+/* Read the maps again (regions_set). Returns 0 or a negative errno (the
+ * old regions then stay). */
+static int maps_load(struct nativesym *ns)
+{
+    struct proc_maps maps;
+    ns->maps_read_ns = clock_mono_ns();
+    int r = proc_maps_read(ns->pid, &maps);
+    if (r != 0)
+        return r;
+    r = regions_set(ns, &maps, 0);
+    proc_maps_free(&maps);
+    return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -234,6 +241,12 @@ static int region_open_path(const struct nativesym *ns, const struct nsregion *r
 {
     static const char deleted[] = " (deleted)";
     size_t pl = strlen(r->path), dl = sizeof deleted - 1;
+    if (pl > dl && strcmp(r->path + pl - dl, deleted) == 0 && ns->fixed) {
+        /* No process holds the mapping any more: whatever is at the path
+         * now, which the build id then tells apart when it has one. */
+        int n = snprintf(out, len, "%.*s", (int)(pl - dl), r->path);
+        return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+    }
     if (pl > dl && strcmp(r->path + pl - dl, deleted) == 0) {
         int n = snprintf(out, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)ns->pid, r->start, r->end);
         return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
@@ -795,7 +808,7 @@ int nativesym_lookup(struct nativesym *ns, uint64_t ip, struct nativesym_info *o
         }
     *out = (struct nativesym_info){ .library = "[anonymous]", .flags = NATIVESYM_ANON };
     struct nsregion *r = region_find(ns->regions, ns->nregions, ip);
-    if (!r && clock_mono_ns() - ns->maps_read_ns >= REREAD_NS && maps_load(ns) == 0)
+    if (!r && !ns->fixed && clock_mono_ns() - ns->maps_read_ns >= REREAD_NS && maps_load(ns) == 0)
         r = region_find(ns->regions, ns->nregions, ip);
     if (!r)
         return -ENOENT;
@@ -870,6 +883,24 @@ struct nativesym *nativesym_new_file(const char *path, char *err, size_t errlen)
     ns->regions[0].file = FILE_UNRESOLVED;
     ns->nregions = 1;
     ns->maps_read_ns = clock_mono_ns();
+    return ns;
+}
+
+struct nativesym *nativesym_new_maps(const struct proc_maps *maps, char *err, size_t errlen)
+{
+    /* Paths are this process's: through /proc/self/root they are as given. */
+    struct nativesym *ns = ns_alloc(getpid(), err, errlen);
+    if (!ns)
+        return NULL;
+    ns->fixed = 1;
+    /* A core holds no copy of a file's code, so its program headers do
+     * not say which mappings are executable (corefile_maps calls them
+     * read-only): every file mapping is taken as code. */
+    if (regions_set(ns, maps, 1) != 0) {
+        snprintf(err, errlen, "out of memory");
+        nativesym_free(ns);
+        return NULL;
+    }
     return ns;
 }
 

@@ -16,6 +16,7 @@
  * its default, 128, is fewer than a busy interpreter's return addresses,
  * and a miss means looking the rule up in the file again. */
 #define RULE_CACHE 4096
+#define MAX_PHDRS 64        /* program headers read of a mapped image */
 
 struct page {
     uint64_t addr;      /* page address; valid when OK */
@@ -30,10 +31,14 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 
 struct nativeunwind {
     pid_t pid;
-    unw_dyn_info_t vdso;        /* the vDSO's search table (format -1 when none): a
-                                 * mapping without a file, which libunwind-ptrace cannot open */
+    unw_dyn_info_t *tables;     /* search tables read from target memory, by start_ip: the
+                                 * vDSO's for a process, every mapped file's for a core */
+    size_t ntables;
     struct proc_mem *m;
-    void *upt;                  /* libunwind-ptrace's state: finds unwind info in the files */
+    void *upt;                  /* libunwind-ptrace's state: finds unwind info in the files
+                                 * of a process; NULL for a core */
+    nativeunwind_regs_fn regs_fn;   /* NULL: PTRACE_GETREGS */
+    void *regs_ctx;
     unw_addr_space_t as;
     unw_accessors_t acc;
     struct user_regs_struct regs;   /* of the thread being unwound */
@@ -122,23 +127,103 @@ static int acc_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, in
     return -UNW_EBADREG;
 }
 
+static int table_cmp(const void *a, const void *b)
+{
+    unw_word_t x = ((const unw_dyn_info_t *)a)->start_ip, y = ((const unw_dyn_info_t *)b)->start_ip;
+    return (x > y) - (x < y);
+}
+
+/* The table of U's covering IP, NULL when none does. */
+static unw_dyn_info_t *table_of(struct nativeunwind *u, unw_word_t ip)
+{
+    size_t lo = 0, hi = u->ntables;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u->tables[mid].start_ip <= ip)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && ip < u->tables[lo - 1].end_ip ? &u->tables[lo - 1] : NULL;
+}
+
 static int acc_find(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
 {
     struct nativeunwind *u = arg;
-    if (u->vdso.format != -1 && ip >= u->vdso.start_ip && ip < u->vdso.end_ip)
-        return _Ux86_64_dwarf_search_unwind_table(as, ip, &u->vdso, pi, need, u);
-    return _UPT_find_proc_info(as, ip, pi, need, u->upt);
+    unw_dyn_info_t *di = table_of(u, ip);
+    if (di)
+        return _Ux86_64_dwarf_search_unwind_table(as, ip, di, pi, need, u);
+    return u->upt ? _UPT_find_proc_info(as, ip, pi, need, u->upt) : -UNW_ENOINFO;
 }
 
-/* Find the vDSO's .eh_frame_hdr search table in the target's memory (its
- * ELF image is mapped whole) and describe it in u->vdso. Only the usual
- * encodings are understood; otherwise the vDSO has no table and an unwind
- * that meets it stops there. */
+/* The .eh_frame_hdr search table of the ELF image mapped at BASE, whose
+ * mappings end at END, read from target memory, into DI (its whole image
+ * is in memory: the vDSO's, or a file's read-only segments, which a core
+ * serves from the file). Returns 0, or -1 when there is none: only the
+ * usual encodings are understood, and every header and count is checked
+ * against [BASE, END). An unwind that meets code without a table stops
+ * there. */
+static int image_table(struct nativeunwind *u, uint64_t base, uint64_t end, unw_dyn_info_t *di)
+{
+    Elf64_Ehdr eh;
+    if (end <= base || proc_mem_read(u->m, base, &eh, sizeof eh) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_PHDRS ||
+        eh.e_phoff > end - base)
+        return -1;
+    Elf64_Phdr ph[MAX_PHDRS];
+    if (proc_mem_read(u->m, base + eh.e_phoff, ph, eh.e_phnum * sizeof ph[0]) != 0)
+        return -1;
+    uint64_t bias = 0, hdr = 0, text_lo = UINT64_MAX, text_hi = 0;
+    int have_load = 0;
+    for (int i = 0; i < eh.e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && !have_load) {
+            bias = base - (ph[i].p_vaddr & ~(uint64_t)(PAGE - 1));
+            have_load = 1;
+        }
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type == PT_GNU_EH_FRAME)
+            hdr = ph[i].p_vaddr + bias;
+        /* The code: the executable segments (the vDSO's one segment is). */
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X) && ph[i].p_vaddr <= UINT64_MAX - ph[i].p_memsz) {
+            if (ph[i].p_vaddr < text_lo)
+                text_lo = ph[i].p_vaddr;
+            if (ph[i].p_vaddr + ph[i].p_memsz > text_hi)
+                text_hi = ph[i].p_vaddr + ph[i].p_memsz;
+        }
+    }
+    uint8_t h[12];
+    if (!have_load || text_lo >= text_hi || !hdr || hdr < base || end - base < sizeof h ||
+        hdr > end - sizeof h || proc_mem_read(u->m, hdr, h, sizeof h) != 0)
+        return -1;
+    /* version 1; eh_frame_ptr pcrel|sdata4; fde_count udata4; table datarel|sdata4 */
+    if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
+        return -1;
+    uint32_t count;
+    memcpy(&count, h + 8, sizeof count);
+    if (count == 0 || count > (end - hdr - sizeof h) / 8)
+        return -1;
+    *di = (unw_dyn_info_t){ .format = UNW_INFO_FORMAT_REMOTE_TABLE, .start_ip = text_lo + bias,
+                            .end_ip = text_hi + bias };
+    di->u.rti.segbase = hdr;
+    di->u.rti.table_data = hdr + sizeof h;
+    di->u.rti.table_len = count * 8 / sizeof(unw_word_t);
+    return 0;
+}
+
+/* Add the table of the image at [BASE, END) to U's, when it has one. */
+static void table_add(struct nativeunwind *u, uint64_t base, uint64_t end)
+{
+    unw_dyn_info_t di;
+    if (image_table(u, base, end, &di) == 0)
+        u->tables[u->ntables++] = di;
+}
+
+/* The vDSO's table: a mapping of no file, which libunwind-ptrace cannot
+ * open. */
 static void vdso_find(struct nativeunwind *u)
 {
     struct proc_maps maps = { 0 };
     uint64_t base = 0, end = 0;
-    u->vdso.format = -1;
     if (proc_maps_read(u->pid, &maps) != 0)
         return;
     for (size_t i = 0; i < maps.n; i++)
@@ -147,50 +232,46 @@ static void vdso_find(struct nativeunwind *u)
             end = maps.v[i].end;
         }
     proc_maps_free(&maps);
-    Elf64_Ehdr eh;
-    if (!base || proc_mem_read(u->m, base, &eh, sizeof eh) != 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 16 || eh.e_phoff > end - base)
-        return;
-    Elf64_Phdr ph[16];
-    if (proc_mem_read(u->m, base + eh.e_phoff, ph, eh.e_phnum * sizeof ph[0]) != 0)
-        return;
-    uint64_t bias = 0, hdr = 0, text_lo = 0, text_hi = 0;
-    int have_load = 0;
-    for (int i = 0; i < eh.e_phnum; i++)
-        if (ph[i].p_type == PT_LOAD && !have_load) {
-            bias = base - (ph[i].p_vaddr & ~(uint64_t)(PAGE - 1));
-            text_lo = ph[i].p_vaddr;
-            text_hi = ph[i].p_vaddr + ph[i].p_memsz;
-            have_load = 1;
-        }
-    for (int i = 0; i < eh.e_phnum; i++)
-        if (ph[i].p_type == PT_GNU_EH_FRAME)
-            hdr = ph[i].p_vaddr + bias;
-    uint8_t h[12];
-    if (!have_load || !hdr || hdr < base || hdr + sizeof h > end || proc_mem_read(u->m, hdr, h, sizeof h) != 0)
-        return;
-    /* version 1; eh_frame_ptr pcrel|sdata4; fde_count udata4; table datarel|sdata4 */
-    if (h[0] != 1 || h[1] != 0x1b || h[2] != 0x03 || h[3] != 0x3b)
-        return;
-    uint32_t count;
-    memcpy(&count, h + 8, sizeof count);
-    if (count == 0 || count > (end - base) / 8)
-        return;
-    u->vdso = (unw_dyn_info_t){ .format = UNW_INFO_FORMAT_REMOTE_TABLE, .start_ip = text_lo + bias,
-                                .end_ip = text_hi + bias };
-    u->vdso.u.rti.segbase = hdr;
-    u->vdso.u.rti.table_data = hdr + sizeof h;
-    u->vdso.u.rti.table_len = count * 8 / sizeof(unw_word_t);
+    if (base && (u->tables = malloc(sizeof *u->tables)))
+        table_add(u, base, end);
 }
 
+/* Every mapped file's table, from MAPS (address order): an image starts at
+ * a mapping of its file's offset 0 and runs over the mappings of the same
+ * file that follow it. Returns 0 or -ENOMEM. */
+static int maps_tables(struct nativeunwind *u, const struct proc_maps *maps)
+{
+    if (maps->n && !(u->tables = malloc(maps->n * sizeof *u->tables)))
+        return -ENOMEM;
+    for (size_t i = 0; i < maps->n; i++) {
+        if (maps->v[i].offset != 0)
+            continue;
+        size_t k = i;
+        while (k + 1 < maps->n && maps->v[k + 1].offset != 0 && strcmp(maps->v[k + 1].path, maps->v[i].path) == 0)
+            k++;
+        table_add(u, maps->v[i].start, maps->v[k].end);
+    }
+    if (u->ntables)     /* a damaged core's mappings may overlap */
+        qsort(u->tables, u->ntables, sizeof *u->tables, table_cmp);
+    return 0;
+}
+
+/* Without libunwind-ptrace (a core) every procedure is found in a search
+ * table, whose unwind information libunwind frees itself: this is only
+ * called for what libunwind-ptrace found. */
 static void acc_put(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
-    _UPT_put_unwind_info(as, pi, ((struct nativeunwind *)arg)->upt);
+    struct nativeunwind *u = arg;
+    if (u->upt)
+        _UPT_put_unwind_info(as, pi, u->upt);
 }
 
+/* A core has no list of run-time registered code to read (JIT code
+ * registered with libunwind's _U_dyn_register is not looked for there). */
 static int acc_dyn(unw_addr_space_t as, unw_word_t *addr, void *arg)
 {
-    return _UPT_get_dyn_info_list_addr(as, addr, ((struct nativeunwind *)arg)->upt);
+    struct nativeunwind *u = arg;
+    return u->upt ? _UPT_get_dyn_info_list_addr(as, addr, u->upt) : -UNW_ENOINFO;
 }
 
 static int acc_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
@@ -206,7 +287,10 @@ static int acc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
     return -UNW_ENOINFO;
 }
 
-struct nativeunwind *nativeunwind_new(pid_t pid, struct proc_mem *m, char *err, size_t errlen)
+/* An unwinder of PID through M, with no tables yet; USE_PTRACE: a process
+ * (libunwind-ptrace finds the unwind information of its files). NULL with
+ * ERR set. */
+static struct nativeunwind *unwinder_new(pid_t pid, struct proc_mem *m, int use_ptrace, char *err, size_t errlen)
 {
     struct nativeunwind *u = calloc(1, sizeof *u);
     if (!u) {
@@ -215,20 +299,43 @@ struct nativeunwind *nativeunwind_new(pid_t pid, struct proc_mem *m, char *err, 
     }
     u->pid = pid;
     u->m = m;
-    u->upt = _UPT_create(pid);
+    u->upt = use_ptrace ? _UPT_create(pid) : NULL;
     u->acc = (unw_accessors_t){ .find_proc_info = acc_find, .put_unwind_info = acc_put,
                                 .get_dyn_info_list_addr = acc_dyn, .access_mem = acc_mem,
                                 .access_reg = acc_reg, .access_fpreg = acc_fpreg,
                                 .resume = acc_resume, .get_proc_name = acc_name };
-    u->as = u->upt ? unw_create_addr_space(&u->acc, 0) : NULL;
+    u->as = u->upt || !use_ptrace ? unw_create_addr_space(&u->acc, 0) : NULL;
     if (!u->as) {
         snprintf(err, errlen, "libunwind could not be set up for PID %d", (int)pid);
         nativeunwind_free(u);
         return NULL;
     }
-    vdso_find(u);
     unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
     unw_set_cache_size(u->as, RULE_CACHE, 0);
+    return u;
+}
+
+struct nativeunwind *nativeunwind_new(pid_t pid, struct proc_mem *m, char *err, size_t errlen)
+{
+    struct nativeunwind *u = unwinder_new(pid, m, 1, err, errlen);
+    if (u)
+        vdso_find(u);
+    return u;
+}
+
+struct nativeunwind *nativeunwind_new_core(pid_t pid, struct proc_mem *m, const struct proc_maps *maps,
+                                           nativeunwind_regs_fn regs, void *ctx, char *err, size_t errlen)
+{
+    struct nativeunwind *u = unwinder_new(pid, m, 0, err, errlen);
+    if (!u)
+        return NULL;
+    u->regs_fn = regs;
+    u->regs_ctx = ctx;
+    if (maps_tables(u, maps) != 0) {
+        snprintf(err, errlen, "out of memory");
+        nativeunwind_free(u);
+        return NULL;
+    }
     return u;
 }
 
@@ -240,6 +347,7 @@ void nativeunwind_free(struct nativeunwind *u)
         unw_destroy_addr_space(u->as);
     if (u->upt)
         _UPT_destroy(u->upt);
+    free(u->tables);
     free(u);
 }
 
@@ -249,7 +357,7 @@ int nativeunwind_thread(struct nativeunwind *u, pid_t tid, uint64_t *ips, size_t
     *end = NATIVEUNWIND_END_BROKEN;
     if (max == 0)
         return 0;
-    if (ptrace(PTRACE_GETREGS, tid, NULL, &u->regs) != 0)
+    if (u->regs_fn ? u->regs_fn(u->regs_ctx, tid, &u->regs) != 0 : ptrace(PTRACE_GETREGS, tid, NULL, &u->regs) != 0)
         return -ESRCH;
     /* Stack pages change from one stop to the next. */
     for (unsigned i = 0; i < PAGES; i++)

@@ -660,13 +660,18 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
     return once_result(stats, s, err, errlen);
 }
 
-int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct sample *s, struct sampler_stats *stats,
-                   char *err, size_t errlen)
+int sampler_frozen(struct pywalk *w, struct threadinfo *ti, struct nativemerge *native, const pid_t *tids,
+                   size_t ntids, struct sample *s, struct sampler_stats *stats, char *err, size_t errlen)
 {
     memset(stats, 0, sizeof *stats);
     sample_clear(s);
     s->time_ns = clock_mono_ns();
     int n = pywalk_sample(w, s, stats->errors_by);
+    if (n >= 0 && native) {
+        if (nativemerge_sample(native, s, tids, ntids) != 0)
+            stats->errors_by[PYWALK_ERR_NOMEM]++;
+        n = (int)s->nthreads;
+    }
     stats->passes = 1;
     if (n < 0) {
         stats->errors_by[-n]++;
