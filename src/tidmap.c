@@ -52,13 +52,14 @@ static int refresh(struct tidmap *tm)
         return rc;
     /* Counted before the listing, so a thread born meanwhile shows as a change next pass. */
     long count = proc_taskdir_count(tm->taskdir);
-    struct tidmap_pair *nv = malloc(tasks.n * sizeof *nv);
+    struct tidmap_pair *nv = malloc((tasks.n ? tasks.n : 1) * sizeof *nv);
     if (!nv) {
         proc_tasks_free(&tasks);
         return -ENOMEM;
     }
     /* The old pairs by host id, for the lookup of each listed thread. */
-    qsort(tm->v, tm->n, sizeof *tm->v, by_host);
+    if (tm->n)
+        qsort(tm->v, tm->n, sizeof *tm->v, by_host);
     size_t n = 0;
     for (size_t i = 0; i < tasks.n; i++) {
         struct tidmap_pair key = { .host = tasks.tid[i] };
