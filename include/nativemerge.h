@@ -77,8 +77,8 @@ struct nativemerge *nativemerge_new_core(struct corefile *c, const struct py_off
 void nativemerge_free(struct nativemerge *nm);
 
 /* nativemerge_sample — merge the native stacks of the threads of S, all of
- * which must be in a ptrace stop of this process (or listed by its core). Rewrites S's frames;
- * threads keep their order and fields. The threads among TIDS (NTIDS, all
+ * which must be in a ptrace stop of this process (or listed by its core).
+ * Rewrites S's frames; threads keep their order and fields. The threads among TIDS (NTIDS, all
  * stopped too) that S does not hold — threads that never ran Python, a C
  * library's workers — are added after them with their native frames
  * alone (thread_id 0: named by the OS). Returns 0, or -ENOMEM (then S is
@@ -94,8 +94,9 @@ struct nativemerge_rules {
 };
 
 /* nativemerge_taking_gil — whether a merged stack (FRAMES, N, leaf first)
- * is in the interpreter's code that takes the GIL: take_gil (or drop_gil,
- * waiting for another to take it) above the newest Python frame; where the GIL is a plain lock, the lock taken by
+ * is in the interpreter's code that takes the GIL: take_gil (or
+ * drop_gil, waiting for another to take it) above the newest Python
+ * frame; where the GIL is a plain lock, the lock taken by
  * PyEval_RestoreThread / PyEval_AcquireThread or right from the
  * evaluation loop. Names are looked up in ST. */
 int nativemerge_taking_gil(const struct nativemerge_rules *r, const struct strtab *st, const struct frame *frames,
