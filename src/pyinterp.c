@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elfsym.h"
@@ -84,6 +85,10 @@ static const char *base_name(const char *path)
 
 /* The interpreter's own structure is the final proof: the first thread of a
  * candidate interpreter must point back at it. NOTREADY when it has none yet. */
+/* Looks at an interpreter state that does not hold together before it is
+ * declared unreadable (see pyinterp_find's use). */
+#define CHECK_TRIES 5
+
 static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
 {
     uint64_t ts = 0, back = 0;
@@ -446,12 +451,21 @@ static int find_in(const struct where *w, const struct proc_maps *maps, struct p
 
     uint64_t head = 0;
     if (pi->interp_head_addr) {
-        if (pyobj_read_word(m, pi->interp_head_addr, &head) != 0) {
-            snprintf(err, errlen, "cannot read the memory of %s", w->who);
-            rc = -EFAULT;
-            goto out;
+        /* The first thread state may be freed between the reads while
+         * threads start and end by the thousand: a mismatch is looked at
+         * again before it counts. */
+        for (int tries = 0; tries < CHECK_TRIES; tries++) {
+            if (pyobj_read_word(m, pi->interp_head_addr, &head) != 0) {
+                snprintf(err, errlen, "cannot read the memory of %s", w->who);
+                rc = -EFAULT;
+                goto out;
+            }
+            rc = check_interp(m, o, head);
+            if (rc == 0 || rc == PYINTERP_ENOTREADY)
+                break;
+            struct timespec pause = { 0, 1000000L };
+            nanosleep(&pause, NULL);
         }
-        rc = check_interp(m, o, head);
     } else {
         rc = scan_interp_head(m, c.elf, c.bias, o, &pi->interp_head_addr);
         if (rc == 0 && o->rt_interpreters_head >= 0) {
