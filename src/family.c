@@ -207,13 +207,19 @@ static struct family_member *open_member(struct family *f, pid_t pid, int *plain
     return m;
 }
 
-/* The process table as (pid, parent) pairs, *N of them; NULL when
- * /proc cannot be read. Free with free(). */
-static struct seen *process_table(size_t *n)
+/* One process of the table, as its stat said at the scan. */
+struct proc_entry {
+    pid_t pid;
+    struct proc_stat st;
+};
+
+/* The process table, *N entries; NULL when /proc cannot be read. Free
+ * with free(). */
+static struct proc_entry *process_table(size_t *n)
 {
     DIR *d = opendir("/proc");
     size_t cap = 256;
-    struct seen *v = malloc(cap * sizeof *v);
+    struct proc_entry *v = malloc(cap * sizeof *v);
     *n = 0;
     if (!d || !v) {
         if (d)
@@ -229,14 +235,13 @@ static struct seen *process_table(size_t *n)
         if (*end || pid <= 0 || proc_stat_read((pid_t)pid, 0, &st) != 0)
             continue;
         if (*n == cap) {
-            struct seen *nv = realloc(v, 2 * cap * sizeof *v);
+            struct proc_entry *nv = realloc(v, 2 * cap * sizeof *v);
             if (!nv)
                 break;
             v = nv;
             cap *= 2;
         }
-        /* startcode holds the parent here. */
-        v[(*n)++] = (struct seen){ .pid = (pid_t)pid, .startcode = (uint64_t)st.ppid };
+        v[(*n)++] = (struct proc_entry){ .pid = (pid_t)pid, .st = st };
     }
     closedir(d);
     return v;
@@ -245,26 +250,30 @@ static struct seen *process_table(size_t *n)
 int family_scan(struct family *f)
 {
     size_t n;
-    struct seen *t = process_table(&n);
+    struct proc_entry *t = process_table(&n);
     if (!t)
         return 0;
     /* Descendants of the root, breadth first: a parent is in the list
-     * before its children are looked for. */
-    pid_t *desc = malloc((n + 1) * sizeof *desc);
+     * before its children are looked for (indices into T; the root, not
+     * one of them, by its pid alone). */
+    size_t *desc = malloc((n + 1) * sizeof *desc);
     size_t nd = 0, added = 0, left_out = 0;
     if (!desc) {
         free(t);
         return 0;
     }
-    desc[nd++] = f->root;
-    for (size_t k = 0; k < nd; k++)
-        for (size_t i = 0; i < n && nd <= n; i++)
-            if ((pid_t)t[i].startcode == desc[k] && t[i].pid != f->root)
-                desc[nd++] = t[i].pid;
-    for (size_t k = 1; k < nd; k++) {
-        pid_t pid = desc[k];
-        struct proc_stat st;
-        if (followed(f, pid) || proc_stat_read(pid, 0, &st) != 0 || st.state == 'Z' || seen_plain(f, pid, &st))
+    for (size_t k = 0; k <= nd; k++) {
+        pid_t parent = k == 0 ? f->root : t[desc[k - 1]].pid;
+        for (size_t i = 0; i < n && nd < n; i++)
+            if (t[i].st.ppid == parent && t[i].pid != f->root)
+                desc[nd++] = i;
+        if (k == nd)
+            break;
+    }
+    for (size_t k = 0; k < nd; k++) {
+        pid_t pid = t[desc[k]].pid;
+        const struct proc_stat *st = &t[desc[k]].st;
+        if (followed(f, pid) || st->state == 'Z' || seen_plain(f, pid, st))
             continue;
         if (f->n == FAMILY_MAX) {
             left_out++;
@@ -276,7 +285,7 @@ int family_scan(struct family *f)
             f->m[f->n++] = m;
             added++;
         } else if (plain) {
-            note_plain(f, pid, &st);
+            note_plain(f, pid, st);
         }
     }
     free(desc);
