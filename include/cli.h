@@ -104,6 +104,11 @@ void session_close(struct session *s);
  * sampler_config's nice): CLI_NICE, or 0 with --no-priority (NO_PRIORITY). */
 int cli_priority(int no_priority);
 
+/* cli_sampler_env — fill CFG's settings that come from the environment
+ * and the terminal: GILSCOPE_STOP_ALL=1 (stop_all), GILSCOPE_STATS=1
+ * (print_stats, for bench/run), and erase_line when stderr is a terminal. */
+void cli_sampler_env(struct sampler_config *cfg);
+
 /* cli_warn_priority — one line on stderr, once per run, when the sampler
  * could not take its priority (STATS->nice_error), saying what it needs. */
 void cli_warn_priority(const struct sampler_stats *stats);

@@ -46,6 +46,16 @@ struct sampler_config {
      * back at its end; when not allowed, STATS->nice_error says why and
      * sampling goes on. */
     int nice;
+    /* Blocking mode: stop every thread at each pass, sleeping ones too,
+     * instead of leaving those asleep in the kernel running (see
+     * ptctl_set_sleep_proofs; README, Performance). */
+    int stop_all;
+    /* Print one machine-readable line of statistics ("gilscope-stats: …")
+     * on stderr at the end (bench/run reads it). */
+    int print_stats;
+    /* stderr is a terminal: a note printed while the status line is drawn
+     * first erases it. */
+    int erase_line;
 };
 
 #define SAMPLER_FAMILY_SCAN_NS 1000000000ull

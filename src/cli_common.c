@@ -343,6 +343,19 @@ int cli_session_extend(struct session *s, int subprocesses, const struct family_
     return 0;
 }
 
+static int env_on(const char *name)
+{
+    const char *env = getenv(name);
+    return env && strcmp(env, "1") == 0;
+}
+
+void cli_sampler_env(struct sampler_config *cfg)
+{
+    cfg->stop_all = env_on("GILSCOPE_STOP_ALL");
+    cfg->print_stats = env_on("GILSCOPE_STATS");
+    cfg->erase_line = isatty(2);
+}
+
 int cli_priority(int no_priority)
 {
     return no_priority ? 0 : CLI_NICE;

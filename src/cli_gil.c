@@ -382,6 +382,7 @@ int cli_gil(int argc, char **argv)
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration, .nonblocking = o.nonblocking,
                                       .status_line = !o.quiet && isatty(2), .suspend = cli_suspend_flag(),
                                       .nice = cli_priority(o.no_priority), .native = s.native };
+        cli_sampler_env(&cfg);
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &r, &st, err, sizeof err);
         if (rc != 0) {
             cli_error("%s", err);

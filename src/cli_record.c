@@ -358,6 +358,7 @@ int cli_record(int argc, char **argv)
                                       .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
                                       .suspend = cli_suspend_flag(), .native = s.native, .family = s.family,
                                       .nice = cli_priority(o.no_priority) };
+        cli_sampler_env(&cfg);
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)

@@ -212,7 +212,7 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
 /* A target stopped by job control is left stopped (ptrace_ctl keeps its
  * group-stop): none of its threads runs, so none is active; say so once. */
 static void note_stopped(const struct target *t, struct ptctl *pt, struct threadinfo *ti, struct sample *s,
-                         struct sampler_stats *stats)
+                         struct sampler_stats *stats, int erase_line)
 {
     if (!(pt ? ptctl_stopped(pt) : threadinfo_all_stopped(ti, s)))
         return;
@@ -221,14 +221,15 @@ static void note_stopped(const struct target *t, struct ptctl *pt, struct thread
     if (!stats->target_stopped) {
         stats->target_stopped = 1;
         fprintf(stderr, "%sgilscope: PID %d is stopped (SIGSTOP): its threads are shown as they were "
-                "when it stopped\n", isatty(2) ? "\r\033[K" : "", (int)t->pid);
+                "when it stopped\n", erase_line ? "\r\033[K" : "", (int)t->pid);
     }
 }
 
 /* One pass. Returns 0, -ESRCH when the target has exited, or -ENOEXEC
- * when it failed because the target runs another program now. */
+ * when it failed because the target runs another program now. ERASE_LINE:
+ * see struct sampler_config. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
-                    struct nativemerge *native, struct sample *s, struct sampler_stats *stats)
+                    struct nativemerge *native, struct sample *s, struct sampler_stats *stats, int erase_line)
 {
     int exit_status = -1, n;
     sample_clear(s);
@@ -271,7 +272,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         return 0;
     }
     threadinfo_after(ti, s, pt != NULL);
-    note_stopped(t, pt, ti, s, stats);
+    note_stopped(t, pt, ti, s, stats, erase_line);
     stats->thread_samples += (uint64_t)n;
     return 0;
 }
@@ -284,20 +285,11 @@ static uint64_t sum_errors(const struct sampler_stats *st)
     return e;
 }
 
-/* Whether the environment variable NAME is "1". GILSCOPE_STATS=1 asks for
- * statistics (bench/run); GILSCOPE_STOP_ALL=1 for blocking mode to stop
- * every thread, sleeping ones too (see README, Performance). */
-static int env_on(const char *name)
-{
-    const char *env = getenv(name);
-    return env && strcmp(env, "1") == 0;
-}
-
-/* ptctl_attach for blocking mode, as the environment and CFG ask. */
+/* ptctl_attach for blocking mode, as CFG asks. */
 static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen)
 {
     struct ptctl *pt = ptctl_attach(pid, e, err, errlen);
-    if (pt && (cfg->native || env_on("GILSCOPE_STOP_ALL")))
+    if (pt && (cfg->native || cfg->stop_all))
         ptctl_set_sleep_proofs(pt, 0);
     return pt;
 }
@@ -329,14 +321,14 @@ static void member_drop(struct family *f, size_t i)
 
 /* --subprocesses: drop the members that ran another program (the next
  * scan finds them again if they still run Python) and look for new ones. */
-static void family_refresh(struct family *f)
+static void family_refresh(struct family *f, int erase_line)
 {
     for (size_t i = family_count(f); i-- > 0;)
         if (target_poll_exec(&family_get(f, i)->target))
             member_drop(f, i);
     if (family_scan(f) == FAMILY_CAPPED)
         fprintf(stderr, "%sgilscope: more than %d Python subprocesses: only %d are followed\n",
-                isatty(2) ? "\r\033[K" : "", FAMILY_MAX, FAMILY_MAX);
+                erase_line ? "\r\033[K" : "", FAMILY_MAX, FAMILY_MAX);
 }
 
 static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen);
@@ -358,7 +350,7 @@ static void family_pass(struct family *f, const struct sampler_config *cfg, stru
             }
         }
         struct sampler_stats ms = { .target_stopped = m->stopped_said };
-        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms);
+        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms, cfg->erase_line);
         m->stopped_said = ms.target_stopped;
         stats->thread_samples += ms.thread_samples;
         stats->pause_ns += ms.pause_ns;
@@ -489,7 +481,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     uint64_t slot = base;       /* the current tick, before jitter */
     uint64_t step = interval;   /* between ticks: the interval, or longer while passes take longer */
     uint64_t cost = 0;          /* a pass's time, smoothed */
-    int want_stats = env_on("GILSCOPE_STATS");
+    int want_stats = cfg->print_stats;
     /* The interpreter was found in the program running now: an exec ends
      * what can be read. */
     target_note_image(t);
@@ -571,9 +563,9 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         }
         if (cfg->family && now >= next_scan) {
             next_scan = now + SAMPLER_FAMILY_SCAN_NS;
-            family_refresh(cfg->family);
+            family_refresh(cfg->family, cfg->erase_line);
         }
-        int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats);
+        int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats, cfg->erase_line);
         if (cfg->family && rc == 0)
             family_pass(cfg->family, cfg, &s, &scratch, stats);
         if (rc == -ESRCH || rc == -ENOEXEC) {
@@ -640,10 +632,10 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
             return e ? e : -EPERM;
         suspend_arm(suspend);
     }
-    int rc = one_pass(t, pt, w, ti, cfg->native, s, stats);
+    int rc = one_pass(t, pt, w, ti, cfg->native, s, stats, cfg->erase_line);
     if (cfg->family && rc == 0) {
         struct sample scratch = { 0 };
-        family_refresh(cfg->family);
+        family_refresh(cfg->family, cfg->erase_line);
         family_pass(cfg->family, cfg, s, &scratch, stats);
         family_release(cfg->family);
         sample_free(&scratch);
