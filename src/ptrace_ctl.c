@@ -59,7 +59,9 @@
  * thread off its CPU after: it ran no code in between. A thread that did
  * run is stopped then and the caller reads it again. The stopped threads
  * need not wait for those proofs: once read, ptctl_release lets them go
- * (TH_LOOSE) while the sleepers stay watched until ptctl_resume.
+ * (TH_LOOSE) while the sleepers stay watched until ptctl_resume. A thread
+ * that keeps turning out to have run is stopped at once for a few passes
+ * instead (RAN_STOP_AT).
  *
  * All ptrace requests must come from the thread that attached: the kernel
  * ties a tracee to one tracer thread.
@@ -945,9 +947,9 @@ static int stop_woken(struct ptctl *p, int all)
         }
         if (!all)
             t->ran = t->ran + RAN_UP > RAN_MAX ? RAN_MAX : t->ran + RAN_UP;
-        p->t[i].proven = 0;
-        p->t[i].st = TH_RUNNING;
-        if (note_woken(p, p->t[i].tid) < 0)
+        t->proven = 0;
+        t->st = TH_RUNNING;
+        if (note_woken(p, t->tid) < 0)
             return -ENOMEM;
         n++;
         /* It may have entered a stop by itself (a signal): take that stop

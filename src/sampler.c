@@ -50,14 +50,16 @@ static uint64_t sleep_until(uint64_t when_ns, int measure)
  * events on as they come (ptctl_wait), so that a new thread or a signal
  * for the program is not held until the next pass. Returns early when a
  * signal handler of ours ran (the caller looks at its flags). Returns 0,
- * or -ESRCH when the target has exited (with *EXIT_STATUS). */
-static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status)
+ * or -ESRCH when the target has exited (with *EXIT_STATUS). A wait too
+ * short to sleep spins, and with MEASURE its CPU time is added to *SPIN_NS
+ * as sleep_until's is. */
+static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status, int measure, uint64_t *spin_ns)
 {
     uint64_t now = clock_mono_ns();
     if (now >= when_ns)
         return 0;
     if (when_ns - now < SPIN_BELOW_NS) {
-        sleep_until(when_ns, 0);
+        *spin_ns += sleep_until(when_ns, measure);
         return 0;
     }
     int r = ptctl_wait(pt, when_ns, exit_status);
@@ -499,7 +501,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
             int exit_status = -1;
             if (!pt) {
                 spin_ns += sleep_until(wake, want_stats);
-            } else if (wait_events(pt, wake, &exit_status) == -ESRCH) {
+            } else if (wait_events(pt, wake, &exit_status, want_stats, &spin_ns) == -ESRCH) {
                 target_gone(t, exit_status);
                 gone = 1;
                 break;
