@@ -176,16 +176,18 @@ static const long leader_wait_max_ns = 4000 * 1000;
 
 /* A thread left asleep that turns out to have run costs its proof (four
  * reads) and a second round of stopping; stopping it at once costs a stop
- * that may have been needless. A thread that ran during most of its last
- * passes is stopped at once: each pass it ran adds RAN_UP to its score,
- * each it did not, or was stopped at once, takes 1 off; from RAN_STOP_AT
- * on it is stopped without a proof. Busy threads sampled slowly (1000 at
- * 10 Hz, ~90% of them running in every interval) then cost one round;
- * threads that run in a quarter of the passes (100 busy threads at 100
- * Hz) stay below and keep their cheaper proofs; an idle thread is at 0. */
-#define RAN_UP 2
-#define RAN_MAX 8
-#define RAN_STOP_AT 6
+ * that may have been needless. A thread that ran in more than about half
+ * of its recent proofs is stopped at once: each proof it fails adds RAN_STEP
+ * to its score, each it passes takes RAN_STEP off, each pass it is stopped
+ * at once takes 1 off; from RAN_STOP_AT on it is stopped without a proof,
+ * so that one that keeps running is proven about one pass in five. Busy
+ * threads sampled slowly (1000 at 10 Hz, ~90% of them running during
+ * every pass) then mostly cost one round; threads that run in a quarter of
+ * the passes (100 busy threads at 100 Hz) stay below and keep their
+ * cheaper proofs; an idle thread is at 0. */
+#define RAN_STEP 4
+#define RAN_MAX 16
+#define RAN_STOP_AT 12
 
 /* The finishing wait (finish_exit) naps with this back-off. */
 static const long leader_nap_first_ns = 20 * 1000;
@@ -942,11 +944,11 @@ static int stop_woken(struct ptctl *p, int all)
         if (t->st != TH_ASLEEP)
             continue;
         if (!all && stayed_asleep(t)) {
-            t->ran -= t->ran > 0;
+            t->ran = t->ran > RAN_STEP ? t->ran - RAN_STEP : 0;
             continue;
         }
         if (!all)
-            t->ran = t->ran + RAN_UP > RAN_MAX ? RAN_MAX : t->ran + RAN_UP;
+            t->ran = t->ran + RAN_STEP > RAN_MAX ? RAN_MAX : t->ran + RAN_STEP;
         t->proven = 0;
         t->st = TH_RUNNING;
         if (note_woken(p, t->tid) < 0)
