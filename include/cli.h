@@ -109,6 +109,12 @@ int cli_priority(int no_priority);
  * (print_stats, for bench/run), and erase_line when stderr is a terminal. */
 void cli_sampler_env(struct sampler_config *cfg);
 
+/* cli_peak_rss_stats — with GILSCOPE_STATS=1, one line "gilscope-peak:
+ * rss_kb=N" on stderr: this process's peak resident set (VmHWM), for
+ * bench/run. The wait status's ru_maxrss cannot stand in for it: it also
+ * counts what the process held before exec, a copy of its parent. */
+void cli_peak_rss_stats(void);
+
 /* cli_warn_priority — one line on stderr, once per run, when the sampler
  * could not take its priority (STATS->nice_error), saying what it needs. */
 void cli_warn_priority(const struct sampler_stats *stats);

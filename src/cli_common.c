@@ -356,6 +356,22 @@ void cli_sampler_env(struct sampler_config *cfg)
     cfg->erase_line = isatty(2);
 }
 
+void cli_peak_rss_stats(void)
+{
+    if (!env_on("GILSCOPE_STATS"))
+        return;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kb >= 0)
+        fprintf(stderr, "gilscope-peak: rss_kb=%ld\n", kb);
+}
+
 int cli_priority(int no_priority)
 {
     return no_priority ? 0 : CLI_NICE;

@@ -53,5 +53,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     const struct cliopt_cmd *c = command(name);
-    return c ? c->run(argc - res.next, argv + res.next) : EXIT_USAGE;
+    rc = c ? c->run(argc - res.next, argv + res.next) : EXIT_USAGE;
+    cli_peak_rss_stats();
+    return rc;
 }
