@@ -360,7 +360,10 @@ void codecache_hot_rebuild(struct codecache *cc, uint64_t recent)
             c->hot_mark = cc->hot_epoch;
         }
     }
-    qsort(cc->hot, cc->nhot, sizeof *cc->hot, u64_cmp);
+    /* No list at all before the first code object is cached: qsort must
+     * not be handed a null array, even empty (UBSan). */
+    if (cc->nhot > 1)
+        qsort(cc->hot, cc->nhot, sizeof *cc->hot, u64_cmp);
     cc->hot_dirty = 1;
 }
 

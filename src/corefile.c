@@ -547,8 +547,10 @@ struct corefile *corefile_open(const char *path, const char *exe, char *err, siz
     }
     if (c->nseg)    /* a core may hold no memory at all; qsort wants an array */
         qsort(c->seg, c->nseg, sizeof *c->seg, seg_cmp);
-    qsort(c->map, c->nmap, sizeof *c->map, map_cmp);
-    qsort(c->tids, c->ntids, sizeof *c->tids, tid_cmp);
+    if (c->nmap > 1)
+        qsort(c->map, c->nmap, sizeof *c->map, map_cmp);
+    if (c->ntids > 1)
+        qsort(c->tids, c->ntids, sizeof *c->tids, tid_cmp);
     /* A damaged core may list a thread twice: one of its notes is kept. */
     size_t k = 0;
     for (size_t i = 0; i < c->ntids; i++)

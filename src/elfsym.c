@@ -397,7 +397,8 @@ int elfsym_funcs(const struct elfsym *e, enum elfsym_table table, struct elfsym_
         v[k].rank = func_rank(&sym);
         k++;
     }
-    qsort(v, k, sizeof *v, func_cmp);
+    if (k > 1)      /* v may be NULL when there are none; qsort wants an array */
+        qsort(v, k, sizeof *v, func_cmp);
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
         if (m == 0 || v[i].f.addr != v[m - 1].f.addr)

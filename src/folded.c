@@ -120,7 +120,8 @@ int folded_lines(const struct profile *p, const struct strtab *st, struct filesh
     if (rc == 0) {
         /* Different stacks can print the same (same names on other lines
          * with --function, say): sorting brings them together to be merged. */
-        qsort(lines, k, sizeof *lines, cmp_line);
+        if (k > 1)  /* lines may be NULL when there are none */
+            qsort(lines, k, sizeof *lines, cmp_line);
         for (size_t i = 0; i < k && rc == 0; i++) {
             uint64_t count = lines[i].count;
             const char *text = lines[i].text;

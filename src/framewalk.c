@@ -177,7 +177,8 @@ void framewalk_fset_prune(struct framewalk *fw, uint64_t recent)
     for (size_t i = 0; i < fs->n; i++)
         fs->item[i] = i;
     fset_sort_base = fs->addr;
-    qsort(fs->item, fs->n, sizeof *fs->item, fset_cmp);
+    if (fs->n > 1)  /* item may be NULL when there are none */
+        qsort(fs->item, fs->n, sizeof *fs->item, fset_cmp);
     for (size_t i = 0; i < fs->n; i++)
         fs->tmp[i] = fs->addr[fs->item[i]];
     memcpy(fs->addr, fs->tmp, fs->n * sizeof *fs->addr);

@@ -72,7 +72,8 @@ static int refresh(struct tidmap *tm)
         /* else it has exited since the listing */
     }
     proc_tasks_free(&tasks);
-    qsort(nv, n, sizeof *nv, by_ns);
+    if (n > 1)
+        qsort(nv, n, sizeof *nv, by_ns);
     free(tm->v);
     tm->v = nv;
     tm->n = n;

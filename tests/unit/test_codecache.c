@@ -110,6 +110,18 @@ static const char *name_of(const struct codecache_entry *c)
     return strtab_get(st, c->name);
 }
 
+/* Before the first code object is cached there is no list to sort: the
+ * rebuild must not hand qsort a null array (UBSan caught it on a
+ * subprocess walked before it ran any code). */
+START_TEST(test_hot_rebuild_empty)
+{
+    codecache_hot_rebuild(&cc, 4);
+    ck_assert_uint_eq(cc.nhot, 0);
+    codecache_hot_rebuild(&cc, 4);
+    ck_assert_uint_eq(cc.nhot, 0);
+}
+END_TEST
+
 START_TEST(test_lookup_hit_miss)
 {
     int err = 0;
@@ -381,6 +393,7 @@ int main(void)
     TCase *tc = tcase_create("codecache");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_hot_rebuild_empty);
     tcase_add_test(tc, test_lookup_hit_miss);
     tcase_add_test(tc, test_recheck_pending);
     tcase_add_test(tc, test_recheck_from_batch);
