@@ -20,4 +20,8 @@ uint64_t clock_mono_ns(void);
  * machines: for statistics, not for hot loops. */
 uint64_t clock_thread_cpu_ns(void);
 
+/* clock_nap_ns — sleep for NS nanoseconds, or less when a signal handler
+ * runs meanwhile (callers look at their flags and loop). */
+void clock_nap_ns(uint64_t ns);
+
 #endif

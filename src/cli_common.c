@@ -229,8 +229,7 @@ static void wait_child(struct target *t, int signals, uint64_t kill_at, const ch
                     why);
             said = 1;
         }
-        struct timespec tick = { 0, 10000000L };
-        nanosleep(&tick, NULL);
+        clock_nap_ns(10000000ull);
     }
 }
 
@@ -244,8 +243,7 @@ int cli_finish_child(struct target *t, volatile sig_atomic_t *stop, int end)
         int signals = signal_count;
         uint64_t until = clock_mono_ns() + CLI_CHILD_GRACE_S * 1000000000ull;
         while (!target_poll_exit(t) && clock_mono_ns() < until && signal_count == signals) {
-            struct timespec tick = { 0, 10000000L };
-            nanosleep(&tick, NULL);
+            clock_nap_ns(10000000ull);
         }
         if (t->exited)
             return 0;

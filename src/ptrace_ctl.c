@@ -201,12 +201,6 @@ static const uint64_t exit_report_timeout_ns = 5ull * 1000 * 1000 * 1000;
 /* How long ptctl_detach waits for threads held in uninterruptible sleep. */
 static const uint64_t detach_trapping_ns = 500ull * 1000 * 1000;
 
-static void nap(long ns)
-{
-    struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
-    nanosleep(&ts, NULL);
-}
-
 /* waitpid on one thread; __WALL because threads are not SIGCHLD children. */
 static pid_t wait_tid(pid_t tid, int *status, int flags)
 {
@@ -668,7 +662,7 @@ static int finish_exit(struct ptctl *p)
             process_gone(p, -1);
             return -ESRCH;
         }
-        nap(ns);
+        clock_nap_ns((uint64_t)ns);
         ns = ns * 2 > leader_nap_max_ns ? leader_nap_max_ns : ns * 2;
     }
 }

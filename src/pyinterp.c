@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "elfsym.h"
 #include "pyobj.h"
 
@@ -83,11 +83,13 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+/* Looks at an interpreter state that does not hold together, this many
+ * times this far apart, before it is declared unreadable (see find_in). */
+#define CHECK_TRIES 5
+#define CHECK_PAUSE_NS 1000000ull
+
 /* The interpreter's own structure is the final proof: the first thread of a
  * candidate interpreter must point back at it. NOTREADY when it has none yet. */
-/* Looks at an interpreter state that does not hold together before it is
- * declared unreadable (see pyinterp_find's use). */
-#define CHECK_TRIES 5
 
 static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
 {
@@ -463,8 +465,7 @@ static int find_in(const struct where *w, const struct proc_maps *maps, struct p
             rc = check_interp(m, o, head);
             if (rc == 0 || rc == PYINTERP_ENOTREADY)
                 break;
-            struct timespec pause = { 0, 1000000L };
-            nanosleep(&pause, NULL);
+            clock_nap_ns(CHECK_PAUSE_NS);
         }
     } else {
         rc = scan_interp_head(m, c.elf, c.bias, o, &pi->interp_head_addr);

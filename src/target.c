@@ -10,10 +10,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define FIND_RETRY_NS 5000000L      /* 5 ms between looks at a starting program */
+#include "clock.h"
+
+#define FIND_RETRY_NS 5000000ull     /* 5 ms between looks at a starting program */
 
 int target_launch(char *const argv[], struct target *t, char *err, size_t errlen)
 {
@@ -227,9 +228,7 @@ static size_t descendants(pid_t root, pid_t *out, size_t max)
 int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi,
                        volatile sig_atomic_t *stop, target_notice_fn notice, char *err, size_t errlen)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    uint64_t start = (uint64_t)t0.tv_sec * 1000000000ull + (uint64_t)t0.tv_nsec, last_scan = 0;
+    uint64_t start = clock_mono_ns(), last_scan = 0;
     int noticed = 0;
     for (;;) {
         int rc = pyinterp_find(t->pid, m, pi, err, errlen);
@@ -249,9 +248,7 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
             return rc;
         if (stop && *stop)
             return -EINTR;
-        struct timespec now_ts;
-        clock_gettime(CLOCK_MONOTONIC, &now_ts);
-        uint64_t now = (uint64_t)now_ts.tv_sec * 1000000000ull + (uint64_t)now_ts.tv_nsec;
+        uint64_t now = clock_mono_ns();
         /* A launcher in front of Python (a shell, a wrapper): look in the
          * processes it started, nearest first. */
         if (rc == PYINTERP_ENOTPYTHON && now - last_scan >= FIND_SCAN_NS) {
@@ -283,7 +280,6 @@ int target_find_python(struct target *t, struct proc_mem *m, struct pyinterp *pi
                 st.comm[0] = '\0';
             notice(t->child, st.comm);
         }
-        struct timespec ts = { 0, FIND_RETRY_NS };
-        nanosleep(&ts, NULL);
+        clock_nap_ns(FIND_RETRY_NS);
     }
 }
