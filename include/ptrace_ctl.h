@@ -45,7 +45,10 @@ struct ptctl *ptctl_attach(pid_t pid, int *errnum, char *err, size_t errlen);
  * threads created or exited since the last call. Returns 0 when every live
  * thread is stopped or asleep, -ESRCH when the whole process has exited
  * (then *EXIT_STATUS, if not NULL, is its wait status if known or -1),
- * other negative errno on failure (threads are resumed before returning).
+ * -ENOEXEC once a thread has run another program (exec; every thread is
+ * resumed, and every later pause says the same: what runs now is not
+ * the program that was attached), other negative errno on failure
+ * (threads are resumed before returning).
  * A thread in uninterruptible sleep (state D) is not waited for: it is
  * interrupted and held as it is, since it can run no user code before the
  * stop it then owes, which ptctl_poll / ptctl_wait reap whenever it comes. */
@@ -64,9 +67,9 @@ int ptctl_release(struct ptctl *p);
  * with STOP_ALL_NOW) are stopped now and listed by ptctl_woken. Returns how
  * many: 0 when the reads made since ptctl_pause saw them still; otherwise
  * what was read of those threads may be torn and must be read again (they
- * are still now), and what was read of the others stands. -ESRCH or
- * another negative errno as ptctl_pause (on failure every thread is
- * resumed). A no-op returning 0 outside a pause. */
+ * are still now), and what was read of the others stands. -ESRCH,
+ * -ENOEXEC or another negative errno as ptctl_pause (on failure every
+ * thread is resumed). A no-op returning 0 outside a pause. */
 int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status);
 
 /* ptctl_woken — the ids of the threads the last ptctl_settle stopped, *N of

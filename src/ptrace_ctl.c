@@ -129,6 +129,8 @@ struct ptctl {
     size_t n, cap;
     int paused;                     /* between a successful pause and resume */
     int gone;                       /* the leader's exit was reaped */
+    int execd;                      /* a thread reported an exec: the
+                                     * process runs another program now */
     int leader_exited;              /* the leader was a zombie when we attached: not
                                        followed, the process ends with its last thread */
     int exit_status;                /* its wait status, or -1 if unknown */
@@ -335,6 +337,12 @@ static void handle_status(struct ptctl *p, size_t i, int status)
         /* signal-delivery-stop: the signal is for the program; hold it
          * and hand it over on resume (with its original siginfo). */
         p->t[i].sig = sig;
+        break;
+    case PTRACE_EVENT_EXEC:
+        /* The new program runs in the old image's place, at the same
+         * addresses when the binary is not position-independent: it must
+         * never be read as the old one. */
+        p->execd = 1;
         break;
     case PTRACE_EVENT_STOP:
         /* PTRACE_INTERRUPT, a new thread's first stop, or group-stop.
@@ -1042,7 +1050,12 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
         return report_gone(p, exit_status);
     if (p->paused)
         return 0;
-    int r = after_stopping(p, stop_all(p, 1), exit_status);
+    if (p->execd)
+        return -ENOEXEC;
+    int r = stop_all(p, 1);
+    if (r == 0 && p->execd)
+        r = -ENOEXEC;
+    r = after_stopping(p, r, exit_status);
     if (r < 0)
         return r;
     p->paused = 1;
@@ -1087,7 +1100,10 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
         return report_gone(p, exit_status);
     if (!p->paused)
         return 0;
-    int r = after_stopping(p, stop_woken(p, stop_all_now), exit_status);
+    int r = stop_woken(p, stop_all_now);
+    if (r >= 0 && p->execd)
+        r = -ENOEXEC;
+    r = after_stopping(p, r, exit_status);
     if (r < 0)
         return r;
     if (!stop_all_now)
@@ -1345,7 +1361,7 @@ static int seize_one(struct ptctl *p, pid_t tid, int *errnum, char *err, size_t 
 {
     long tracer;
 
-    if (pt(PTRACE_SEIZE, tid, NULL, 0) == 0) {
+    if (pt(PTRACE_SEIZE, tid, NULL, PTRACE_O_TRACEEXEC) == 0) {
         if (thr_add(p, tid, TH_RUNNING) == 0)
             return 1;
         /* Cannot track it, so it must not stay attached. */

@@ -160,8 +160,9 @@ static int native_pass(const struct ptctl *pt, struct nativemerge *native, struc
  * asleep that turn out to have run are read again, stopped. *N gets what
  * pywalk_sample returned for the read kept (threads read, or a negative
  * enum pywalk_error), and the errors of that read are added to ERRORS_BY.
- * Returns 0; -ESRCH when the target exited; -EIO when ptctl failed (then
- * every thread is resumed; counted as a read error). */
+ * Returns 0; -ESRCH when the target exited; -ENOEXEC when it ran another
+ * program (what was read is dropped); -EIO when ptctl failed (then every
+ * thread is resumed; counted as a read error). */
 static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
                        struct nativemerge *native, struct sample *s, uint64_t *errors_by, int *n_out)
 {
@@ -183,6 +184,10 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
         int rc = ptctl_settle(pt, !one_by_one && tries >= SETTLE_TRIES, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
+        if (rc == -ENOEXEC) {
+            t->execd = 1;
+            return -ENOEXEC;
+        }
         if (rc < 0) {
             errors_by[PYWALK_ERR_READ]++;
             return -EIO;
@@ -240,13 +245,17 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         int rc = ptctl_pause(pt, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
+        if (rc == -ENOEXEC) {
+            t->execd = 1;
+            return -ENOEXEC;
+        }
         if (rc != 0) {
             stats->errors_by[PYWALK_ERR_READ]++;
             return 0;
         }
         rc = read_paused(t, pt, w, ti, native, s, stats->errors_by, &n);
-        if (rc == -ESRCH)
-            return -ESRCH;
+        if (rc == -ESRCH || rc == -ENOEXEC)
+            return rc;
         if (rc != 0) {
             sample_clear(s);
             return 0;

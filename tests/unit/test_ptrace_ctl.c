@@ -42,6 +42,7 @@ struct shared {
     atomic_int ready;
     atomic_int inner_status;        /* see start_grandchild */
     atomic_int inner_pid;
+    atomic_int exec_from;           /* slot + 1 of the thread to exec */
 };
 
 static struct shared *sh;
@@ -78,6 +79,10 @@ static void target_step(int slot)
     int code = atomic_load(&sh->exit_code);
     if (code >= 0)
         _exit(code);
+    if (atomic_load(&sh->exec_from) == slot + 1) {
+        execl("/bin/sleep", "sleep", "30", (char *)NULL);
+        _exit(95);
+    }
     if (slot % 2 == 1) {
         struct timespec ts = { 0, 100 * 1000 };
         nanosleep(&ts, NULL);
@@ -795,6 +800,41 @@ START_TEST(killed_while_paused)
 }
 END_TEST
 
+/* A thread runs another program (the leader, then another thread, which
+ * takes the leader's id): the pause that meets it, and every one after,
+ * says -ENOEXEC without holding anything, and the new program runs on
+ * untraced after the detach. */
+START_TEST(exec_reported)
+{
+    for (int from = 1; from <= 3; from += 2) {
+        pid_t pid = start_target(3);
+        struct ptctl *p = attach_ok(pid);
+        for (int i = 0; i < 10; i++) {
+            ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+            ck_assert_int_eq(ptctl_resume(p), 0);
+        }
+        atomic_store(&sh->exec_from, from);
+        uint64_t t0 = ms_now();
+        int r;
+        while ((r = ptctl_pause(p, NULL)) == 0) {
+            ck_assert_msg(ms_now() - t0 < 10000, "exec from slot %d not noticed", from - 1);
+            ck_assert_int_eq(ptctl_resume(p), 0);
+            usleep(200);
+        }
+        ck_assert_int_eq(r, -ENOEXEC);
+        ck_assert_int_eq(ptctl_pause(p, NULL), -ENOEXEC);
+        ck_assert_int_eq(ptctl_poll(p, NULL), 0);
+        ptctl_detach(p);
+        assert_untraced(pid);
+        char exe[64], path[64] = "";
+        snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+        ck_assert_int_gt(readlink(exe, path, sizeof path - 1), 0);
+        ck_assert_msg(strstr(path, "sleep") != NULL, "runs %s, not sleep", path);
+        stop_target(pid);
+    }
+}
+END_TEST
+
 START_TEST(grandchild_exit_reported)
 {
     pid_t pid = start_grandchild(3);
@@ -1216,6 +1256,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, child_exit_seen_by_poll);
     tcase_add_test(tc, killed_while_paused);
     tcase_add_test(tc, grandchild_exit_reported);
+    tcase_add_test(tc, exec_reported);
     tcase_add_test(tc, leader_exits_first);
     tcase_add_test(tc, attach_after_leader_exited);
     tcase_add_test(tc, detach_leaves_running);
