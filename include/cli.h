@@ -104,10 +104,19 @@ void session_close(struct session *s);
  * sampler_config's nice): CLI_NICE, or 0 with --no-priority (NO_PRIORITY). */
 int cli_priority(int no_priority);
 
+/* What the CLI shows of a sampler run's notes (cli_sampler_env). */
+struct cli_notes {
+    int status_line;    /* redraw a one-line status on stderr */
+    int print_stats;    /* GILSCOPE_STATS=1: one "gilscope-stats: …" line at the end (bench/run) */
+    int erase_line;     /* stderr is a terminal: a note first erases the status line */
+};
+
 /* cli_sampler_env — fill CFG's settings that come from the environment
- * and the terminal: GILSCOPE_STOP_ALL=1 (stop_all), GILSCOPE_STATS=1
- * (print_stats, for bench/run), and erase_line when stderr is a terminal. */
-void cli_sampler_env(struct sampler_config *cfg);
+ * and the terminal: GILSCOPE_STOP_ALL=1 (stop_all), and its notes, shown
+ * on stderr as NOTES (filled here; it must outlive the run) says: the
+ * status line when STATUS_LINE and stderr is a terminal, the statistics
+ * line with GILSCOPE_STATS=1, and one line for each other note. */
+void cli_sampler_env(struct sampler_config *cfg, struct cli_notes *notes, int status_line);
 
 /* cli_peak_rss_stats — with GILSCOPE_STATS=1, one line "gilscope-peak:
  * rss_kb=N" on stderr: this process's peak resident set (VmHWM), for

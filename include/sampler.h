@@ -16,11 +16,49 @@
 #include "target.h"
 #include "threadinfo.h"
 
+struct sampler_stats;
+
+/* What the loop has to tell its user as it happens. The library prints
+ * nothing: the caller decides what to show and where. */
+enum sampler_note {
+    /* The target was found stopped by job control (SIGSTOP …): it is left
+     * stopped and its threads are all shown idle. Once per run. */
+    SAMPLER_NOTE_STOPPED,
+    /* --subprocesses: more than FAMILY_MAX Python subprocesses; only
+     * FAMILY_MAX are followed. At each scan that finds more. */
+    SAMPLER_NOTE_CAPPED,
+    /* After this process was stopped (Ctrl-Z) and continued, the target
+     * could not be held again for another reason than its exit: DETAIL
+     * says why; the loop ends, and what was recorded stands. */
+    SAMPLER_NOTE_REATTACH_FAILED,
+    /* sampler_run, about every SAMPLER_PROGRESS_NS after a pass: for a
+     * status line. */
+    SAMPLER_NOTE_PROGRESS,
+    /* sampler_run has ended (the target is let go): STATS is final. */
+    SAMPLER_NOTE_END,
+};
+
+#define SAMPLER_PROGRESS_NS 250000000ull
+
+/* What goes with a note besides the statistics. */
+struct sampler_notice {
+    pid_t pid;              /* the target */
+    const char *detail;     /* SAMPLER_NOTE_REATTACH_FAILED: the reason; else NULL */
+    uint64_t now_ns;        /* CLOCK_MONOTONIC when it was said */
+    uint64_t lag_ns;        /* how late the last pass started */
+    uint64_t step_ns;       /* time between ticks now: the interval, or more while passes take longer */
+    uint64_t interval_ns;   /* the requested interval */
+};
+
+/* Receives the notes of a sampler run (CTX: struct sampler_config's
+ * note_ctx). STATS and N are valid for the call only. */
+typedef void (*sampler_note_fn)(void *ctx, enum sampler_note what, const struct sampler_stats *stats,
+                                const struct sampler_notice *n);
+
 struct sampler_config {
     double rate_hz;         /* samples per second */
     double duration_s;      /* stop after this long; 0 = until the target exits or *stop */
     int nonblocking;        /* never pause the target */
-    int status_line;        /* redraw a one-line status on stderr */
     /* Job control (Ctrl-Z), or NULL: see cli_suspend_flag. While the
      * target is held with ptrace the sampler keeps it at 0; a signal
      * handler sets it to 1 to ask that the target be let go (detached) and
@@ -50,12 +88,9 @@ struct sampler_config {
      * instead of leaving those asleep in the kernel running (see
      * ptctl_set_sleep_proofs; README, Performance). */
     int stop_all;
-    /* Print one machine-readable line of statistics ("gilscope-stats: …")
-     * on stderr at the end (bench/run reads it). */
-    int print_stats;
-    /* stderr is a terminal: a note printed while the status line is drawn
-     * first erases it. */
-    int erase_line;
+    /* Told what happens (see enum sampler_note), or NULL. */
+    sampler_note_fn note;
+    void *note_ctx;
 };
 
 #define SAMPLER_FAMILY_SCAN_NS 1000000000ull
@@ -74,6 +109,9 @@ struct sampler_stats {
     uint64_t start_ns, end_ns;  /* CLOCK_MONOTONIC of the first and last pass */
     uint64_t stop_ns;           /* CLOCK_MONOTONIC when sampling ended (the real duration
                                    is stop_ns - start_ns, whatever the rate) */
+    uint64_t first_ns;          /* CLOCK_MONOTONIC when the first pass ended, 0 if none did */
+    uint64_t spin_ns;           /* CPU time spent spinning on the clock for waits too short
+                                   to sleep (waiting, not sampling) */
     int target_stopped;         /* the target was seen stopped (SIGSTOP …), and said so */
     int target_exited;          /* the loop ended because the target exited */
     int target_execd;           /* the loop ended because the target ran another program
@@ -95,11 +133,6 @@ typedef int (*sampler_fn)(void *ctx, struct sample *s);
 int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                 const struct sampler_config *cfg, volatile sig_atomic_t *stop,
                 sampler_fn fn, void *ctx, struct sampler_stats *stats, char *err, size_t errlen);
-
-/* A target found stopped by job control (SIGSTOP …) is left stopped, its
- * threads are all shown idle, and this is said once on stderr:
- * "gilscope: PID N is stopped (SIGSTOP): its threads are shown as they
- * were when it stopped". */
 
 /* sampler_once — one pass into S, for `dump`, as CFG says (its mode,
  * suspend flag and native merger; rate and duration are not used).

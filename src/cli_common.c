@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -347,11 +348,71 @@ static int env_on(const char *name)
     return env && strcmp(env, "1") == 0;
 }
 
-void cli_sampler_env(struct sampler_config *cfg)
+/* One machine-readable line of the loop's statistics. */
+static void print_stats(const struct sampler_stats *st)
+{
+    fprintf(stderr, "gilscope-stats: passes=%" PRIu64 " thread_samples=%" PRIu64 " errors=%" PRIu64
+            " errors_torn=%" PRIu64 " errors_read=%" PRIu64 " late=%" PRIu64 " pause_ns=%" PRIu64
+            " max_lag_ns=%" PRIu64 " start_ns=%" PRIu64 " first_sample_ns=%" PRIu64 " end_ns=%" PRIu64
+            " spin_ns=%" PRIu64 " stopped=%" PRIu64 " asleep=%" PRIu64 " woke=%" PRIu64 "\n",
+            st->passes, st->thread_samples, st->errors, st->errors_by[PYWALK_ERR_TORN],
+            st->errors_by[PYWALK_ERR_READ], st->late, st->pause_ns, st->max_lag_ns, st->start_ns,
+            st->first_ns, st->end_ns, st->spin_ns, st->stopped, st->asleep, st->woke);
+}
+
+static void draw_status(const struct sampler_stats *st, const struct sampler_notice *n)
+{
+    uint64_t err = st->errors;
+    double total = (double)(st->thread_samples + err);
+    fprintf(stderr, "\r\033[Kgilscope: %.1fs, %" PRIu64 " samples, %" PRIu64 " errors (%.1f%%)",
+            (double)(n->now_ns - st->start_ns) / 1e9, st->thread_samples, err,
+            total > 0 ? 100.0 * (double)err / total : 0.0);
+    if (n->lag_ns > 10000000ull)
+        fprintf(stderr, ", behind by %" PRIu64 " ms", (uint64_t)(n->lag_ns / 1000000u));
+    if (n->step_ns > n->interval_ns + n->interval_ns / 20)
+        fprintf(stderr, ", %.1f Hz (passes take longer than the interval)", 1e9 / (double)n->step_ns);
+    fflush(stderr);
+}
+
+/* sampler_note_fn for cli_sampler_env. */
+static void show_note(void *ctx, enum sampler_note what, const struct sampler_stats *st,
+                      const struct sampler_notice *n)
+{
+    const struct cli_notes *o = ctx;
+    const char *erase = o->erase_line ? "\r\033[K" : "";
+    switch (what) {
+    case SAMPLER_NOTE_STOPPED:
+        fprintf(stderr, "%sgilscope: PID %d is stopped (SIGSTOP): its threads are shown as they were "
+                "when it stopped\n", erase, (int)n->pid);
+        break;
+    case SAMPLER_NOTE_CAPPED:
+        fprintf(stderr, "%sgilscope: more than %d Python subprocesses: only %d are followed\n", erase,
+                FAMILY_MAX, FAMILY_MAX);
+        break;
+    case SAMPLER_NOTE_REATTACH_FAILED:
+        fprintf(stderr, "%sgilscope: after the stop: %s\n", erase, n->detail);
+        break;
+    case SAMPLER_NOTE_PROGRESS:
+        if (o->status_line)
+            draw_status(st, n);
+        break;
+    case SAMPLER_NOTE_END:
+        if (o->status_line)
+            fprintf(stderr, "\r\033[K");
+        if (o->print_stats)
+            print_stats(st);
+        break;
+    }
+}
+
+void cli_sampler_env(struct sampler_config *cfg, struct cli_notes *notes, int status_line)
 {
     cfg->stop_all = env_on("GILSCOPE_STOP_ALL");
-    cfg->print_stats = env_on("GILSCOPE_STATS");
-    cfg->erase_line = isatty(2);
+    notes->erase_line = isatty(2);
+    notes->status_line = status_line && notes->erase_line;
+    notes->print_stats = env_on("GILSCOPE_STATS");
+    cfg->note = show_note;
+    cfg->note_ctx = notes;
 }
 
 void cli_peak_rss_stats(void)

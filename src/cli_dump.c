@@ -268,7 +268,8 @@ int cli_dump(int argc, char **argv)
     pywalk_keep_failed(s.walk, 1);
     struct sampler_config cfg = { .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(), .native = s.native,
                                   .family = s.family };
-    cli_sampler_env(&cfg);
+    struct cli_notes notes;
+    cli_sampler_env(&cfg, &notes, 0);
     rc = o.core ? sampler_frozen(s.walk, s.threads, s.native, tasks.tid, tasks.n, &smp, &stats, err, sizeof err)
                 : sampler_once(&s.target, s.walk, s.threads, &cfg, &smp, &stats, err, sizeof err);
     if (rc < 0) {

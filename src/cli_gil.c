@@ -380,9 +380,10 @@ int cli_gil(int argc, char **argv)
     struct sampler_stats st = { 0 };
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration, .nonblocking = o.nonblocking,
-                                      .status_line = !o.quiet && isatty(2), .suspend = cli_suspend_flag(),
-                                      .nice = cli_priority(o.no_priority), .native = s.native };
-        cli_sampler_env(&cfg);
+                                      .suspend = cli_suspend_flag(), .nice = cli_priority(o.no_priority),
+                                      .native = s.native };
+        struct cli_notes notes;
+        cli_sampler_env(&cfg, &notes, !o.quiet);
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &r, &st, err, sizeof err);
         if (rc != 0) {
             cli_error("%s", err);

@@ -355,10 +355,10 @@ int cli_record(int argc, char **argv)
     }
     if (code == EXIT_OK) {
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = !o.quiet && !o.hideprogress && isatty(2),
-                                      .suspend = cli_suspend_flag(), .native = s.native, .family = s.family,
-                                      .nice = cli_priority(o.no_priority) };
-        cli_sampler_env(&cfg);
+                                      .nonblocking = o.nonblocking, .suspend = cli_suspend_flag(),
+                                      .native = s.native, .family = s.family, .nice = cli_priority(o.no_priority) };
+        struct cli_notes notes;
+        cli_sampler_env(&cfg, &notes, !o.quiet && !o.hideprogress);
         struct sampler_stats st;
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, collect_sample, &c, &st, err, sizeof err);
         if (rc != 0)

@@ -500,9 +500,10 @@ int cli_top(int argc, char **argv)
         }
         t.screen = scr != NULL;
         struct sampler_config cfg = { .rate_hz = o.rate, .duration_s = o.duration,
-                                      .nonblocking = o.nonblocking, .status_line = 0, .native = s.native, .family = s.family,
+                                      .nonblocking = o.nonblocking, .native = s.native, .family = s.family,
                                       .nice = cli_priority(o.no_priority) };
-        cli_sampler_env(&cfg);
+        struct cli_notes notes;
+        cli_sampler_env(&cfg, &notes, 0);
         rc = sampler_run(&s.target, s.walk, s.threads, &cfg, stop, on_sample, &t, &st, err, sizeof err);
         /* The terminal comes back before anything is said about how it ended. */
         screen_close(scr, keys_in);

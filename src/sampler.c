@@ -2,7 +2,6 @@
 #include "sampler.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,6 @@
 #include "clock.h"
 #include "ptrace_ctl.h"
 
-#define STATUS_EVERY_NS 250000000ull
 /* How often the loop asks whether the target has exited (non-blocking)
  * or run another program (both modes). A pass notices either by itself
  * (memory that no longer reads, and the pass then asks), so this is only
@@ -26,18 +24,18 @@
  * CPU on a virtual machine measured by bench/run), and wakes up late. */
 #define SPIN_BELOW_NS 20000ull
 
-/* Wait until WHEN_NS. With MEASURE, returns the CPU time spent spinning
- * (waiting is not sampling, and bench/run tells them apart), else 0. */
-static uint64_t sleep_until(uint64_t when_ns, int measure)
+/* Wait until WHEN_NS. Returns the CPU time spent spinning (waiting is not
+ * sampling, and bench/run tells them apart). */
+static uint64_t sleep_until(uint64_t when_ns)
 {
     uint64_t now = clock_mono_ns();
     if (now >= when_ns)
         return 0;
     if (when_ns - now < SPIN_BELOW_NS) {
-        uint64_t cpu0 = measure ? clock_thread_cpu_ns() : 0;
+        uint64_t cpu0 = clock_thread_cpu_ns();
         while (clock_mono_ns() < when_ns)
             ;
-        return measure ? clock_thread_cpu_ns() - cpu0 : 0;
+        return clock_thread_cpu_ns() - cpu0;
     }
     struct timespec ts = { .tv_sec = (time_t)(when_ns / 1000000000ull),
                            .tv_nsec = (long)(when_ns % 1000000000ull) };
@@ -51,15 +49,14 @@ static uint64_t sleep_until(uint64_t when_ns, int measure)
  * for the program is not held until the next pass. Returns early when a
  * signal handler of ours ran (the caller looks at its flags). Returns 0,
  * or -ESRCH when the target has exited (with *EXIT_STATUS). A wait too
- * short to sleep spins, and with MEASURE its CPU time is added to *SPIN_NS
- * as sleep_until's is. */
-static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status, int measure, uint64_t *spin_ns)
+ * short to sleep spins, and its CPU time is added to *SPIN_NS. */
+static int wait_events(struct ptctl *pt, uint64_t when_ns, int *exit_status, uint64_t *spin_ns)
 {
     uint64_t now = clock_mono_ns();
     if (now >= when_ns)
         return 0;
     if (when_ns - now < SPIN_BELOW_NS) {
-        *spin_ns += sleep_until(when_ns, measure);
+        *spin_ns += sleep_until(when_ns);
         return 0;
     }
     int r = ptctl_wait(pt, when_ns, exit_status);
@@ -216,10 +213,21 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
     }
 }
 
+/* Tell CFG's note function WHAT (with DETAIL, or NULL) about the target
+ * PID. */
+static void say(const struct sampler_config *cfg, enum sampler_note what, pid_t pid, const char *detail,
+                const struct sampler_stats *stats)
+{
+    if (!cfg->note)
+        return;
+    struct sampler_notice n = { .pid = pid, .detail = detail, .now_ns = clock_mono_ns() };
+    cfg->note(cfg->note_ctx, what, stats, &n);
+}
+
 /* A target stopped by job control is left stopped (ptrace_ctl keeps its
  * group-stop): none of its threads runs, so none is active; say so once. */
 static void note_stopped(const struct target *t, struct ptctl *pt, struct threadinfo *ti, struct sample *s,
-                         struct sampler_stats *stats, int erase_line)
+                         struct sampler_stats *stats, const struct sampler_config *cfg)
 {
     if (!(pt ? ptctl_stopped(pt) : threadinfo_all_stopped(ti, s)))
         return;
@@ -227,16 +235,16 @@ static void note_stopped(const struct target *t, struct ptctl *pt, struct thread
         s->threads[i].flags &= ~(uint32_t)SAMPLE_ACTIVE;
     if (!stats->target_stopped) {
         stats->target_stopped = 1;
-        fprintf(stderr, "%sgilscope: PID %d is stopped (SIGSTOP): its threads are shown as they were "
-                "when it stopped\n", erase_line ? "\r\033[K" : "", (int)t->pid);
+        say(cfg, SAMPLER_NOTE_STOPPED, t->pid, NULL, stats);
     }
 }
 
 /* One pass. Returns 0, -ESRCH when the target has exited, or -ENOEXEC
- * when it failed because the target runs another program now. ERASE_LINE:
- * see struct sampler_config. */
+ * when it failed because the target runs another program now. CFG: for
+ * its notes. */
 static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct threadinfo *ti,
-                    struct nativemerge *native, struct sample *s, struct sampler_stats *stats, int erase_line)
+                    struct nativemerge *native, struct sample *s, struct sampler_stats *stats,
+                    const struct sampler_config *cfg)
 {
     int exit_status = -1, n;
     sample_clear(s);
@@ -283,7 +291,7 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         return 0;
     }
     threadinfo_after(ti, s, pt != NULL);
-    note_stopped(t, pt, ti, s, stats, erase_line);
+    note_stopped(t, pt, ti, s, stats, cfg);
     stats->thread_samples += (uint64_t)n;
     return 0;
 }
@@ -332,14 +340,13 @@ static void member_drop(struct family *f, size_t i)
 
 /* --subprocesses: drop the members that ran another program (the next
  * scan finds them again if they still run Python) and look for new ones. */
-static void family_refresh(struct family *f, int erase_line)
+static void family_refresh(struct family *f, const struct sampler_config *cfg, const struct sampler_stats *stats)
 {
     for (size_t i = family_count(f); i-- > 0;)
         if (target_poll_exec(&family_get(f, i)->target))
             member_drop(f, i);
     if (family_scan(f) == FAMILY_CAPPED)
-        fprintf(stderr, "%sgilscope: more than %d Python subprocesses: only %d are followed\n",
-                erase_line ? "\r\033[K" : "", FAMILY_MAX, FAMILY_MAX);
+        say(cfg, SAMPLER_NOTE_CAPPED, 0, NULL, stats);
 }
 
 static struct ptctl *attach(pid_t pid, const struct sampler_config *cfg, int *e, char *err, size_t errlen);
@@ -361,7 +368,7 @@ static void family_pass(struct family *f, const struct sampler_config *cfg, stru
             }
         }
         struct sampler_stats ms = { .target_stopped = m->stopped_said };
-        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms, cfg->erase_line);
+        int rc = one_pass(&m->target, m->pt, m->walk, m->threads, m->native, scratch, &ms, cfg);
         m->stopped_said = ms.target_stopped;
         stats->thread_samples += ms.thread_samples;
         stats->pause_ns += ms.pause_ns;
@@ -403,35 +410,6 @@ static void nice_give_back(int nice, int old)
 {
     if (nice != 0 && old > nice)
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), old);
-}
-
-/* One machine-readable line of the loop's statistics on stderr. FIRST_NS is
- * CLOCK_MONOTONIC when the first pass ended, 0 if none did; SPIN_NS the CPU
- * time spent spinning on the clock for waits too short to sleep. */
-static void print_stats(const struct sampler_stats *st, uint64_t first_ns, uint64_t spin_ns)
-{
-    fprintf(stderr, "gilscope-stats: passes=%" PRIu64 " thread_samples=%" PRIu64 " errors=%" PRIu64
-            " errors_torn=%" PRIu64 " errors_read=%" PRIu64 " late=%" PRIu64 " pause_ns=%" PRIu64
-            " max_lag_ns=%" PRIu64 " start_ns=%" PRIu64 " first_sample_ns=%" PRIu64 " end_ns=%" PRIu64
-            " spin_ns=%" PRIu64 " stopped=%" PRIu64 " asleep=%" PRIu64 " woke=%" PRIu64 "\n",
-            st->passes, st->thread_samples, st->errors, st->errors_by[PYWALK_ERR_TORN],
-            st->errors_by[PYWALK_ERR_READ], st->late, st->pause_ns, st->max_lag_ns, st->start_ns,
-            first_ns, st->end_ns, spin_ns, st->stopped, st->asleep, st->woke);
-}
-
-static void draw_status(const struct sampler_stats *st, uint64_t now, uint64_t lag_ns, uint64_t step_ns,
-                        uint64_t interval_ns)
-{
-    uint64_t err = st->errors;
-    double total = (double)(st->thread_samples + err);
-    fprintf(stderr, "\r\033[Kgilscope: %.1fs, %" PRIu64 " samples, %" PRIu64 " errors (%.1f%%)",
-            (double)(now - st->start_ns) / 1e9, st->thread_samples, err,
-            total > 0 ? 100.0 * (double)err / total : 0.0);
-    if (lag_ns > 10000000ull)
-        fprintf(stderr, ", behind by %" PRIu64 " ms", (uint64_t)(lag_ns / 1000000u));
-    if (step_ns > interval_ns + interval_ns / 20)
-        fprintf(stderr, ", %.1f Hz (passes take longer than the interval)", 1e9 / (double)step_ns);
-    fflush(stderr);
 }
 
 /* Job control (see struct sampler_config): arm SUSPEND while the target
@@ -484,15 +462,14 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     struct sample s = { 0 }, scratch = { 0 };
     uint64_t next_scan = 0;
     uint64_t interval = (uint64_t)(1e9 / (cfg->rate_hz > 0 ? cfg->rate_hz : 100));
-    uint64_t start = clock_mono_ns(), next_status = start + STATUS_EVERY_NS;
+    uint64_t start = clock_mono_ns(), next_status = start + SAMPLER_PROGRESS_NS;
     uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * 1e9) : UINT64_MAX;
     uint64_t seed = start ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
-    uint64_t lag = 0, first_ns = 0, next_exit_poll = 0, spin_ns = 0;
+    uint64_t lag = 0, next_exit_poll = 0;
     uint64_t base = start;      /* tick 0 of the schedule; moved on after a suspension */
     uint64_t slot = base;       /* the current tick, before jitter */
     uint64_t step = interval;   /* between ticks: the interval, or longer while passes take longer */
     uint64_t cost = 0;          /* a pass's time, smoothed */
-    int want_stats = cfg->print_stats;
     /* The interpreter was found in the program running now: an exec ends
      * what can be read. */
     target_note_image(t);
@@ -509,8 +486,8 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         while (now < wake && !*stop && !(pt && cfg->suspend && *cfg->suspend > 0)) {
             int exit_status = -1;
             if (!pt) {
-                spin_ns += sleep_until(wake, want_stats);
-            } else if (wait_events(pt, wake, &exit_status, want_stats, &spin_ns) == -ESRCH) {
+                stats->spin_ns += sleep_until(wake);
+            } else if (wait_events(pt, wake, &exit_status, &stats->spin_ns) == -ESRCH) {
                 target_gone(t, exit_status);
                 gone = 1;
                 break;
@@ -540,7 +517,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
                  * what was recorded stands. */
                 stats->target_exited = e == -ESRCH;
                 if (e != -ESRCH)
-                    fprintf(stderr, "gilscope: after the stop: %s\n", err);
+                    say(cfg, SAMPLER_NOTE_REATTACH_FAILED, t->pid, err, stats);
                 break;
             }
             suspend_arm(cfg->suspend);
@@ -574,9 +551,9 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         }
         if (cfg->family && now >= next_scan) {
             next_scan = now + SAMPLER_FAMILY_SCAN_NS;
-            family_refresh(cfg->family, cfg->erase_line);
+            family_refresh(cfg->family, cfg, stats);
         }
-        int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats, cfg->erase_line);
+        int rc = one_pass(t, pt, w, ti, cfg->native, &s, stats, cfg);
         if (cfg->family && rc == 0)
             family_pass(cfg->family, cfg, &s, &scratch, stats);
         if (rc == -ESRCH || rc == -ENOEXEC) {
@@ -586,14 +563,16 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
         }
         stats->errors = sum_errors(stats);
         stats->end_ns = clock_mono_ns();
-        if (!first_ns)
-            first_ns = stats->end_ns;
+        if (!stats->first_ns)
+            stats->first_ns = stats->end_ns;
         step = next_step(interval, stats->end_ns - now, &cost);
         if (s.nthreads && fn(ctx, &s) != 0)
             break;
-        if (cfg->status_line && stats->end_ns >= next_status) {
-            draw_status(stats, stats->end_ns, lag, step, interval);
-            next_status = stats->end_ns + STATUS_EVERY_NS;
+        if (cfg->note && stats->end_ns >= next_status) {
+            struct sampler_notice n = { .pid = t->pid, .now_ns = stats->end_ns, .lag_ns = lag, .step_ns = step,
+                                        .interval_ns = interval };
+            cfg->note(cfg->note_ctx, SAMPLER_NOTE_PROGRESS, stats, &n);
+            next_status = stats->end_ns + SAMPLER_PROGRESS_NS;
         }
     }
     stats->stop_ns = clock_mono_ns();
@@ -606,10 +585,7 @@ int sampler_run(struct target *t, struct pywalk *w, struct threadinfo *ti,
     stats->errors = sum_errors(stats);
     if (!stats->end_ns)
         stats->end_ns = stats->stop_ns;
-    if (cfg->status_line)
-        fprintf(stderr, "\r\033[K");
-    if (want_stats)
-        print_stats(stats, first_ns, spin_ns);
+    say(cfg, SAMPLER_NOTE_END, t->pid, NULL, stats);
     sample_free(&s);
     sample_free(&scratch);
     nice_give_back(cfg->nice, old_nice);
@@ -643,10 +619,10 @@ int sampler_once(struct target *t, struct pywalk *w, struct threadinfo *ti, cons
             return e ? e : -EPERM;
         suspend_arm(suspend);
     }
-    int rc = one_pass(t, pt, w, ti, cfg->native, s, stats, cfg->erase_line);
+    int rc = one_pass(t, pt, w, ti, cfg->native, s, stats, cfg);
     if (cfg->family && rc == 0) {
         struct sample scratch = { 0 };
-        family_refresh(cfg->family, cfg->erase_line);
+        family_refresh(cfg->family, cfg, stats);
         family_pass(cfg->family, cfg, s, &scratch, stats);
         family_release(cfg->family);
         sample_free(&scratch);
