@@ -417,17 +417,8 @@ void cli_sampler_env(struct sampler_config *cfg, struct cli_notes *notes, int st
 
 void cli_peak_rss_stats(void)
 {
-    if (!env_on("GILSCOPE_STATS"))
-        return;
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    if (kb >= 0)
+    long kb;
+    if (env_on("GILSCOPE_STATS") && proc_status_int(getpid(), 0, "VmHWM:", &kb) == 0)
         fprintf(stderr, "gilscope-peak: rss_kb=%ld\n", kb);
 }
 

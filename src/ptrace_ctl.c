@@ -1031,11 +1031,14 @@ static int report_gone(const struct ptctl *p, int *exit_status)
     return -ESRCH;
 }
 
-/* The end of a call that stopped threads, with R its result so far: on
- * failure resume what is stopped; forget the threads that exited. Returns
- * R, or -ESRCH (with *EXIT_STATUS) when the process is gone. */
+/* The end of a call that stopped threads, with R its result so far: a
+ * thread that ran another program meanwhile makes it -ENOEXEC; on failure
+ * resume what is stopped; forget the threads that exited. Returns R, or
+ * -ESRCH (with *EXIT_STATUS) when the process is gone. */
 static int after_stopping(struct ptctl *p, int r, int *exit_status)
 {
+    if (r >= 0 && p->execd)
+        r = -ENOEXEC;
     if (r < 0 && !p->gone)
         resume_all(p);
     thr_compact(p);
@@ -1052,10 +1055,7 @@ int ptctl_pause(struct ptctl *p, int *exit_status)
         return 0;
     if (p->execd)
         return -ENOEXEC;
-    int r = stop_all(p, 1);
-    if (r == 0 && p->execd)
-        r = -ENOEXEC;
-    r = after_stopping(p, r, exit_status);
+    int r = after_stopping(p, stop_all(p, 1), exit_status);
     if (r < 0)
         return r;
     p->paused = 1;
@@ -1100,10 +1100,7 @@ int ptctl_settle(struct ptctl *p, int stop_all_now, int *exit_status)
         return report_gone(p, exit_status);
     if (!p->paused)
         return 0;
-    int r = stop_woken(p, stop_all_now);
-    if (r >= 0 && p->execd)
-        r = -ENOEXEC;
-    r = after_stopping(p, r, exit_status);
+    int r = after_stopping(p, stop_woken(p, stop_all_now), exit_status);
     if (r < 0)
         return r;
     if (!stop_all_now)

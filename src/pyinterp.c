@@ -90,7 +90,6 @@ static const char *base_name(const char *path)
 
 /* The interpreter's own structure is the final proof: the first thread of a
  * candidate interpreter must point back at it. NOTREADY when it has none yet. */
-
 static int check_interp(struct proc_mem *m, const struct py_offsets *o, uint64_t interp)
 {
     uint64_t ts = 0, back = 0;

@@ -112,6 +112,13 @@ static int target_gone(struct target *t, int exit_status)
     return -ESRCH;
 }
 
+/* The target runs another program now. */
+static int target_execd(struct target *t)
+{
+    t->execd = 1;
+    return -ENOEXEC;
+}
+
 /* Drop the threads whose ids are in TIDS (N of them) from S; their frames
  * stay in S's frame array, unreferenced. */
 static void drop_threads(struct sample *s, const pid_t *tids, size_t n)
@@ -181,10 +188,8 @@ static int read_paused(struct target *t, struct ptctl *pt, struct pywalk *w, str
         int rc = ptctl_settle(pt, !one_by_one && tries >= SETTLE_TRIES, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
-        if (rc == -ENOEXEC) {
-            t->execd = 1;
-            return -ENOEXEC;
-        }
+        if (rc == -ENOEXEC)
+            return target_execd(t);
         if (rc < 0) {
             errors_by[PYWALK_ERR_READ]++;
             return -EIO;
@@ -253,10 +258,8 @@ static int one_pass(struct target *t, struct ptctl *pt, struct pywalk *w, struct
         int rc = ptctl_pause(pt, &exit_status);
         if (rc == -ESRCH)
             return target_gone(t, exit_status);
-        if (rc == -ENOEXEC) {
-            t->execd = 1;
-            return -ENOEXEC;
-        }
+        if (rc == -ENOEXEC)
+            return target_execd(t);
         if (rc != 0) {
             stats->errors_by[PYWALK_ERR_READ]++;
             return 0;
