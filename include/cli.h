@@ -24,10 +24,13 @@
 
 #define GILSCOPE_VERSION "0.1.0"
 
-/* The nice value the sampling loop takes when allowed: high enough that a
- * loaded machine does not starve it (bench: 82-88% of samples taken at
- * nice 0 under load, 100% at -15), short of the realtime classes. */
-#define CLI_NICE (-15)
+/* The nice value the sampling loop takes when allowed: the highest short
+ * of the realtime classes, so that a loaded machine does not starve it.
+ * A nice-0 thread weighs 1/28 of one at -15 but 1/87 of one at -20: with
+ * hundreds of the target's threads runnable, that decides (bench, 100 busy
+ * threads under load: 82-88% of samples at nice 0, 100% at -15; 1000 busy
+ * threads at 100 Hz, load 190-280: 30-35% at -15, 78-80% at -20). */
+#define CLI_NICE (-20)
 
 enum cli_exit {
     EXIT_OK = 0,        /* success */
@@ -247,7 +250,7 @@ extern const struct cliopt_cmd cli_record_cmd, cli_dump_cmd, cli_gil_cmd, cli_fl
 #define CLI_OPT_NO_PRIORITY \
     { .name = "no-priority", \
       .help = "do not raise gilscope's scheduling priority while it samples\n" \
-              "(by default it takes nice -15 when root or CAP_SYS_NICE allow)", \
+              "(by default it takes nice -20 when root or CAP_SYS_NICE allow)", \
       .brief = "do not raise the sampling priority" }
 #define CLI_OPT_NONBLOCKING \
     { .name = "nonblocking", .help = "never pause the target (faster, may tear stacks)", \
