@@ -1005,11 +1005,11 @@ static void let_main_run(void)
         ck_assert_msg(ms_now() - t0 < 5000, "the main thread does not run");
 }
 
-/* Wait until the waiters (slots 1-4) sleep again, after being stopped. */
-static void waiters_asleep(pid_t pid)
+/* Wait until the waiters (slots 1-N) sleep again, after being stopped. */
+static void waiters_asleep(pid_t pid, int n)
 {
     uint64_t t0 = ms_now();
-    for (int k = 1; k <= 4; k++)
+    for (int k = 1; k <= n; k++)
         while (thread_state(pid, load(&sh->tid[k])) != 'S')
             ck_assert_msg(ms_now() - t0 < 5000, "a waiter does not go back to sleep");
 }
@@ -1064,7 +1064,7 @@ START_TEST(asleep_threads_left_alone)
      * thread left asleep. */
     ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
     let_main_run();
-    waiters_asleep(pid);
+    waiters_asleep(pid, 4);
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
     ck_assert_int_eq(ptctl_settle(p, 1, NULL), 4);
     woken = ptctl_woken(p, &nwoken);
@@ -1083,7 +1083,7 @@ START_TEST(asleep_threads_left_alone)
     /* Released, the stopped main thread runs on while the waiters are
      * still watched: one woken now is seen, and stopped. */
     let_main_run();
-    waiters_asleep(pid);
+    waiters_asleep(pid, 4);
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
     ck_assert_int_eq(thread_state(pid, pid), 't');
     ck_assert_int_eq(ptctl_release(p), 0);
@@ -1139,13 +1139,76 @@ START_TEST(sleep_proofs_off)
     /* And back on: the waiters are left asleep again. */
     ptctl_set_sleep_proofs(p, 1);
     let_main_run();
-    waiters_asleep(pid);
+    waiters_asleep(pid, 4);
     ck_assert_int_eq(ptctl_pause(p, NULL), 0);
     for (int k = 1; k <= 4; k++)
         ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
     ck_assert_int_eq(ptctl_resume(p), 0);
     ptctl_detach(p);
     assert_untraced(pid);       /* and the waiters, asleep, untouched */
+    stop_waiter_target(pid);
+}
+END_TEST
+
+/* Each of waiters 1..N has run since SNAP was taken. */
+static int each_ran(int n, const unsigned long *snap)
+{
+    for (int k = 1; k <= n; k++)
+        if (atomic_load(&sh->progress[k]) == snap[k])
+            return 0;
+    return 1;
+}
+
+START_TEST(futile_proofs_turned_off)
+{
+    enum { WAITERS = 10, OFF_PASSES = 32 };
+    pid_t pid = start_target_with(0, WAITERS);  /* main spins; slots 1-10 wait in read() */
+    struct ptctl *p = attach_ok(pid);
+    unsigned long snap[MAX_THREADS];
+
+    /* A pause in which every sleeper runs: all its proofs fail. */
+    let_main_run();
+    waiters_asleep(pid, WAITERS);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    snapshot(snap);
+    uint64_t t0 = ms_now();
+    while (!each_ran(WAITERS, snap)) {
+        ck_assert_int_eq(write(wake_pipe[1], "x", 1), 1);
+        usleep(200);
+        ck_assert_msg(ms_now() - t0 < 5000, "the woken waiters did not all run");
+    }
+    ck_assert_int_eq(ptctl_settle(p, 0, NULL), WAITERS);
+    ck_assert_int_eq(ptctl_resume(p), 0);
+
+    /* So the next pauses stop every thread at once, sleepers included,
+     * without proofs: nothing is left asleep and nothing found woken. */
+    uint64_t s0, a0, w0, s1, a1, w1;
+    ptctl_counts(p, &s0, &a0, &w0);
+    for (int i = 0; i < OFF_PASSES; i++) {
+        waiters_asleep(pid, WAITERS);
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        for (int k = 1; k <= WAITERS; k++)
+            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 't');
+        ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    ptctl_counts(p, &s1, &a1, &w1);
+    ck_assert_uint_eq(s1 - s0, OFF_PASSES * (WAITERS + 1));
+    ck_assert_uint_eq(a1, a0);
+    ck_assert_uint_eq(w1, w0);
+
+    /* Then proofs are tried again, and these sleepers pass them. */
+    for (int i = 0; i < 3; i++) {
+        let_main_run();
+        waiters_asleep(pid, WAITERS);
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        for (int k = 1; k <= WAITERS; k++)
+            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+        ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
+        ck_assert_int_eq(ptctl_resume(p), 0);
+    }
+    ptctl_detach(p);
+    assert_untraced(pid);
     stop_waiter_target(pid);
 }
 END_TEST
@@ -1265,6 +1328,7 @@ static Suite *ptctl_suite(void)
     tcase_add_test(tc, group_stop_passed_through);
     tcase_add_test(tc, asleep_threads_left_alone);
     tcase_add_test(tc, sleep_proofs_off);
+    tcase_add_test(tc, futile_proofs_turned_off);
     suite_add_tcase(s, tc);
     return s;
 }
