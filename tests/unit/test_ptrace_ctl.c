@@ -1166,19 +1166,24 @@ START_TEST(futile_proofs_turned_off)
     struct ptctl *p = attach_ok(pid);
     unsigned long snap[MAX_THREADS];
 
-    /* A pause in which every sleeper runs: all its proofs fail. */
-    let_main_run();
-    waiters_asleep(pid, WAITERS);
-    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-    snapshot(snap);
-    uint64_t t0 = ms_now();
-    while (!each_ran(WAITERS, snap)) {
-        ck_assert_int_eq(write(wake_pipe[1], "x", 1), 1);
-        usleep(200);
-        ck_assert_msg(ms_now() - t0 < 5000, "the woken waiters did not all run");
+    /* Two pauses in a row in which every sleeper runs: all their proofs
+     * fail. After the first, proofs go on. */
+    for (int round = 0; round < 2; round++) {
+        let_main_run();
+        waiters_asleep(pid, WAITERS);
+        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+        for (int k = 1; k <= WAITERS; k++)
+            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+        snapshot(snap);
+        uint64_t t0 = ms_now();
+        while (!each_ran(WAITERS, snap)) {
+            ck_assert_int_eq(write(wake_pipe[1], "x", 1), 1);
+            usleep(200);
+            ck_assert_msg(ms_now() - t0 < 5000, "the woken waiters did not all run");
+        }
+        ck_assert_int_eq(ptctl_settle(p, 0, NULL), WAITERS);
+        ck_assert_int_eq(ptctl_resume(p), 0);
     }
-    ck_assert_int_eq(ptctl_settle(p, 0, NULL), WAITERS);
-    ck_assert_int_eq(ptctl_resume(p), 0);
 
     /* So the next pauses stop every thread at once, sleepers included,
      * without proofs: nothing is left asleep and nothing found woken. */
