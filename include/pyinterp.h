@@ -65,6 +65,13 @@ int pyinterp_find_core(pid_t pid, const struct proc_maps *maps, const char *exe,
  * build running without it; -EFAULT when it cannot be read. */
 int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m);
 
+/* pyinterp_holder_is_current_word — 1 when PI's GIL holder is known only
+ * from the current-thread word (no GIL structure names it: 2.7, or a
+ * stripped binary of an interpreter whose GIL is static variables). That
+ * word is NULL while the GIL changes hands, not only while it is free.
+ * Never fails. */
+int pyinterp_holder_is_current_word(const struct pyinterp *pi);
+
 /* pyinterp_parse_version_string — find the start of a sys.version text
  * ("3.11.2 (main, …" / "2.7.18 (default, …") inside BUF and parse it.
  * Returns 0 or -ENOENT. Exposed for tests. */

@@ -537,3 +537,8 @@ int pyinterp_gil_enabled(const struct pyinterp *pi, struct proc_mem *m)
         return -EFAULT;
     return enabled != 0;
 }
+
+int pyinterp_holder_is_current_word(const struct pyinterp *pi)
+{
+    return pi->tstate_current_addr != 0 && pi->gil_holder_addr == 0;
+}

@@ -67,6 +67,7 @@ struct threadinfo {
     struct gilwait gil;         /* where GIL waiters sleep (gil.n == 0: not known yet) */
     uint64_t gil_tried_ns;      /* when it was last looked for */
     int stopped;                /* threadinfo_all_stopped's last answer */
+    pid_t named_holder;         /* the thread the holder word named at the last pass, 0 if none */
     uint64_t stop_checked_ns;   /* when it last read the stat files */
 };
 
@@ -379,6 +380,31 @@ static void releasing_holds(const struct threadinfo *ti, struct sample *s)
     }
 }
 
+/* Non-blocking, where only the current-thread word names the holder, that
+ * word is cleared before each release and set again after the next take,
+ * and a hand-over that wakes a waiter spends a system call in between: 2.7
+ * spinners read no holder in ~20% of the passes. The holder named at the pass just before, on CPU now, is the one
+ * handing over (or taking it back). Only from one pass to the next: a
+ * thread that released the GIL for long (C code) is named no more after
+ * one pass. Blocking mode sees the hand-over itself (releasing_holds). */
+static void handover_holds(struct threadinfo *ti, struct sample *s, pid_t named)
+{
+    pid_t prev = ti->named_holder;
+    ti->named_holder = named;
+    if (named || !prev || !ti->pi || !pyinterp_holder_is_current_word(ti->pi))
+        return;
+    for (size_t i = 0; i < s->nthreads; i++)
+        if (s->threads[i].state == TSTATE_GIL)
+            return;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        if (s->threads[i].tid == prev && s->threads[i].state == TSTATE_NATIVE) {
+            s->threads[i].state = TSTATE_GIL;
+            s->threads[i].flags |= SAMPLE_GIL | SAMPLE_ACTIVE;
+            return;
+        }
+    }
+}
+
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
     find_gil(ti);
@@ -434,7 +460,13 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         else
             ts->name = strtab_intern(ti->st, "", 0);
     }
+    pid_t named = 0;
+    for (size_t i = 0; i < s->nthreads && !named; i++)
+        if (s->threads[i].flags & SAMPLE_GIL)
+            named = s->threads[i].tid;
     releasing_holds(ti, s);
+    if (!paused)
+        handover_holds(ti, s, named);
     /* Forget threads not seen in this pass, closing their descriptors. */
     size_t k = 0;
     for (size_t i = 0; i < ti->n; i++) {
