@@ -383,10 +383,11 @@ static void releasing_holds(const struct threadinfo *ti, struct sample *s)
 /* Non-blocking, where only the current-thread word names the holder, that
  * word is cleared before each release and set again after the next take,
  * and a hand-over that wakes a waiter spends a system call in between: 2.7
- * spinners read no holder in ~20% of the passes. The holder named at the pass just before, on CPU now, is the one
- * handing over (or taking it back). Only from one pass to the next: a
- * thread that released the GIL for long (C code) is named no more after
- * one pass. Blocking mode sees the hand-over itself (releasing_holds). */
+ * spinners read no holder in ~20% of the passes. The holder named at the
+ * pass just before, on CPU now, is the one handing over (or taking it
+ * back). Only from one pass to the next: a thread that released the GIL
+ * for long (C code) is named for one sample at most. Blocking mode sees
+ * the hand-over itself (releasing_holds). NAMED: this pass's holder word. */
 static void handover_holds(struct threadinfo *ti, struct sample *s, pid_t named)
 {
     pid_t prev = ti->named_holder;
