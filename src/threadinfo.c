@@ -66,8 +66,8 @@ struct threadinfo {
     const struct pyinterp *pi;
     struct gilwait gil;         /* where GIL waiters sleep (gil.n == 0: not known yet) */
     uint64_t gil_tried_ns;      /* when it was last looked for */
-    int stopped;                /* threadinfo_all_stopped's last answer */
     pid_t named_holder;         /* the thread the holder word named at the last pass, 0 if none */
+    int stopped;                /* threadinfo_all_stopped's last answer */
     uint64_t stop_checked_ns;   /* when it last read the stat files */
 };
 

@@ -1159,6 +1159,16 @@ static int each_ran(int n, const unsigned long *snap)
     return 1;
 }
 
+/* Pause P once waiters 1..N sleep, and check each of them is in STATE
+ * ('S' left asleep, 't' stopped). */
+static void pause_waiters_in(struct ptctl *p, pid_t pid, int n, char state)
+{
+    waiters_asleep(pid, n);
+    ck_assert_int_eq(ptctl_pause(p, NULL), 0);
+    for (int k = 1; k <= n; k++)
+        ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), state);
+}
+
 START_TEST(futile_proofs_turned_off)
 {
     enum { WAITERS = 10, OFF_PASSES = 32 };
@@ -1170,10 +1180,7 @@ START_TEST(futile_proofs_turned_off)
      * fail. After the first, proofs go on. */
     for (int round = 0; round < 2; round++) {
         let_main_run();
-        waiters_asleep(pid, WAITERS);
-        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-        for (int k = 1; k <= WAITERS; k++)
-            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+        pause_waiters_in(p, pid, WAITERS, 'S');
         snapshot(snap);
         uint64_t t0 = ms_now();
         while (!each_ran(WAITERS, snap)) {
@@ -1190,10 +1197,7 @@ START_TEST(futile_proofs_turned_off)
     uint64_t s0, a0, w0, s1, a1, w1;
     ptctl_counts(p, &s0, &a0, &w0);
     for (int i = 0; i < OFF_PASSES; i++) {
-        waiters_asleep(pid, WAITERS);
-        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-        for (int k = 1; k <= WAITERS; k++)
-            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 't');
+        pause_waiters_in(p, pid, WAITERS, 't');
         ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
         ck_assert_int_eq(ptctl_resume(p), 0);
     }
@@ -1205,10 +1209,7 @@ START_TEST(futile_proofs_turned_off)
     /* Then proofs are tried again, and these sleepers pass them. */
     for (int i = 0; i < 3; i++) {
         let_main_run();
-        waiters_asleep(pid, WAITERS);
-        ck_assert_int_eq(ptctl_pause(p, NULL), 0);
-        for (int k = 1; k <= WAITERS; k++)
-            ck_assert_int_eq(thread_state(pid, load(&sh->tid[k])), 'S');
+        pause_waiters_in(p, pid, WAITERS, 'S');
         ck_assert_int_eq(ptctl_settle(p, 0, NULL), 0);
         ck_assert_int_eq(ptctl_resume(p), 0);
     }
