@@ -21,6 +21,7 @@ struct gilwait {
     uint64_t lo[GILWAIT_MAX_RANGES], hi[GILWAIT_MAX_RANGES]; /* [lo, hi) */
     int n;
     uint64_t switch_addr;       /* the GIL's hand-over counter, 0 if none */
+    uint64_t sem_addr;          /* the GIL's lock when it is a semaphore (2.7), else 0 */
 };
 
 /* gilwait_locate — fill G for PI: its fixed ranges, or those read now
@@ -38,5 +39,14 @@ int gilwait_is_gil(const struct gilwait *g, uint64_t addr);
 /* gilwait_switches — read the GIL's hand-over counter (switch_number) into
  * *COUNT. Returns 0, -ENOENT when the version has none (2.7), -EFAULT. */
 int gilwait_switches(const struct gilwait *g, struct proc_mem *m, uint64_t *count);
+
+/* gilwait_sem_waiters — where the GIL is a glibc semaphore (2.7's lock):
+ * into *COUNT the threads inside sem_wait's slow path, waiting for the
+ * lock whether asleep in futex() or woken and on their way (glibc 2.21+
+ * on 64 bits keeps that count in the high half of the semaphore's word,
+ * its value in the low half). A word no binary lock can hold (a value
+ * above 1, more waiters than MAX_THREADS: another layout, or garbage)
+ * is -EINVAL. Returns 0, -ENOENT (no such lock), -EFAULT. */
+int gilwait_sem_waiters(const struct gilwait *g, struct proc_mem *m, uint32_t max_threads, uint32_t *count);
 
 #endif

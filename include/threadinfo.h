@@ -6,9 +6,11 @@
  *
  * States: the GIL holder (from the walk) holds the GIL; on a free-threaded
  * build a thread attached to the interpreter runs Python. Any other thread
- * on CPU runs native code with the GIL released. A thread asleep in the
- * kernel waits for the GIL when it sleeps in futex() on an address inside
- * the GIL (see gilwait.h), else it is idle.
+ * on CPU runs native code with the GIL released, except that where the GIL
+ * is a semaphore (2.7) as many of them as it counts inside sem_wait, beyond
+ * those seen asleep there, wait for it. A thread asleep in the kernel waits
+ * for the GIL when it sleeps in futex() on an address inside the GIL (see
+ * gilwait.h), else it is idle.
  */
 #ifndef GILSCOPE_THREADINFO_H
 #define GILSCOPE_THREADINFO_H

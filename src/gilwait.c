@@ -23,8 +23,10 @@ int gilwait_locate(struct gilwait *g, struct proc_mem *m, const struct pyinterp 
     g->switch_addr = pi->gil_switch_addr;
     if (pi->gil_lock_ptr) {
         uint64_t lock = 0;
-        if (pyobj_read_word(m, pi->gil_lock_ptr, &lock) == 0 && lock && !(lock & 7))
+        if (pyobj_read_word(m, pi->gil_lock_ptr, &lock) == 0 && lock && !(lock & 7)) {
             add_range(g, lock, GILWAIT_LOCK_SIZE);
+            g->sem_addr = lock;
+        }
     } else if (g->n == 0 && o->is_gil_ptr >= 0 && o->gil_size > 0 && interp && !(interp & 7)) {
         /* The GIL this interpreter uses: its own, or the main one's. */
         uint64_t gil = 0;
@@ -50,4 +52,18 @@ int gilwait_switches(const struct gilwait *g, struct proc_mem *m, uint64_t *coun
     if (!g->switch_addr)
         return -ENOENT;
     return pyobj_read_word(m, g->switch_addr, count) == 0 ? 0 : -EFAULT;
+}
+
+int gilwait_sem_waiters(const struct gilwait *g, struct proc_mem *m, uint32_t max_threads, uint32_t *count)
+{
+    uint64_t word;
+    if (!g->sem_addr)
+        return -ENOENT;
+    if (pyobj_read_word(m, g->sem_addr, &word) != 0)
+        return -EFAULT;
+    uint32_t value = (uint32_t)word, waiters = (uint32_t)(word >> 32);
+    if (value > 1 || waiters > max_threads)
+        return -EINVAL;
+    *count = waiters;
+    return 0;
 }

@@ -43,6 +43,7 @@ struct tinfo {
     uint64_t state_ns;          /* when STATE was read (CLOCK_MONOTONIC), 0 = never */
     uint64_t state_fp;          /* fingerprint of the thread's stack when it was read */
     int state_gil;              /* whether it held the GIL then */
+    uint64_t gil_seen_ns;       /* when it was last seen holding or waiting for the GIL, 0 = never */
     uint32_t os_name;           /* strtab id of comm */
     uint64_t ident;             /* Python thread ident last seen with this tid */
     uint32_t py_name;           /* strtab id, STRTAB_NONE = unknown */
@@ -67,6 +68,8 @@ struct threadinfo {
     struct gilwait gil;         /* where GIL waiters sleep (gil.n == 0: not known yet) */
     uint64_t gil_tried_ns;      /* when it was last looked for */
     pid_t named_holder;         /* the thread the holder word named at the last pass, 0 if none */
+    int sem_read;               /* sem_waiters was read for this pass */
+    uint32_t sem_waiters;       /* threads inside the GIL semaphore's sem_wait (see gilwait.h) */
     int stopped;                /* threadinfo_all_stopped's last answer */
     uint64_t stop_checked_ns;   /* when it last read the stat files */
 };
@@ -297,6 +300,14 @@ static struct tinfo *track(struct threadinfo *ti, const struct thread_sample *ts
     return t;
 }
 
+/* Where the GIL is a semaphore, how many threads are inside its sem_wait,
+ * read with the states of this pass: S's threads bound the count. */
+static void read_sem(struct threadinfo *ti, const struct sample *s)
+{
+    ti->sem_read = ti->gil.sem_addr && ti->m &&
+                   gilwait_sem_waiters(&ti->gil, ti->m, (uint32_t)s->nthreads, &ti->sem_waiters) == 0;
+}
+
 void threadinfo_paused(struct threadinfo *ti, struct sample *s)
 {
     uint64_t now = s->time_ns ? s->time_ns : clock_mono_ns();
@@ -310,6 +321,7 @@ void threadinfo_paused(struct threadinfo *ti, struct sample *s)
         t->state_gil = (s->threads[i].flags & SAMPLE_GIL) != 0;
         read_state(ti, t, 1);
     }
+    read_sem(ti, s);
 }
 
 static void refresh_names(struct threadinfo *ti, struct sample *s)
@@ -406,6 +418,56 @@ static void handover_holds(struct threadinfo *ti, struct sample *s, pid_t named)
     }
 }
 
+/* Where the GIL is a semaphore that wakes a waiter at every release
+ * (2.7), its waiters are on CPU much of the time, retrying, and read as
+ * native. The semaphore counts the threads inside its sem_wait: those of
+ * them not seen asleep there are on CPU, so that many of the threads on CPU
+ * without the GIL are waiting for it. When there are more such threads
+ * than that (one runs C code), the ones seen with the GIL, or waiting for
+ * it, most recently are taken: a thread in a long C call saw it longest ago. */
+static void sem_waiters_wait(struct threadinfo *ti, struct sample *s)
+{
+    if (!ti->sem_read)
+        return;
+    uint32_t asleep = 0, oncpu = 0;
+    size_t ncand = 0;
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const struct tinfo *t = s->threads[i].tid > 0 ? lookup(ti, s->threads[i].tid) : NULL;
+        if (!t)
+            continue;
+        if (s->threads[i].state == TSTATE_NATIVE)
+            ncand++;
+        else if (s->threads[i].state == TSTATE_GIL_WAIT && t->state == 'R')
+            oncpu++;    /* its C stack says it waits */
+        else if (s->threads[i].state == TSTATE_GIL_WAIT && t->futex && !t->futex_wake)
+            asleep++;
+    }
+    if (ncand == 0 || ti->sem_waiters <= asleep + oncpu)
+        return;
+    size_t k = ti->sem_waiters - asleep - oncpu;
+    if (k >= ncand) {
+        for (size_t i = 0; i < s->nthreads; i++)
+            if (s->threads[i].state == TSTATE_NATIVE && s->threads[i].tid > 0 && lookup(ti, s->threads[i].tid))
+                s->threads[i].state = TSTATE_GIL_WAIT;
+        return;
+    }
+    while (k > 0) {
+        size_t best = SIZE_MAX;
+        uint64_t best_ns = 0;
+        for (size_t i = 0; i < s->nthreads; i++) {
+            const struct tinfo *t = s->threads[i].tid > 0 ? lookup(ti, s->threads[i].tid) : NULL;
+            if (t && s->threads[i].state == TSTATE_NATIVE && (best == SIZE_MAX || t->gil_seen_ns > best_ns)) {
+                best = i;
+                best_ns = t->gil_seen_ns;
+            }
+        }
+        if (best == SIZE_MAX)
+            return;
+        s->threads[best].state = TSTATE_GIL_WAIT;
+        k--;
+    }
+}
+
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
 {
     find_gil(ti);
@@ -429,6 +491,8 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
         else if (t->py_name == STRTAB_NONE && need_names == 0)
             need_names = 1;
     }
+    if (!paused)
+        read_sem(ti, s);
     ti->generation++;
     /* A new thread is named on first sight; a miss (the thread may not be
      * registered with threading yet) is retried soon; names are refreshed
@@ -468,6 +532,14 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
     releasing_holds(ti, s);
     if (!paused)
         handover_holds(ti, s, named);
+    /* Before sem_waiters_wait: what it infers is not a sighting. */
+    for (size_t i = 0; i < s->nthreads; i++) {
+        struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
+        if (t && (s->threads[i].state == TSTATE_GIL || s->threads[i].state == TSTATE_GIL_WAIT))
+            t->gil_seen_ns = now;
+    }
+    sem_waiters_wait(ti, s);
+    ti->sem_read = 0;
     /* Forget threads not seen in this pass, closing their descriptors. */
     size_t k = 0;
     for (size_t i = 0; i < ti->n; i++) {

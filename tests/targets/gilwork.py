@@ -2,6 +2,8 @@
 """gilscope test target: threads whose relation to the GIL is known.
 
     python gilwork.py spin N          N threads spin-0.. loop in pure Python
+    python gilwork.py spin N spread   the same, spin-K bound to CPU K mod
+                                      the CPUs it may use (where it can)
     python gilwork.py native          spin-0, spin-1 and 'native', which loops
                                       a C call that releases the GIL once
                                       for 100+ ms (see native_work)
@@ -38,7 +40,37 @@ except ImportError:
 COUNTS = []
 
 
-def spin(k):
+def bind_to(cpu):
+    """Bind the calling thread to CPU, through libc (2.7 has no
+    os.sched_setaffinity); quietly nothing where that fails."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        mask = (ctypes.c_ulong * 16)()
+        mask[cpu // 64] = 1 << (cpu % 64)
+        libc.sched_setaffinity(0, ctypes.sizeof(mask), ctypes.byref(mask))
+    except Exception:
+        pass
+
+
+def usable_cpus():
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Cpus_allowed_list:"):
+                    cpus = []
+                    for part in line.split(":")[1].strip().split(","):
+                        lo, _, hi = part.partition("-")
+                        cpus.extend(range(int(lo), int(hi or lo) + 1))
+                    return cpus
+    return []
+
+
+def spin(k, cpu=None):
+    if cpu is not None:
+        bind_to(cpu)
     while True:  # LINE:spin_loop
         for _ in range(1000):
             pass
@@ -78,9 +110,10 @@ def main():
     if mode == "switch":
         sys.setswitchinterval(float(sys.argv[2]))
     nspin = int(sys.argv[2]) if mode == "spin" else 2
+    cpus = usable_cpus() if sys.argv[3:4] == ["spread"] else []
     for i in range(nspin):
         COUNTS.append(0)
-        start("spin-%d" % i, spin, i)
+        start("spin-%d" % i, spin, i, cpus[i % len(cpus)] if cpus else None)
     if mode == "native":
         start("native", native_work)
     elif mode == "blocked":
