@@ -51,6 +51,13 @@ struct tinfo {
     uint64_t generation;        /* last pass that saw it */
 };
 
+/* A thread on CPU without the GIL that may be waiting for it: its place
+ * in the sample, and when it was last seen with the GIL or waiting. */
+struct sem_cand {
+    uint64_t seen_ns;
+    size_t i;
+};
+
 struct threadinfo {
     pid_t pid;
     struct strtab *st;
@@ -70,6 +77,8 @@ struct threadinfo {
     pid_t named_holder;         /* the thread the holder word named at the last pass, 0 if none */
     int sem_read;               /* sem_waiters was read for this pass */
     uint32_t sem_waiters;       /* threads inside the GIL semaphore's sem_wait (see gilwait.h) */
+    struct sem_cand *cand;      /* sem_waiters_wait's scratch, reused */
+    size_t cand_cap;
     int stopped;                /* threadinfo_all_stopped's last answer */
     uint64_t stop_checked_ns;   /* when it last read the stat files */
 };
@@ -94,6 +103,7 @@ void threadinfo_free(struct threadinfo *ti)
     for (size_t i = 0; i < ti->n; i++)
         proc_syscallfd_close(ti->v[i].sfd);
     free(ti->v);
+    free(ti->cand);
     free(ti);
 }
 
@@ -418,6 +428,14 @@ static void handover_holds(struct threadinfo *ti, struct sample *s, pid_t named)
     }
 }
 
+static int by_seen_desc(const void *a, const void *b)
+{
+    const struct sem_cand *x = a, *y = b;
+    if (x->seen_ns != y->seen_ns)
+        return x->seen_ns < y->seen_ns ? 1 : -1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 /* Where the GIL is a semaphore that wakes a waiter at every release
  * (2.7), its waiters are on CPU much of the time, retrying, and read as
  * native. The semaphore counts the threads inside its sem_wait: those of
@@ -429,6 +447,13 @@ static void sem_waiters_wait(struct threadinfo *ti, struct sample *s)
 {
     if (!ti->sem_read)
         return;
+    if (ti->cand_cap < s->nthreads) {
+        struct sem_cand *nc = realloc(ti->cand, s->nthreads * sizeof *nc);
+        if (!nc)
+            return;     /* they stay native */
+        ti->cand = nc;
+        ti->cand_cap = s->nthreads;
+    }
     uint32_t asleep = 0, oncpu = 0;
     size_t ncand = 0;
     for (size_t i = 0; i < s->nthreads; i++) {
@@ -436,7 +461,7 @@ static void sem_waiters_wait(struct threadinfo *ti, struct sample *s)
         if (!t)
             continue;
         if (s->threads[i].state == TSTATE_NATIVE)
-            ncand++;
+            ti->cand[ncand++] = (struct sem_cand){ .seen_ns = t->gil_seen_ns, .i = i };
         else if (s->threads[i].state == TSTATE_GIL_WAIT && t->state == 'R')
             oncpu++;    /* its C stack says it waits */
         else if (s->threads[i].state == TSTATE_GIL_WAIT && t->futex && !t->futex_wake)
@@ -445,27 +470,10 @@ static void sem_waiters_wait(struct threadinfo *ti, struct sample *s)
     if (ncand == 0 || ti->sem_waiters <= asleep + oncpu)
         return;
     size_t k = ti->sem_waiters - asleep - oncpu;
-    if (k >= ncand) {
-        for (size_t i = 0; i < s->nthreads; i++)
-            if (s->threads[i].state == TSTATE_NATIVE && s->threads[i].tid > 0 && lookup(ti, s->threads[i].tid))
-                s->threads[i].state = TSTATE_GIL_WAIT;
-        return;
-    }
-    while (k > 0) {
-        size_t best = SIZE_MAX;
-        uint64_t best_ns = 0;
-        for (size_t i = 0; i < s->nthreads; i++) {
-            const struct tinfo *t = s->threads[i].tid > 0 ? lookup(ti, s->threads[i].tid) : NULL;
-            if (t && s->threads[i].state == TSTATE_NATIVE && (best == SIZE_MAX || t->gil_seen_ns > best_ns)) {
-                best = i;
-                best_ns = t->gil_seen_ns;
-            }
-        }
-        if (best == SIZE_MAX)
-            return;
-        s->threads[best].state = TSTATE_GIL_WAIT;
-        k--;
-    }
+    if (k < ncand)
+        qsort(ti->cand, ncand, sizeof *ti->cand, by_seen_desc);
+    for (size_t j = 0; j < k && j < ncand; j++)
+        s->threads[ti->cand[j].i].state = TSTATE_GIL_WAIT;
 }
 
 void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
