@@ -202,10 +202,11 @@ static const long leader_wait_max_ns = 4000 * 1000;
  * leaves its proofs to one pass in five, and with many busy threads that
  * is still many threads read twice: 1000 busy threads at 10 Hz, ~260 of
  * ~260 proofs failing per pass, pause 22.9-25.1 us per thread stopped,
- * 17.5-18.4 stopping all (alternated runs). 100 busy threads at 100 Hz fail ~30% on average and keep their
- * proofs: switching at "more than half", which some of their passes
- * reach, stopped 79 threads per pass instead of 38 and the disturbance of
- * their work rate rose from +9.6% to +17.5% (bench, busy section). */
+ * 17.5-18.4 stopping all (alternated runs). 100 busy threads at 100 Hz
+ * fail ~30% on average and keep their proofs: switching at "more than
+ * half", which some of their passes reach, stopped 79 threads per pass
+ * instead of 38 and the disturbance of their work rate rose from +9.6% to
+ * +17.5% (bench, busy section). */
 #define PROOFS_MIN_TRIED 8
 #define PROOFS_FUTILE_RUN 2
 #define PROOFS_OFF_PASSES 32

@@ -540,13 +540,16 @@ void threadinfo_after(struct threadinfo *ti, struct sample *s, int paused)
     releasing_holds(ti, s);
     if (!paused)
         handover_holds(ti, s, named);
-    /* Before sem_waiters_wait: what it infers is not a sighting. */
-    for (size_t i = 0; i < s->nthreads; i++) {
-        struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
-        if (t && (s->threads[i].state == TSTATE_GIL || s->threads[i].state == TSTATE_GIL_WAIT))
-            t->gil_seen_ns = now;
+    /* Sightings, only sem_waiters_wait's to use, taken before it: what it
+     * infers is not a sighting. */
+    if (ti->gil.sem_addr) {
+        for (size_t i = 0; i < s->nthreads; i++) {
+            struct tinfo *t = s->threads[i].tid > 0 ? find(ti, s->threads[i].tid, 0) : NULL;
+            if (t && (s->threads[i].state == TSTATE_GIL || s->threads[i].state == TSTATE_GIL_WAIT))
+                t->gil_seen_ns = now;
+        }
+        sem_waiters_wait(ti, s);
     }
-    sem_waiters_wait(ti, s);
     ti->sem_read = 0;
     /* Forget threads not seen in this pass, closing their descriptors. */
     size_t k = 0;
